@@ -1,0 +1,25 @@
+/* The conditional DDPM sampler run for real (SPEC §1, "Sampler"): trajectories in pixel
+ * space, the score and the guidance applied as convolutions with FFTW, noise from Philox
+ * streams keyed (seed, sample) as in SPEC §3. */
+#ifndef GDSWEEP_SAMPLER_H
+#define GDSWEEP_SAMPLER_H
+
+#include <stdint.h>
+
+#include "gdsweep/algorithm.h"
+#include "gdsweep/operator.h"
+#include "gdsweep/prior.h"
+#include "gdsweep/schedule.h"
+
+typedef struct gds_sampler gds_sampler;
+
+int gds_sampler_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
+                       double sigma, gds_sampler **out);
+void gds_sampler_destroy(gds_sampler **s);
+/* One trajectory y_T → y_0 guided by v (m values). y_t is stored at each checkpoint time
+ * ckpt[k] (any order, 0..T) into traj[k·d ..] (may be NULL); y_0 into y0 (may be NULL). */
+int gds_sampler_run(gds_sampler *s, gds_algorithm alg, double alpha_dps, const double *v,
+                    int64_t seed, int64_t sample, int n_ckpt, const int *ckpt, float *traj,
+                    double *y0);
+
+#endif

@@ -1,0 +1,50 @@
+/* Sweep files (SPEC §4): YAML parsing and validation, and the grid they describe.
+ * Every error names the file, line and key and what would be valid, before any output. */
+#ifndef GDSWEEP_SWEEP_H
+#define GDSWEEP_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gdsweep/algorithm.h"
+#include "gdsweep/operator.h"
+#include "gdsweep/prior.h"
+#include "gdsweep/schedule.h"
+
+/* Read-only after load. */
+typedef struct gds_sweep {
+  char *path;       /* as given */
+  char *dir;        /* directory of the file: relative paths in it resolve against this */
+  char *text;       /* the YAML text, verbatim (stored in the output's `config` attribute) */
+  size_t text_len;
+  char name[256];
+
+  gds_prior_options prior; /* prior.texture points into `texture`, prior.base_dir to `dir` */
+  char texture[4096];
+
+  int T;                   /* diffusion.steps */
+  double beta_start, beta_end;
+  gds_variance variance;
+
+  /* Grid axes, in the SPEC §5 order. */
+  int n_op;        gds_operator_spec *op;
+  int n_sigma;     double *sigma;
+  int n_alpha;     double *alpha_dps;
+  int n_alg;       gds_algorithm *alg;
+  int n_seed;      int64_t *seed;
+
+  int samples;               /* output.samples (may be 0) */
+  int n_ckpt;  int *ckpt;    /* output.checkpoints: times in 0..T, as listed */
+  int n_w2t;   int *w2_times;/* output.w2_times; n_w2t = T+1 with every t when `all` */
+} gds_sweep;
+
+int gds_sweep_load(const char *path, gds_sweep **out);
+/* Parse YAML text; `filename` is used in messages, `dir` to resolve relative paths. */
+int gds_sweep_parse(const char *text, size_t len, const char *filename, const char *dir,
+                    gds_sweep **out);
+void gds_sweep_destroy(gds_sweep **s);
+
+/* Number of grid points: n_op·n_sigma·n_alpha·n_alg·n_seed. */
+int64_t gds_sweep_npoints(const gds_sweep *s);
+
+#endif

@@ -1,0 +1,61 @@
+/* Error raising and tracing; see include/gdsweep/error.h. */
+#include "gdsweep/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The only process-wide state: whether messages are printed (tests of error paths). */
+static int gds_error_quiet_ = 0;
+
+int gds_error_set_quiet(int quiet) {
+  int old = gds_error_quiet_;
+  gds_error_quiet_ = quiet;
+  return old;
+}
+
+int gds_error_raise(int code, const char *file, int line, const char *func, const char *fmt, ...) {
+  if (!gds_error_quiet_) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gdsweep: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (code == GDS_ERR_INPUT) fputc('\n', stderr);
+    else fprintf(stderr, "\n  raised at %s:%d (%s)\n", file, line, func);
+  }
+  return code;
+}
+
+void gds_error_trace(int code, const char *file, int line, const char *func) {
+  /* Input errors are the user's to fix: the message names the file/key; a C stack would only
+   * distract. Runtime errors keep the trace for bug reports. */
+  if (!gds_error_quiet_ && code != GDS_ERR_INPUT && code != GDS_ERR_INTERRUPTED)
+    fprintf(stderr, "  called from %s:%d (%s)\n", file, line, func);
+}
+
+int gds_calloc(size_t n, size_t size, void *ptr_out) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) return gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory allocating %zu x %zu bytes", n, size);
+  *(void **)ptr_out = p;
+  return GDS_SUCCESS;
+}
+
+int gds_malloc_aligned(size_t bytes, void *ptr_out) {
+  void *p = NULL;
+  size_t rounded = (bytes + 63) / 64 * 64;
+  if (posix_memalign(&p, 64, rounded ? rounded : 64))
+    return gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory allocating %zu bytes", bytes);
+  memset(p, 0, rounded ? rounded : 64);
+  *(void **)ptr_out = p;
+  return GDS_SUCCESS;
+}
+
+char *gds_strdup(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}

@@ -1,0 +1,50 @@
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void gds_test_assert_close(double a, double b, double rtol, double atol, const char *what,
+                           const char *file, int line) {
+  double tol = fmax(rtol * fabs(b), atol);
+  if (!(fabs(a - b) <= tol)) {
+    print_error("%s:%d: %s = %.17g, expected %.17g (|diff| %.3g > tol %.3g)\n", file, line, what,
+                a, b, fabs(a - b), tol);
+    _fail(file, line);
+  }
+}
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+void gds_test_fill_uniform(uint64_t seed, size_t n, double lo, double hi, double *out) {
+  uint64_t s = seed * 2654435761u + 12345;
+  for (size_t i = 0; i < n; i++) out[i] = lo + (hi - lo) * ((splitmix64(&s) >> 11) * 0x1.0p-53);
+}
+
+void gds_test_fill_normal(uint64_t seed, size_t n, double *out) {
+  uint64_t s = seed * 0x2545F4914F6CDD1Dull + 99;
+  for (size_t i = 0; i < n; i += 2) {
+    double u1 = ((splitmix64(&s) >> 11) + 1) * 0x1.0p-53, u2 = (splitmix64(&s) >> 11) * 0x1.0p-53;
+    double r = sqrt(-2 * log(u1));
+    out[i] = r * cos(2 * M_PI * u2);
+    if (i + 1 < n) out[i + 1] = r * sin(2 * M_PI * u2);
+  }
+}
+
+char *gds_test_write_temp(const char *suffix, const char *text) {
+  char tmpl[256];
+  snprintf(tmpl, sizeof tmpl, "/tmp/gdstestXXXXXX%s", suffix ? suffix : "");
+  int fd = mkstemps(tmpl, suffix ? (int)strlen(suffix) : 0);
+  if (fd < 0) return NULL;
+  size_t n = strlen(text);
+  if (write(fd, text, n) != (ssize_t)n) { close(fd); return NULL; }
+  close(fd);
+  return strdup(tmpl);
+}

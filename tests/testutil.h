@@ -1,0 +1,21 @@
+/* Small helpers shared by the tests (not a reference implementation of anything). */
+#ifndef GDS_TESTUTIL_H
+#define GDS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Assert |a − b| ≤ max(rtol·|b|, atol) with a readable message. */
+#define GDS_ASSERT_CLOSE(a, b, rtol, atol) gds_test_assert_close((a), (b), (rtol), (atol), #a, __FILE__, __LINE__)
+void gds_test_assert_close(double a, double b, double rtol, double atol, const char *what,
+                           const char *file, int line);
+/* Deterministic test vectors (splitmix64-based, independent of the code under test). */
+void gds_test_fill_uniform(uint64_t seed, size_t n, double lo, double hi, double *out);
+void gds_test_fill_normal(uint64_t seed, size_t n, double *out);
+/* Write text to a fresh temporary file; returns a malloc'ed path (caller frees, unlinks). */
+char *gds_test_write_temp(const char *suffix, const char *text);
+
+#endif
