@@ -48,3 +48,52 @@ char *gds_test_write_temp(const char *suffix, const char *text) {
   close(fd);
   return strdup(tmpl);
 }
+
+#include "gdsweep/prior.h"
+
+void gds_test_dft_coef(int H, int W, const double *x, int q, int r, double *re, double *im) {
+  long double sr = 0, si = 0;
+  for (int i = 0; i < H; i++)
+    for (int j = 0; j < W; j++) {
+      long double ph = -2.0L * 3.14159265358979323846264338327950288L * ((long double)q * i / H + (long double)r * j / W);
+      sr += x[i * W + j] * cosl(ph);
+      si += x[i * W + j] * sinl(ph);
+    }
+  *re = (double)sr;
+  *im = (double)si;
+}
+
+struct gds_prior *gds_test_prior_random(int H, int W, double mean, uint64_t seed) {
+  int d = H * W;
+  gds_prior *p = calloc(1, sizeof *p);
+  p->H = H;
+  p->W = W;
+  p->mean = mean;
+  p->texton = calloc((size_t)d, sizeof(double));
+  p->texture = calloc((size_t)d, sizeof(double));
+  p->spectrum = calloc((size_t)d, sizeof(double));
+  gds_test_fill_normal(seed, (size_t)d, p->texton);
+  double avg = 0;
+  for (int i = 0; i < d; i++) avg += p->texton[i] / d;
+  for (int i = 0; i < d; i++) {
+    p->texton[i] = 0.15 * (p->texton[i] - avg); /* zero mean: λ(0) = 0 as for ADSN */
+    p->texture[i] = mean + sqrt((double)d) * p->texton[i];
+  }
+  for (int q = 0; q < H; q++)
+    for (int r = 0; r < W; r++) {
+      double re, im;
+      gds_test_dft_coef(H, W, p->texton, q, r, &re, &im);
+      p->spectrum[q * W + r] = re * re + im * im;
+    }
+  p->spectrum[0] = 0.0;
+  snprintf(p->name, sizeof p->name, "test-random-%llu", (unsigned long long)seed);
+  return p;
+}
+
+void gds_test_prior_free(struct gds_prior *p) {
+  if (!p) return;
+  free(p->texton);
+  free(p->texture);
+  free(p->spectrum);
+  free(p);
+}

@@ -19,3 +19,12 @@ void gds_test_fill_normal(uint64_t seed, size_t n, double *out);
 char *gds_test_write_temp(const char *suffix, const char *text);
 
 #endif
+
+/* A prior built by hand (without the prior module): a random zero-mean texton t (so λ(0) = 0),
+ * mean m, λ = |DFT t|² by a brute-force O(d²) DFT. Free with gds_test_prior_free. */
+struct gds_prior;
+struct gds_prior *gds_test_prior_random(int H, int W, double mean, uint64_t seed);
+void gds_test_prior_free(struct gds_prior *p);
+/* Brute-force un-normalised 2-D DFT coefficient (row frequency q, column frequency r) of a
+ * real H×W image: X = Σ x(i,j) e^{−2πi(qi/H + rj/W)}. */
+void gds_test_dft_coef(int H, int W, const double *x, int q, int r, double *re, double *im);

@@ -58,5 +58,10 @@ void gds_operator_destroy(gds_operator **op);
 int gds_operator_apply(gds_operator *op, const double *x, double *y);
 /* x (d values) = Aᵀ y (m values). */
 int gds_operator_apply_adjoint(gds_operator *op, const double *y, double *x);
+/* v = A x0 + σ n with n ~ N(0, I_m) from the stream keyed (seed, op_index) (SPEC §3). */
+int gds_operator_measure(gds_operator *op, int op_index, const double *x0, double sigma,
+                         int64_t seed, double *v);
+/* Shortest "%g" text of x that reads back exactly (canonical names, attributes). */
+void gds_format_double(double x, char *buf, int len);
 
 #endif

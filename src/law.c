@@ -1,0 +1,71 @@
+/* Exact law front end (SPEC §2): backend dispatch by operator structure. */
+#include "gdsweep/law.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "gdsweep/error.h"
+#include "law_impl.h"
+
+static const gds_law_backend *const gds_law_backends_[GDS_STRUCTURE_COUNT] = {
+    [GDS_STRUCTURE_FOURIER_DIAGONAL] = &gds_law_backend_fourier_diag,
+    [GDS_STRUCTURE_FOURIER_BLOCK] = NULL,
+    [GDS_STRUCTURE_DENSE] = NULL,
+};
+
+int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
+                   double sigma, gds_law **out) {
+  const gds_law_backend *be = gds_law_backends_[op->structure];
+  if (!be) GDS_ERROR(GDS_ERR_INPUT, "no exact-law backend for operator %s yet", op->name);
+  if (!(sigma > 0)) GDS_ERROR(GDS_ERR_INPUT, "sigma must be > 0, got %g", sigma);
+  if (op->H != prior->H || op->W != prior->W)
+    GDS_ERROR(GDS_ERR_RUNTIME, "operator size %dx%d differs from prior size %dx%d", op->H, op->W, prior->H, prior->W);
+  gds_law *law;
+  GDS_CALL(GDS_ALLOC(law, 1));
+  law->backend = be;
+  law->prior = prior;
+  law->sched = sched;
+  law->op = op;
+  law->sigma = sigma;
+  int ierr = be->setup(law);
+  if (ierr) {
+    gds_law_destroy(&law);
+    GDS_CALL(ierr);
+  }
+  *out = law;
+  return GDS_SUCCESS;
+}
+
+void gds_law_destroy(gds_law **law) {
+  if (!law || !*law) return;
+  if ((*law)->backend && (*law)->backend->destroy) (*law)->backend->destroy(*law);
+  free(*law);
+  *law = NULL;
+}
+
+const char *gds_law_backend_name(const gds_law *law) { return law->backend->name; }
+
+int gds_law_posterior(gds_law *law, const double *v, double *mean, double *var) {
+  GDS_CALL(law->backend->posterior(law, v, mean, var));
+  return GDS_SUCCESS;
+}
+
+static int gds_law_check_alpha(gds_algorithm alg, double alpha_dps) {
+  if (alg < 0 || alg >= GDS_ALG_COUNT) GDS_ERROR(GDS_ERR_INPUT, "invalid algorithm index %d", (int)alg);
+  if (alg == GDS_ALG_DPS && !(alpha_dps > 0)) GDS_ERROR(GDS_ERR_INPUT, "alpha_dps must be > 0, got %g", alpha_dps);
+  return GDS_SUCCESS;
+}
+
+int gds_law_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res) {
+  GDS_CALL(gds_law_check_alpha(req->algorithm, req->alpha_dps));
+  GDS_CALL(law->backend->evaluate(law, req, res));
+  return GDS_SUCCESS;
+}
+
+int gds_law_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const double *v, int t,
+                    double *mean, double *cov, double *ref_mean, double *ref_cov) {
+  GDS_CALL(gds_law_check_alpha(alg, alpha_dps));
+  if (t < 0 || t > law->sched->T) GDS_ERROR(GDS_ERR_INPUT, "time %d outside 0..%d", t, law->sched->T);
+  GDS_CALL(law->backend->moments(law, alg, alpha_dps, v, t, mean, cov, ref_mean, ref_cov));
+  return GDS_SUCCESS;
+}

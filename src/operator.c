@@ -1,0 +1,293 @@
+/* Measurement operators (SPEC §1, "Operators"). Convolutions are periodic and applied with
+ * FFTW; inpainting is a restriction to observed pixels; super-resolution a block average. */
+#include "gdsweep/operator.h"
+
+#include <fftw3.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gdsweep/error.h"
+#include "gdsweep/prior.h"
+#include "gdsweep/rng.h"
+
+typedef struct gds_operator_impl {
+  int nfreq;             /* H·(W/2+1) */
+  double *work;          /* d */
+  fftw_complex *khat;    /* DFT of the kernel (half spectrum) */
+  fftw_complex *xhat;    /* work, nfreq */
+  fftw_plan fwd, bwd;
+} gds_operator_impl;
+
+static const char *const gds_operator_names_[] = {"identity", "gaussian_blur", "motion_blur",
+                                                  "inpainting", "super_resolution"};
+
+const char *gds_operator_type_name(gds_operator_type t) {
+  return (t >= 0 && t <= GDS_OP_SUPER_RESOLUTION) ? gds_operator_names_[t] : "?";
+}
+
+int gds_operator_type_from_name(const char *name, gds_operator_type *t) {
+  for (int i = 0; i <= GDS_OP_SUPER_RESOLUTION; i++)
+    if (name && !strcmp(name, gds_operator_names_[i])) {
+      *t = (gds_operator_type)i;
+      return GDS_SUCCESS;
+    }
+  GDS_ERROR(GDS_ERR_INPUT, "unknown operator '%s' (valid: identity, gaussian_blur, motion_blur, inpainting, super_resolution)",
+            name ? name : "");
+}
+
+void gds_format_double(double x, char *buf, int len) {
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, (size_t)len, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x) return;
+  }
+}
+
+void gds_operator_spec_name(const gds_operator_spec *s, char *buf, int len) {
+  char a[32], b[32];
+  switch (s->type) {
+  case GDS_OP_GAUSSIAN_BLUR:
+    gds_format_double(s->std, a, sizeof a);
+    snprintf(buf, (size_t)len, "gaussian_blur(std=%s)", a);
+    break;
+  case GDS_OP_MOTION_BLUR:
+    gds_format_double(s->length, a, sizeof a);
+    gds_format_double(s->angle, b, sizeof b);
+    snprintf(buf, (size_t)len, "motion_blur(length=%s,angle=%s)", a, b);
+    break;
+  case GDS_OP_INPAINTING:
+    if (s->mask == GDS_MASK_RANDOM) {
+      gds_format_double(s->keep, a, sizeof a);
+      snprintf(buf, (size_t)len, "inpainting(mask=random,keep=%s,mask_seed=%llu)", a,
+               (unsigned long long)s->mask_seed);
+    } else if (s->mask == GDS_MASK_BOX) {
+      snprintf(buf, (size_t)len, "inpainting(mask=box,box=[%d,%d,%d,%d])", s->box[0], s->box[1],
+               s->box[2], s->box[3]);
+    } else {
+      const char *base = strrchr(s->mask_path, '/');
+      snprintf(buf, (size_t)len, "inpainting(mask=file,path=%s)", base ? base + 1 : s->mask_path);
+    }
+    break;
+  case GDS_OP_SUPER_RESOLUTION: snprintf(buf, (size_t)len, "super_resolution(factor=%d)", s->factor); break;
+  default: snprintf(buf, (size_t)len, "identity"); break;
+  }
+}
+
+/* Signed periodic offset of index i on a period n, wrapped to [−n/2, n/2). */
+static double gds_wrap_offset(int i, int n) { return 2 * i < n ? i : i - n; }
+
+/* k(p) ∝ exp(−(p_r² + p_c²)/(2 std²)), p the signed periodic offset; sum 1. */
+static void gds_kernel_gaussian(int H, int W, double std, double *k) {
+  double sum = 0;
+  for (int i = 0; i < H; i++)
+    for (int j = 0; j < W; j++) {
+      double pr = gds_wrap_offset(i, H), pc = gds_wrap_offset(j, W);
+      k[i * W + j] = exp(-(pr * pr + pc * pc) / (2 * std * std));
+      sum += k[i * W + j];
+    }
+  for (int i = 0; i < H * W; i++) k[i] /= sum;
+}
+
+/* 10·ceil(length)+1 points equally spaced on the centred segment of the given length,
+ * direction `angle` degrees counter-clockwise from the column axis (rows grow downwards, so
+ * the row offset is −s·sin θ), each splatted bilinearly onto the periodic grid; sum 1. */
+static void gds_kernel_motion(int H, int W, double length, double angle, double *k) {
+  int n = 10 * (int)ceil(length) + 1;
+  double th = angle * M_PI / 180.0, sum = 0;
+  memset(k, 0, sizeof(double) * (size_t)H * W);
+  for (int j = 0; j < n; j++) {
+    double s = -0.5 * length + length * j / (double)(n - 1);
+    double pr = -s * sin(th), pc = s * cos(th);
+    double r0 = floor(pr), c0 = floor(pc), fr = pr - r0, fc = pc - c0;
+    for (int a = 0; a < 2; a++)
+      for (int b = 0; b < 2; b++) {
+        double w = (a ? fr : 1 - fr) * (b ? fc : 1 - fc);
+        int r = (((int)r0 + a) % H + H) % H, c = (((int)c0 + b) % W + W) % W;
+        k[r * W + c] += w;
+      }
+  }
+  for (int i = 0; i < H * W; i++) sum += k[i];
+  for (int i = 0; i < H * W; i++) k[i] /= sum;
+}
+
+static int gds_operator_make_mask(gds_operator *op) {
+  const gds_operator_spec *s = &op->spec;
+  int H = op->H, W = op->W, d = op->d;
+  GDS_CALL(GDS_ALLOC(op->mask, d));
+  if (s->mask == GDS_MASK_RANDOM) {
+    double *u;
+    GDS_CALL(GDS_ALLOC(u, d));
+    gds_rng_uniform(gds_rng_key_make(GDS_STREAM_MASK, s->mask_seed, 0), 0, (size_t)d, u);
+    for (int i = 0; i < d; i++) op->mask[i] = u[i] < s->keep;
+    free(u);
+  } else if (s->mask == GDS_MASK_BOX) {
+    for (int i = 0; i < d; i++) op->mask[i] = 1;
+    for (int r = s->box[0]; r < s->box[0] + s->box[2] && r < H; r++)
+      for (int c = s->box[1]; c < s->box[1] + s->box[3] && c < W; c++) op->mask[r * W + c] = 0;
+  } else {
+    int h, w;
+    double *img;
+    GDS_CALL(gds_texture_load(s->mask_path, &h, &w, &img));
+    if (h != H || w != W) {
+      free(img);
+      GDS_ERROR(GDS_ERR_INPUT, "inpainting mask file %s is %dx%d, the image is %dx%d (rows x columns)",
+                s->mask_path, h, w, H, W);
+    }
+    for (int i = 0; i < d; i++) op->mask[i] = img[i] != 0.0;
+    free(img);
+  }
+  int m = 0;
+  for (int i = 0; i < d; i++) m += op->mask[i];
+  if (m == 0) GDS_ERROR(GDS_ERR_INPUT, "operator %s observes no pixel: the mask is empty", op->name);
+  op->m = m;
+  op->mh = 1;
+  op->mw = m;
+  return GDS_SUCCESS;
+}
+
+static int gds_operator_setup_convolution(gds_operator *op) {
+  gds_operator_impl *im;
+  int H = op->H, W = op->W;
+  GDS_CALL(GDS_ALLOC(im, 1));
+  op->impl = im;
+  im->nfreq = H * (W / 2 + 1);
+  im->work = fftw_alloc_real((size_t)op->d);
+  im->khat = fftw_alloc_complex((size_t)im->nfreq);
+  im->xhat = fftw_alloc_complex((size_t)im->nfreq);
+  if (!im->work || !im->khat || !im->xhat) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (FFT buffers)");
+  im->fwd = fftw_plan_dft_r2c_2d(H, W, im->work, im->xhat, FFTW_ESTIMATE);
+  im->bwd = fftw_plan_dft_c2r_2d(H, W, im->xhat, im->work, FFTW_ESTIMATE);
+  if (!im->fwd || !im->bwd) GDS_ERROR(GDS_ERR_RUNTIME, "FFTW planning failed for %dx%d", H, W);
+  memcpy(im->work, op->kernel, sizeof(double) * (size_t)op->d);
+  fftw_execute_dft_r2c(im->fwd, im->work, im->khat);
+  return GDS_SUCCESS;
+}
+
+int gds_operator_create(const gds_operator_spec *spec, int H, int W, gds_operator **out) {
+  gds_operator *op;
+  int ierr;
+  GDS_CALL(GDS_ALLOC(op, 1));
+  op->spec = *spec;
+  op->H = H;
+  op->W = W;
+  op->d = op->m = H * W;
+  op->mh = H;
+  op->mw = W;
+  gds_operator_spec_name(spec, op->name, sizeof op->name);
+  switch (spec->type) {
+  case GDS_OP_IDENTITY:
+  case GDS_OP_GAUSSIAN_BLUR:
+  case GDS_OP_MOTION_BLUR:
+    op->structure = GDS_STRUCTURE_FOURIER_DIAGONAL;
+    GDS_CALL_GOTO(ierr, fail, GDS_ALLOC(op->kernel, op->d));
+    if (spec->type == GDS_OP_IDENTITY) op->kernel[0] = 1.0;
+    else if (spec->type == GDS_OP_GAUSSIAN_BLUR) gds_kernel_gaussian(H, W, spec->std, op->kernel);
+    else gds_kernel_motion(H, W, spec->length, spec->angle, op->kernel);
+    GDS_CALL_GOTO(ierr, fail, gds_operator_setup_convolution(op));
+    break;
+  case GDS_OP_INPAINTING:
+    op->structure = GDS_STRUCTURE_DENSE;
+    GDS_CALL_GOTO(ierr, fail, gds_operator_make_mask(op));
+    break;
+  case GDS_OP_SUPER_RESOLUTION:
+    if (spec->factor < 1 || H % spec->factor || W % spec->factor) {
+      ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
+                             "super_resolution factor %d must divide the image size %dx%d", spec->factor, H, W);
+      goto fail;
+    }
+    op->structure = GDS_STRUCTURE_FOURIER_BLOCK;
+    op->mh = H / spec->factor;
+    op->mw = W / spec->factor;
+    op->m = op->mh * op->mw;
+    break;
+  }
+  *out = op;
+  return GDS_SUCCESS;
+fail:
+  gds_operator_destroy(&op);
+  return ierr;
+}
+
+void gds_operator_destroy(gds_operator **opp) {
+  if (!opp || !*opp) return;
+  gds_operator *op = *opp;
+  gds_operator_impl *im = op->impl;
+  if (im) {
+    if (im->fwd) fftw_destroy_plan(im->fwd);
+    if (im->bwd) fftw_destroy_plan(im->bwd);
+    fftw_free(im->work);
+    fftw_free(im->khat);
+    fftw_free(im->xhat);
+    free(im);
+  }
+  free(op->kernel);
+  free(op->mask);
+  free(op);
+  *opp = NULL;
+}
+
+/* y = k ⊛ x (adjoint: conj(k̂)), as a Fourier multiplier. */
+static void gds_operator_convolve(gds_operator *op, const double *x, double *y, int adjoint) {
+  gds_operator_impl *im = op->impl;
+  memcpy(im->work, x, sizeof(double) * (size_t)op->d);
+  fftw_execute_dft_r2c(im->fwd, im->work, im->xhat);
+  double scale = 1.0 / op->d;
+  for (int f = 0; f < im->nfreq; f++) {
+    double kr = im->khat[f][0], ki = adjoint ? -im->khat[f][1] : im->khat[f][1];
+    double xr = im->xhat[f][0], xi = im->xhat[f][1];
+    im->xhat[f][0] = (kr * xr - ki * xi) * scale;
+    im->xhat[f][1] = (kr * xi + ki * xr) * scale;
+  }
+  fftw_execute_dft_c2r(im->bwd, im->xhat, im->work);
+  memcpy(y, im->work, sizeof(double) * (size_t)op->d);
+}
+
+int gds_operator_apply(gds_operator *op, const double *x, double *y) {
+  switch (op->spec.type) {
+  case GDS_OP_INPAINTING:
+    for (int i = 0, k = 0; i < op->d; i++)
+      if (op->mask[i]) y[k++] = x[i];
+    break;
+  case GDS_OP_SUPER_RESOLUTION: {
+    int s = op->spec.factor;
+    for (int i = 0; i < op->mh; i++)
+      for (int j = 0; j < op->mw; j++) {
+        double acc = 0;
+        for (int a = 0; a < s; a++)
+          for (int b = 0; b < s; b++) acc += x[(i * s + a) * op->W + j * s + b];
+        y[i * op->mw + j] = acc / (s * s);
+      }
+    break;
+  }
+  default: gds_operator_convolve(op, x, y, 0);
+  }
+  return GDS_SUCCESS;
+}
+
+int gds_operator_apply_adjoint(gds_operator *op, const double *y, double *x) {
+  switch (op->spec.type) {
+  case GDS_OP_INPAINTING:
+    for (int i = 0, k = 0; i < op->d; i++) x[i] = op->mask[i] ? y[k++] : 0.0;
+    break;
+  case GDS_OP_SUPER_RESOLUTION: {
+    int s = op->spec.factor;
+    for (int i = 0; i < op->H; i++)
+      for (int j = 0; j < op->W; j++) x[i * op->W + j] = y[(i / s) * op->mw + j / s] / (s * s);
+    break;
+  }
+  default: gds_operator_convolve(op, y, x, 1);
+  }
+  return GDS_SUCCESS;
+}
+
+int gds_operator_measure(gds_operator *op, int op_index, const double *x0, double sigma,
+                         int64_t seed, double *v) {
+  double *n;
+  GDS_CALL(GDS_ALLOC(n, op->m));
+  GDS_CALL(gds_operator_apply(op, x0, v));
+  gds_rng_normal(gds_rng_key_make(GDS_STREAM_NOISE, (uint64_t)seed, (uint64_t)op_index), 0, (size_t)op->m, n);
+  for (int i = 0; i < op->m; i++) v[i] += sigma * n[i];
+  free(n);
+  return GDS_SUCCESS;
+}
