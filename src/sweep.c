@@ -133,10 +133,10 @@ typedef struct sw_field {
 /* "> 0", "in (0, 1]" ... */
 static void sw_range_text(const sw_field *f, char *buf, size_t len) {
   if ((f->bounds & SW_LO) && (f->bounds & SW_HI))
-    snprintf(buf, len, "in %c%g, %g%c", f->bounds & SW_LO_OPEN ? '(' : '[', f->lo, f->hi,
+    snprintf(buf, len, "in %c%.10g, %.10g%c", f->bounds & SW_LO_OPEN ? '(' : '[', f->lo, f->hi,
              f->bounds & SW_HI_OPEN ? ')' : ']');
-  else if (f->bounds & SW_LO) snprintf(buf, len, "%s %g", f->bounds & SW_LO_OPEN ? ">" : ">=", f->lo);
-  else if (f->bounds & SW_HI) snprintf(buf, len, "%s %g", f->bounds & SW_HI_OPEN ? "<" : "<=", f->hi);
+  else if (f->bounds & SW_LO) snprintf(buf, len, "%s %.10g", f->bounds & SW_LO_OPEN ? ">" : ">=", f->lo);
+  else if (f->bounds & SW_HI) snprintf(buf, len, "%s %.10g", f->bounds & SW_HI_OPEN ? "<" : "<=", f->hi);
   else buf[0] = '\0';
 }
 
@@ -326,9 +326,12 @@ static int sw_same(sw_kind kind, const void *a, const void *b) {
 static int sw_list(const sw_ctx *c, const yaml_node_t *n, const char *path, const sw_field *elem,
                    size_t esize, int *count, void *arrp) {
   char gotbuf[128], child[SW_PATH];
-  if (n->type != YAML_SEQUENCE_NODE)
-    return sw_fail(c, n, path, "expected a list, e.g. %s; got %s", elem->example,
-                   sw_describe(n, gotbuf, sizeof gotbuf));
+  if (n->type != YAML_SEQUENCE_NODE) {
+    const int scalar = n->type == YAML_SCALAR_NODE && !sw_is_null(n);
+    return sw_fail(c, n, path, "expected a list, e.g. %s; got %s%s%s%s", elem->example,
+                   sw_describe(n, gotbuf, sizeof gotbuf), scalar ? " (for one value write [" : "",
+                   scalar ? sw_str(n) : "", scalar ? "])" : "");
+  }
   int len = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
   if (len == 0) return sw_fail(c, n, path, "must not be empty, e.g. %s", elem->example);
   char *arr;
