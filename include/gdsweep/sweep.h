@@ -41,8 +41,14 @@ typedef struct gds_sweep {
   int n_w2t;   int *w2_times;/* output.w2_times, ascending; n_w2t = T+1 with every t when `all` */
 } gds_sweep;
 
+/* Defaults: prior.periodic true; diffusion beta_start 0.1/T, beta_end 20/T (an error when
+ * that reaches 1, T <= 20; at T = 1 beta_end = beta_start, unused), variance beta;
+ * motion_blur angle 0; inpainting mask_seed 0; grid alpha_dps [1.0], seed [0]; output samples 0,
+ * checkpoints T, 3T/4, T/2, T/4, 0 (integer division, repeats dropped), w2_times all.
+ * Whether a builtin:<name> texture exists is not checked here (the prior module knows). */
 int gds_sweep_load(const char *path, gds_sweep **out);
-/* Parse YAML text; `filename` is used in messages, `dir` to resolve relative paths. */
+/* Parse YAML text; `filename` is used in messages, `dir` to resolve relative paths
+ * (NULL: the current directory). */
 int gds_sweep_parse(const char *text, size_t len, const char *filename, const char *dir,
                     gds_sweep **out);
 void gds_sweep_destroy(gds_sweep **s);
