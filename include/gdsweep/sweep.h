@@ -1,5 +1,7 @@
 /* Sweep files (SPEC §4): YAML parsing and validation, and the grid they describe.
- * Every error names the file, line and key and what would be valid, before any output. */
+ * Every error names the file, line and key and what would be valid, before any output:
+ *   sweeps/x.yaml:7: grid.operator[1].gaussian_blur.std: must be > 0, got -1 (...)
+ * List indices in key paths are 0-based (as in the output file's /grid datasets). */
 #ifndef GDSWEEP_SWEEP_H
 #define GDSWEEP_SWEEP_H
 
@@ -34,17 +36,34 @@ typedef struct gds_sweep {
   int n_seed;      int64_t *seed;
 
   int samples;               /* output.samples (may be 0) */
-  int n_ckpt;  int *ckpt;    /* output.checkpoints: times in 0..T, as listed */
-  int n_w2t;   int *w2_times;/* output.w2_times; n_w2t = T+1 with every t when `all` */
+  int n_ckpt;  int *ckpt;    /* output.checkpoints: times in 0..T, as listed
+                                (default T, 3T/4, T/2, T/4, 0 without repeats) */
+  int n_w2t;   int *w2_times;/* output.w2_times, ascending; n_w2t = T+1 with every t when `all` */
 } gds_sweep;
 
+/* Defaults: prior.periodic true; diffusion beta_start 0.1/T, beta_end 20/T (an error when
+ * that reaches 1, T <= 20; at T = 1 beta_end = beta_start, unused), variance beta;
+ * motion_blur angle 0; inpainting mask_seed 0; grid alpha_dps [1.0], seed [0]; output samples 0,
+ * checkpoints T, 3T/4, T/2, T/4, 0 (integer division, repeats dropped), w2_times all.
+ * Whether a builtin:<name> texture exists is not checked here (the prior module knows). */
 int gds_sweep_load(const char *path, gds_sweep **out);
-/* Parse YAML text; `filename` is used in messages, `dir` to resolve relative paths. */
+/* Parse YAML text; `filename` is used in messages, `dir` to resolve relative paths
+ * (NULL: the current directory). */
 int gds_sweep_parse(const char *text, size_t len, const char *filename, const char *dir,
                     gds_sweep **out);
 void gds_sweep_destroy(gds_sweep **s);
 
 /* Number of grid points: n_op·n_sigma·n_alpha·n_alg·n_seed. */
 int64_t gds_sweep_npoints(const gds_sweep *s);
+
+/* Canonical serialisation of everything in the sweep that influences results (prior, schedule,
+ * grid axes, output selection; not `name`, comments, formatting, key order or whether a value
+ * was defaulted or written out). One `key=value` line each, reals as %.17g (exact), strings
+ * length-prefixed. Texture and mask files are represented by their path as written, not their
+ * content. *text is malloc'ed and NUL-terminated; the caller frees it. */
+int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len);
+/* SHA-256 of gds_sweep_canonical as 64 lowercase hex digits + NUL: two files have the same
+ * fingerprint iff they describe the same sweep (used by `run --resume`). */
+int gds_sweep_fingerprint(const gds_sweep *s, char hex[65]);
 
 #endif

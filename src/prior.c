@@ -1,0 +1,180 @@
+/* Gaussian image prior (SPEC §1, "Prior"): ADSN model of a texture, or white noise. */
+#include "gdsweep/prior.h"
+
+#include "gdsweep/error.h"
+#include "gdsweep/rng.h"
+
+#include <fftw3.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GDS_BUILTIN_PREFIX "builtin:"
+
+/* Unnormalised 2-D DFT of a real H×W image (numpy fft2 convention), half spectrum
+ * H×(W/2+1) as FFTW r2c returns it. `out` must hold H·(W/2+1) complex values. */
+static int gds_prior_rfft2(int H, int W, const double *in, fftw_complex *out) {
+  const size_t d = (size_t)H * W;
+  double *x = fftw_alloc_real(d); /* FFTW may not read from a const, possibly unaligned array */
+  if (!x) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (FFT %dx%d)", H, W);
+  fftw_plan plan = fftw_plan_dft_r2c_2d(H, W, x, out, FFTW_ESTIMATE);
+  if (!plan) {
+    fftw_free(x);
+    GDS_ERROR(GDS_ERR_RUNTIME, "FFTW planning failed (%dx%d)", H, W);
+  }
+  memcpy(x, in, sizeof(double) * d);
+  fftw_execute(plan);
+  fftw_destroy_plan(plan);
+  fftw_free(x);
+  return GDS_SUCCESS;
+}
+
+/* The texture u at H×W: built-in generated directly; a file loaded then centre-cropped. */
+static int gds_prior_texture(const gds_prior_options *opt, double *u) {
+  const char *tex = opt->texture;
+  if (!strncmp(tex, GDS_BUILTIN_PREFIX, strlen(GDS_BUILTIN_PREFIX))) {
+    GDS_CALL(gds_texture_builtin(tex + strlen(GDS_BUILTIN_PREFIX), opt->H, opt->W, u));
+    return GDS_SUCCESS;
+  }
+  char *path = NULL;
+  if (tex[0] != '/' && opt->base_dir && opt->base_dir[0]) {
+    size_t n = strlen(opt->base_dir) + strlen(tex) + 2;
+    GDS_CALL(GDS_ALLOC(path, n));
+    snprintf(path, n, "%s/%s", opt->base_dir, tex);
+  } else {
+    path = gds_strdup(tex);
+    if (!path) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
+  }
+  int h = 0, w = 0, ierr = GDS_SUCCESS;
+  double *img = NULL;
+  GDS_CALL_GOTO(ierr, cleanup, gds_texture_load(path, &h, &w, &img));
+  GDS_CALL_GOTO(ierr, cleanup, gds_texture_crop(img, h, w, opt->H, opt->W, u, path));
+cleanup:
+  free(img);
+  free(path);
+  return ierr;
+}
+
+/* SPEC §1: m = mean(u), t = (u − m)/sqrt(d), λ(ξ) = |DFT(t)(ξ)|², λ(0) = 0; white prior:
+ * μ = mean·1, t = std·δ_0, λ ≡ std². */
+int gds_prior_create(const gds_prior_options *opt, gds_prior **out) {
+  if (!opt || !out) GDS_ERROR(GDS_ERR_RUNTIME, "gds_prior_create: NULL argument");
+  *out = NULL;
+  if (opt->H <= 0 || opt->W <= 0 || (size_t)opt->H * (size_t)opt->W > ((size_t)1 << 28))
+    GDS_ERROR(GDS_ERR_INPUT, "prior: invalid image size %dx%d", opt->H, opt->W);
+  if (opt->white) {
+    if (!(opt->white_std > 0) || !isfinite(opt->white_std) || !isfinite(opt->white_mean))
+      GDS_ERROR(GDS_ERR_INPUT, "prior white: std must be finite and > 0 and mean finite (got std=%g, mean=%g)",
+                opt->white_std, opt->white_mean);
+  } else if (!opt->texture || !opt->texture[0]) {
+    GDS_ERROR(GDS_ERR_INPUT, "prior: no texture given (\"builtin:<name>\" or a PNG/PGM path)");
+  }
+  const int H = opt->H, W = opt->W;
+  const size_t d = (size_t)H * W, Wh = (size_t)W / 2 + 1;
+  gds_prior *p = NULL;
+  fftw_complex *th = NULL;
+  int ierr = GDS_SUCCESS;
+  GDS_CALL(GDS_ALLOC(p, 1));
+  p->H = H;
+  p->W = W;
+  p->white = opt->white != 0;
+  GDS_CALL_GOTO(ierr, fail, GDS_ALLOC(p->texture, d));
+  GDS_CALL_GOTO(ierr, fail, GDS_ALLOC(p->texton, d));
+  GDS_CALL_GOTO(ierr, fail, GDS_ALLOC(p->spectrum, d));
+
+  if (p->white) {
+    p->mean = opt->white_mean;
+    for (size_t k = 0; k < d; k++) {
+      p->texture[k] = opt->white_mean;
+      p->spectrum[k] = opt->white_std * opt->white_std;
+    }
+    p->texton[0] = opt->white_std; /* t ⊛ w = std·w */
+    snprintf(p->name, sizeof p->name, "white(std=%g,mean=%g)", opt->white_std, opt->white_mean);
+    *out = p;
+    return GDS_SUCCESS;
+  }
+
+  snprintf(p->name, sizeof p->name, "%s", opt->texture);
+  GDS_CALL_GOTO(ierr, fail, gds_prior_texture(opt, p->texture));
+  if (opt->periodic) GDS_CALL_GOTO(ierr, fail, gds_texture_periodic_component(H, W, p->texture));
+  double sum = 0.0;
+  for (size_t k = 0; k < d; k++) sum += p->texture[k];
+  p->mean = sum / (double)d;
+  const double inv_sqrt_d = 1.0 / sqrt((double)d);
+  for (size_t k = 0; k < d; k++) p->texton[k] = (p->texture[k] - p->mean) * inv_sqrt_d;
+
+  th = fftw_alloc_complex((size_t)H * Wh);
+  if (!th) {
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory (prior spectrum)");
+    goto fail;
+  }
+  GDS_CALL_GOTO(ierr, fail, gds_prior_rfft2(H, W, p->texton, th));
+  /* Full fft2 layout from the half spectrum: DFT(t)(q, r) = conj(DFT(t)(−q, −r)) for real t. */
+  for (int q = 0; q < H; q++) {
+    for (int r = 0; r < W; r++) {
+      const fftw_complex *z = (size_t)r < Wh ? &th[(size_t)q * Wh + r] : &th[(size_t)((H - q) % H) * Wh + (W - r)];
+      p->spectrum[(size_t)q * W + r] = (*z)[0] * (*z)[0] + (*z)[1] * (*z)[1];
+    }
+  }
+  p->spectrum[0] = 0.0; /* Σ t = 0 exactly; rounding would leave ~1e-32 */
+  fftw_free(th);
+  *out = p;
+  return GDS_SUCCESS;
+fail:
+  fftw_free(th);
+  gds_prior_destroy(&p);
+  return ierr;
+}
+
+void gds_prior_destroy(gds_prior **p) {
+  if (!p || !*p) return;
+  free((*p)->texture);
+  free((*p)->texton);
+  free((*p)->spectrum);
+  free(*p);
+  *p = NULL;
+}
+
+/* SPEC §1 sampling and §3 keying: x0 = μ + t ⊛ w, w ~ N(0, I) from stream X0 keyed by seed;
+ * the periodic convolution is DFT⁻¹(DFT(t)·DFT(w)). */
+int gds_prior_sample(const gds_prior *p, int64_t seed, double *x0) {
+  if (!p || !x0) GDS_ERROR(GDS_ERR_RUNTIME, "gds_prior_sample: NULL argument");
+  const int H = p->H, W = p->W;
+  const size_t d = (size_t)H * W, Wh = (size_t)W / 2 + 1;
+  gds_rng_normal(gds_rng_key_make(GDS_STREAM_X0, (uint64_t)seed, 0), 0, d, x0);
+  if (p->white) {
+    /* t = std·δ_0, so t ⊛ w = std·w exactly (no FFT rounding). */
+    const double s = p->texton[0];
+    for (size_t k = 0; k < d; k++) x0[k] = p->mean + s * x0[k];
+    return GDS_SUCCESS;
+  }
+  fftw_complex *th = fftw_alloc_complex((size_t)H * Wh), *wh = fftw_alloc_complex((size_t)H * Wh);
+  double *y = fftw_alloc_real(d);
+  fftw_plan bwd = NULL;
+  int ierr = GDS_SUCCESS;
+  if (!th || !wh || !y) {
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory (prior sample)");
+    goto cleanup;
+  }
+  GDS_CALL_GOTO(ierr, cleanup, gds_prior_rfft2(H, W, p->texton, th));
+  GDS_CALL_GOTO(ierr, cleanup, gds_prior_rfft2(H, W, x0, wh));
+  bwd = fftw_plan_dft_c2r_2d(H, W, wh, y, FFTW_ESTIMATE);
+  if (!bwd) {
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "FFTW planning failed (%dx%d)", H, W);
+    goto cleanup;
+  }
+  for (size_t k = 0; k < (size_t)H * Wh; k++) {
+    const double a = th[k][0], b = th[k][1], c = wh[k][0], e = wh[k][1];
+    wh[k][0] = a * c - b * e;
+    wh[k][1] = a * e + b * c;
+  }
+  fftw_execute(bwd); /* unnormalised inverse: y = d·(t ⊛ w) */
+  for (size_t k = 0; k < d; k++) x0[k] = p->mean + y[k] / (double)d;
+cleanup:
+  if (bwd) fftw_destroy_plan(bwd);
+  fftw_free(th);
+  fftw_free(wh);
+  fftw_free(y);
+  return ierr;
+}

@@ -1,0 +1,512 @@
+/* Sweep files (SPEC §4): the shipped sweeps parse to the expected values, defaults are applied,
+ * the fingerprint ignores formatting, and every bad input fails with GDS_ERR_INPUT and a message
+ * naming the file, the line and the key path. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gdsweep/error.h"
+#include "gdsweep/sweep.h"
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+/* Path of a file of the source tree: $GDS_SOURCE_DIR (set by ctest) or relative to this file. */
+static void source_path(const char *rel, char *out, size_t len) {
+  const char *root = getenv("GDS_SOURCE_DIR");
+  if (root) {
+    snprintf(out, len, "%s/%s", root, rel);
+    return;
+  }
+  snprintf(out, len, "%s", __FILE__);
+  char *slash = strrchr(out, '/');
+  if (slash) slash = (*slash = '\0', strrchr(out, '/'));
+  if (slash) snprintf(slash + 1, len - (size_t)(slash + 1 - out), "%s", rel);
+  else snprintf(out, len, "../%s", rel);
+}
+
+/* gds_sweep_load with stderr captured into msg (what a user would see). */
+static int load_capture(const char *path, gds_sweep **s, char *msg, size_t len) {
+  fflush(stderr);
+  int saved = dup(2);
+  FILE *tmp = tmpfile();
+  assert_non_null(tmp);
+  dup2(fileno(tmp), 2);
+  int rc = gds_sweep_load(path, s);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  rewind(tmp);
+  size_t n = fread(msg, 1, len - 1, tmp);
+  msg[n] = '\0';
+  fclose(tmp);
+  return rc;
+}
+
+static gds_sweep *load_text(const char *yaml, char **path_out) {
+  char *path = gds_test_write_temp(".yaml", yaml);
+  assert_non_null(path);
+  gds_sweep *s = NULL;
+  char msg[4096];
+  int rc = load_capture(path, &s, msg, sizeof msg);
+  if (rc) print_error("unexpected error: %s", msg);
+  assert_int_equal(rc, GDS_SUCCESS);
+  assert_non_null(s);
+  if (path_out) *path_out = path;
+  else {
+    unlink(path);
+    free(path);
+  }
+  return s;
+}
+
+static void assert_contains(const char *msg, const char *what) {
+  if (!strstr(msg, what)) {
+    print_error("message:\n  %s\ndoes not contain \"%s\"\n", msg, what);
+    fail();
+  }
+}
+
+/* ---- valid files --------------------------------------------------------------------- */
+
+static void test_demo(void **state) {
+  (void)state;
+  char path[4096];
+  source_path("sweeps/demo.yaml", path, sizeof path);
+  gds_sweep *s = NULL;
+  assert_int_equal(gds_sweep_load(path, &s), GDS_SUCCESS);
+  assert_string_equal(s->name, "demo");
+  assert_string_equal(s->texture, "builtin:fabric");
+  assert_ptr_equal(s->prior.texture, s->texture);
+  assert_ptr_equal(s->prior.base_dir, s->dir);
+  assert_int_equal(s->prior.H, 64);
+  assert_int_equal(s->prior.W, 64);
+  assert_int_equal(s->prior.periodic, 1);
+  assert_int_equal(s->prior.white, 0);
+  assert_int_equal(s->T, 1000);
+  GDS_ASSERT_CLOSE(s->beta_start, 1e-4, 1e-15, 0);
+  GDS_ASSERT_CLOSE(s->beta_end, 0.02, 1e-15, 0);
+  assert_int_equal(s->variance, GDS_VARIANCE_BETA);
+
+  assert_int_equal(s->n_op, 2);
+  assert_int_equal(s->op[0].type, GDS_OP_GAUSSIAN_BLUR);
+  assert_true(s->op[0].std == 2.0);
+  assert_int_equal(s->op[1].type, GDS_OP_MOTION_BLUR);
+  assert_true(s->op[1].length == 9 && s->op[1].angle == 30);
+  assert_int_equal(s->n_sigma, 2);
+  assert_true(s->sigma[0] == 0.01 && s->sigma[1] == 0.05);
+  assert_int_equal(s->n_alpha, 3);
+  assert_true(s->alpha_dps[0] == 0.3 && s->alpha_dps[1] == 1.0 && s->alpha_dps[2] == 3.0);
+  assert_int_equal(s->n_alg, 3);
+  assert_int_equal(s->alg[0], GDS_ALG_DPS);
+  assert_int_equal(s->alg[1], GDS_ALG_PIGDM);
+  assert_int_equal(s->alg[2], GDS_ALG_CGDM);
+  assert_int_equal(s->n_seed, 2);
+  assert_true(s->seed[0] == 0 && s->seed[1] == 1);
+  assert_int_equal(gds_sweep_npoints(s), 2 * 2 * 3 * 3 * 2);
+
+  assert_int_equal(s->samples, 2);
+  const int ckpt[] = {1000, 800, 600, 400, 200, 0};
+  assert_int_equal(s->n_ckpt, 6);
+  assert_memory_equal(s->ckpt, ckpt, sizeof ckpt);
+  assert_int_equal(s->n_w2t, 1001);
+  for (int t = 0; t <= 1000; t++) assert_int_equal(s->w2_times[t], t);
+
+  /* text is the file, verbatim */
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  assert_int_equal(s->text_len, n);
+  assert_memory_equal(s->text, buf, n);
+  assert_int_equal(s->text[n], '\0');
+  assert_string_equal(s->path, path);
+  gds_sweep_destroy(&s);
+  assert_null(s);
+}
+
+static void test_tiny(void **state) {
+  (void)state;
+  char path[4096];
+  source_path("sweeps/tiny.yaml", path, sizeof path);
+  gds_sweep *s = NULL;
+  assert_int_equal(gds_sweep_load(path, &s), GDS_SUCCESS);
+  assert_string_equal(s->name, "tiny");
+  assert_int_equal(s->prior.H, 12);
+  assert_int_equal(s->prior.W, 10);
+  assert_int_equal(s->T, 50);
+  assert_true(s->beta_start == 0.001 && s->beta_end == 0.2);
+  assert_int_equal(s->n_op, 2);
+  assert_int_equal(s->op[0].type, GDS_OP_IDENTITY);
+  assert_int_equal(s->op[1].type, GDS_OP_GAUSSIAN_BLUR);
+  assert_int_equal(s->n_sigma, 1);
+  assert_int_equal(s->n_alg, 2);
+  assert_int_equal(s->n_seed, 2);
+  assert_int_equal(s->samples, 2);
+  assert_int_equal(gds_sweep_npoints(s), 8);
+  gds_sweep_destroy(&s);
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: d\n"
+                           "prior: {texture: builtin:fabric, size: [8, 6]}\n"
+                           "diffusion: {steps: 1000}\n"
+                           "grid: {operator: [identity: ], sigma: [0.1], algorithm: [none]}\n",
+                           NULL);
+  assert_int_equal(s->prior.H, 8);
+  assert_int_equal(s->prior.W, 6);
+  assert_int_equal(s->prior.periodic, 1);
+  GDS_ASSERT_CLOSE(s->beta_start, 0.1 / 1000, 1e-15, 0);
+  GDS_ASSERT_CLOSE(s->beta_end, 20.0 / 1000, 1e-15, 0);
+  assert_int_equal(s->variance, GDS_VARIANCE_BETA);
+  assert_int_equal(s->op[0].type, GDS_OP_IDENTITY);
+  assert_int_equal(s->alg[0], GDS_ALG_NONE);
+  assert_int_equal(s->n_alpha, 1);
+  assert_true(s->alpha_dps[0] == 1.0);
+  assert_int_equal(s->n_seed, 1);
+  assert_true(s->seed[0] == 0);
+  assert_int_equal(s->samples, 0);
+  const int ckpt[] = {1000, 750, 500, 250, 0};
+  assert_int_equal(s->n_ckpt, 5);
+  assert_memory_equal(s->ckpt, ckpt, sizeof ckpt);
+  assert_int_equal(s->n_w2t, 1001);
+  assert_int_equal(s->w2_times[1000], 1000);
+  gds_sweep_destroy(&s);
+}
+
+/* Default checkpoints drop the repeats of T, 3T/4, T/2, T/4, 0 at small T; T = 1 needs no β_end. */
+static void test_small_T(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: d\nprior: {texture: builtin:fabric, size: [4, 4]}\n"
+                           "diffusion: {steps: 2, beta_start: 0.1, beta_end: 0.2, variance: beta_tilde}\n"
+                           "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [cgdm]}\n",
+                           NULL);
+  const int ckpt2[] = {2, 1, 0};
+  assert_int_equal(s->n_ckpt, 3);
+  assert_memory_equal(s->ckpt, ckpt2, sizeof ckpt2);
+  assert_int_equal(s->variance, GDS_VARIANCE_BETA_TILDE);
+  gds_sweep_destroy(&s);
+
+  s = load_text("name: d\nprior: {texture: builtin:fabric, size: [4, 4]}\ndiffusion: {steps: 1}\n"
+                "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [cgdm]}\n",
+                NULL);
+  const int ckpt1[] = {1, 0};
+  assert_int_equal(s->n_ckpt, 2);
+  assert_memory_equal(s->ckpt, ckpt1, sizeof ckpt1);
+  GDS_ASSERT_CLOSE(s->beta_start, 0.1, 1e-15, 0);
+  assert_true(s->beta_end == s->beta_start); /* unused at T = 1, kept in (0, 1) */
+  gds_sweep_destroy(&s);
+}
+
+static void test_white_prior_and_output(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: w.1-x\n"
+                           "prior:\n  white: {std: 2, mean: -0.5}\n  size: [3, 5]\n"
+                           "diffusion: {steps: 100}\n"
+                           "grid:\n  operator: [identity: {}]\n  sigma: [1e-2, 1]\n"
+                           "  algorithm: [pigdm, none]\n  seed: [7, 3, 12345678901]\n"
+                           "output: {samples: 0, checkpoints: [0, 100], w2_times: [100, 0, 50]}\n",
+                           NULL);
+  assert_int_equal(s->prior.white, 1);
+  assert_null(s->prior.texture);
+  assert_true(s->prior.white_std == 2.0 && s->prior.white_mean == -0.5);
+  assert_true(s->sigma[0] == 0.01 && s->sigma[1] == 1.0);
+  assert_true(s->seed[2] == 12345678901LL);
+  const int ckpt[] = {0, 100}, w2t[] = {0, 50, 100};
+  assert_int_equal(s->n_ckpt, 2);
+  assert_memory_equal(s->ckpt, ckpt, sizeof ckpt);
+  assert_int_equal(s->n_w2t, 3);
+  assert_memory_equal(s->w2_times, w2t, sizeof w2t); /* ascending */
+  gds_sweep_destroy(&s);
+}
+
+static void test_operators(void **state) {
+  (void)state;
+  char *mask = gds_test_write_temp(".pgm", "P2\n2 2\n255\n0 255\n255 255\n");
+  char *tex = gds_test_write_temp(".pgm", "P2\n2 2\n255\n0 255\n255 0\n");
+  assert_non_null(mask);
+  assert_non_null(tex);
+  char yaml[4096];
+  /* relative paths: the sweep file is in /tmp as well */
+  snprintf(yaml, sizeof yaml,
+           "name: ops\nprior: {texture: %s, size: [8, 12], periodic: false}\ndiffusion: {steps: 100}\n"
+           "grid:\n  operator:\n"
+           "    - motion_blur: {length: 2.5}\n"
+           "    - motion_blur: {length: 2.5, angle: -45}\n"
+           "    - inpainting: {mask: random, keep: 1}\n"
+           "    - inpainting: {mask: random, keep: 0.25, mask_seed: 9}\n"
+           "    - inpainting: {mask: box, box: [2, 3, 6, 9]}\n"
+           "    - inpainting: {mask: file, path: %s}\n"
+           "    - super_resolution: {factor: 4}\n"
+           "    - identity:\n"
+           "  sigma: [0.1]\n  algorithm: [dps]\n",
+           strrchr(tex, '/') + 1, strrchr(mask, '/') + 1);
+  gds_sweep *s = load_text(yaml, NULL);
+  assert_int_equal(s->prior.periodic, 0);
+  assert_int_equal(s->n_op, 8);
+  assert_true(s->op[0].type == GDS_OP_MOTION_BLUR && s->op[0].length == 2.5 && s->op[0].angle == 0);
+  assert_true(s->op[1].angle == -45);
+  assert_true(s->op[2].type == GDS_OP_INPAINTING && s->op[2].mask == GDS_MASK_RANDOM);
+  assert_true(s->op[2].keep == 1 && s->op[2].mask_seed == 0);
+  assert_true(s->op[3].keep == 0.25 && s->op[3].mask_seed == 9);
+  const int box[4] = {2, 3, 6, 9};
+  assert_int_equal(s->op[4].mask, GDS_MASK_BOX);
+  assert_memory_equal(s->op[4].box, box, sizeof box);
+  assert_int_equal(s->op[5].mask, GDS_MASK_FILE);
+  assert_string_equal(s->op[5].mask_path, mask); /* resolved against the sweep's directory */
+  assert_true(s->op[6].type == GDS_OP_SUPER_RESOLUTION && s->op[6].factor == 4);
+  assert_int_equal(s->op[7].type, GDS_OP_IDENTITY);
+  gds_sweep_destroy(&s);
+  unlink(mask);
+  unlink(tex);
+  free(mask);
+  free(tex);
+}
+
+static void test_parse_api(void **state) {
+  (void)state;
+  const char *y = "name: p\nprior: {texture: t.png, size: [4, 4]}\n";
+  gds_sweep *s = NULL;
+  int old = gds_error_set_quiet(1);
+  assert_int_equal(gds_sweep_parse(y, strlen(y), "mem.yaml", "/nonexistent-dir", &s), GDS_ERR_INPUT);
+  gds_error_set_quiet(old);
+  assert_null(s);
+  gds_sweep_destroy(&s); /* NULL-safe */
+  gds_sweep_destroy(NULL);
+
+  char msg[4096];
+  assert_int_equal(load_capture("/nonexistent-dir/x.yaml", &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_null(s);
+  assert_contains(msg, "/nonexistent-dir/x.yaml");
+}
+
+/* The fingerprint depends on what the sweep means, not how it is written. */
+static void test_fingerprint(void **state) {
+  (void)state;
+  char demo[4096], a[65], b[65], c[65];
+  source_path("sweeps/demo.yaml", demo, sizeof demo);
+  gds_sweep *s = NULL;
+  assert_int_equal(gds_sweep_load(demo, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, a), GDS_SUCCESS);
+  assert_int_equal((int)strlen(a), 64);
+  assert_int_equal((int)strspn(a, "0123456789abcdef"), 64);
+
+  /* it is the SHA-256 of the canonical text (checked against coreutils when available) */
+  char *text;
+  size_t len;
+  assert_int_equal(gds_sweep_canonical(s, &text, &len), GDS_SUCCESS);
+  assert_int_equal(strlen(text), len);
+  char *tmp = gds_test_write_temp(".txt", text);
+  char cmd[512], out[128] = "";
+  snprintf(cmd, sizeof cmd, "sha256sum %s 2>/dev/null", tmp);
+  FILE *p = popen(cmd, "r");
+  if (p && fgets(out, sizeof out, p) && strlen(out) >= 64) assert_memory_equal(out, a, 64);
+  else print_message("sha256sum not available: digest not cross-checked\n");
+  if (p) pclose(p);
+  unlink(tmp);
+  free(tmp);
+  free(text);
+  gds_sweep_destroy(&s);
+
+  /* same sweep, other name, order, style, comments and explicit defaults */
+  s = load_text("# reordered\n"
+                "output: {w2_times: all, checkpoints: [1000, 800, 600, 400, 200, 0], samples: 2}\n"
+                "grid:\n"
+                "  seed: [0, 1]\n  algorithm: [dps, pigdm, cgdm]\n  alpha_dps: [0.3, 1, 3e0]\n"
+                "  sigma: [1.0e-2, 0.050]\n"
+                "  operator:\n    - gaussian_blur:\n        std: 2\n"
+                "    - motion_blur: {angle: 30.0, length: 9}\n"
+                "diffusion: {variance: beta, beta_end: 0.02, beta_start: 0.0001, steps: 1000}\n"
+                "prior: {periodic: true, size: [64, 64], texture: \"builtin:fabric\"}\n"
+                "name: other-name\n",
+                NULL);
+  assert_int_equal(gds_sweep_fingerprint(s, b), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_equal(a, b);
+
+  /* a change that matters */
+  s = load_text("name: demo\nprior: {texture: builtin:fabric, size: [64, 64]}\n"
+                "diffusion: {steps: 1000}\n"
+                "grid:\n  operator: [gaussian_blur: {std: 2.0}, motion_blur: {length: 9, angle: 30}]\n"
+                "  sigma: [0.01, 0.06]\n  alpha_dps: [0.3, 1.0, 3.0]\n  algorithm: [dps, pigdm, cgdm]\n"
+                "  seed: [0, 1]\n"
+                "output: {samples: 2, checkpoints: [1000, 800, 600, 400, 200, 0]}\n",
+                NULL);
+  assert_int_equal(gds_sweep_fingerprint(s, c), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_not_equal(a, c);
+}
+
+/* ---- bad inputs: one test each ------------------------------------------------------- */
+
+typedef struct bad_case {
+  const char *name;
+  const char *yaml;
+  const char *where; /* ":LINE:" or ":LINE:COL:", appended to the file name */
+  const char *key;   /* key path expected in the message (NULL: none) */
+  const char *also;  /* another expected fragment (what is wrong / valid), or NULL */
+} bad_case;
+
+#define L_NAME "name: bad\n"
+#define L_PRIOR "prior: {texture: builtin:fabric, size: [8, 8]}\n"
+#define L_DIFF "diffusion: {steps: 100}\n"
+#define GRID_WITH(op, sigma, alg) "grid:\n  operator: " op "\n  sigma: " sigma "\n  algorithm: " alg "\n"
+#define L_GRID GRID_WITH("[identity: {}]", "[0.1]", "[dps]") /* lines 4-7 */
+#define HEAD L_NAME L_PRIOR L_DIFF                           /* lines 1-3 */
+
+static const bad_case bad_cases[] = {
+    {"bad_unknown_top_key", HEAD L_GRID "colour: red\n", ":8:", "colour", "valid keys here: name, prior"},
+    {"bad_unknown_nested_key", L_NAME "prior: {texture: builtin:fabric, size: [8, 8], smooth: 1}\n" L_DIFF L_GRID,
+     ":2:", "prior.smooth", "valid keys here: texture, white, size, periodic"},
+    {"bad_unknown_operator_param", HEAD GRID_WITH("[gaussian_blur: {std: 1, sd: 2}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].gaussian_blur.sd", "valid keys here: std"},
+    {"bad_unknown_operator", HEAD GRID_WITH("[blur: {std: 1}]", "[0.1]", "[dps]"), ":5:", "grid.operator[0]",
+     "unknown operator 'blur'; valid: identity, gaussian_blur"},
+    {"bad_operator_not_a_mapping", HEAD GRID_WITH("[identity]", "[0.1]", "[dps]"), ":5:", "grid.operator[0]",
+     "- identity: {}"},
+    {"bad_identity_with_params", HEAD GRID_WITH("[identity: {std: 1}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].identity.std", "no keys are allowed"},
+    {"bad_unknown_algorithm", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[dps, ddim]"), ":7:",
+     "grid.algorithm[1]", "one of none, dps, pigdm, cgdm"},
+    {"bad_unknown_variance", L_NAME L_PRIOR "diffusion: {steps: 100, variance: ddim}\n" L_GRID, ":3:",
+     "diffusion.variance", "one of beta, beta_tilde"},
+    {"bad_type_steps_real", L_NAME L_PRIOR "diffusion: {steps: 10.5}\n" L_GRID, ":3:", "diffusion.steps",
+     "not an integer"},
+    {"bad_type_sigma_string", HEAD GRID_WITH("[identity: {}]", "[abc]", "[dps]"), ":6:", "grid.sigma[0]",
+     "expected a number > 0"},
+    {"bad_type_quoted_number", HEAD GRID_WITH("[gaussian_blur: {std: \"2\"}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].gaussian_blur.std", "quoted"},
+    {"bad_type_scalar_for_list", HEAD GRID_WITH("[identity: {}]", "0.1", "[dps]"), ":6:", "grid.sigma",
+     "expected a list, e.g. sigma: [0.01, 0.05]; got 0.1 (for one value write [0.1])"},
+    {"bad_type_list_for_scalar", L_NAME L_PRIOR "diffusion: {steps: [100]}\n" L_GRID, ":3:", "diffusion.steps",
+     "got a list"},
+    {"bad_type_periodic", L_NAME "prior: {texture: builtin:fabric, size: [8, 8], periodic: yes}\n" L_DIFF L_GRID,
+     ":2:", "prior.periodic", "true or false"},
+    {"bad_type_size", L_NAME "prior: {texture: builtin:fabric, size: [8, 8, 3]}\n" L_DIFF L_GRID, ":2:",
+     "prior.size", "[H, W]"},
+    {"bad_size_too_small", L_NAME "prior: {texture: builtin:fabric, size: [8, 1]}\n" L_DIFF L_GRID, ":2:",
+     "prior.size[1]", ">= 2"},
+    {"bad_std_zero", HEAD GRID_WITH("[gaussian_blur: {std: 0}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].gaussian_blur.std", "must be > 0, got 0"},
+    {"bad_std_negative_block", HEAD "grid:\n  operator:\n    - identity: {}\n    - gaussian_blur:\n"
+                                    "        std: -1\n  sigma: [0.1]\n  algorithm: [dps]\n",
+     ":8:", "grid.operator[1].gaussian_blur.std", "must be > 0, got -1"},
+    {"bad_length_zero", HEAD GRID_WITH("[motion_blur: {length: 0, angle: 10}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].motion_blur.length", "must be > 0"},
+    {"bad_sigma_nonpositive", HEAD GRID_WITH("[identity: {}]", "[0.1, -0.2]", "[dps]"), ":6:", "grid.sigma[1]",
+     "must be > 0, got -0.2"},
+    {"bad_alpha_nonpositive", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[dps]") "  alpha_dps: [1, 0]\n", ":8:",
+     "grid.alpha_dps[1]", "must be > 0"},
+    {"bad_seed_negative", HEAD L_GRID "  seed: [-1]\n", ":8:", "grid.seed[0]", "must be >= 0"},
+    {"bad_steps_zero", L_NAME L_PRIOR "diffusion: {steps: 0}\n" L_GRID, ":3:", "diffusion.steps", "got 0"},
+    {"bad_beta_start_zero", L_NAME L_PRIOR "diffusion: {steps: 100, beta_start: 0, beta_end: 0.02}\n" L_GRID,
+     ":3:", "diffusion.beta_start", "in (0, 1)"},
+    {"bad_beta_end_one", L_NAME L_PRIOR "diffusion:\n  steps: 100\n  beta_end: 1.5\n" L_GRID, ":5:",
+     "diffusion.beta_end", "in (0, 1)"},
+    {"bad_default_betas_small_T", L_NAME L_PRIOR "diffusion: {steps: 20}\n" L_GRID, ":3:", "diffusion.beta_end",
+     "give beta_start and beta_end explicitly"},
+    {"bad_checkpoint_outside", HEAD L_GRID "output: {samples: 1, checkpoints: [100, 101]}\n", ":8:",
+     "output.checkpoints[1]", "in [0, 100], got 101"},
+    {"bad_checkpoint_negative", HEAD L_GRID "output: {checkpoints: [-1]}\n", ":8:", "output.checkpoints[0]",
+     "in [0, 100]"},
+    {"bad_w2_times_outside", HEAD L_GRID "output:\n  w2_times: [0, 50, 1000]\n", ":9:", "output.w2_times[2]",
+     "in [0, 100], got 1000"},
+    {"bad_w2_times_word", HEAD L_GRID "output: {w2_times: some}\n", ":8:", "output.w2_times", "expected all or"},
+    {"bad_samples_negative", HEAD L_GRID "output: {samples: -2}\n", ":8:", "output.samples", ">= 0"},
+    {"bad_duplicate_sigma", HEAD GRID_WITH("[identity: {}]", "[0.1, 0.2, 1e-1]", "[dps]"), ":6:", "grid.sigma[2]",
+     "duplicate of grid.sigma[0]"},
+    {"bad_duplicate_algorithm", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[dps, cgdm, dps]"), ":7:",
+     "grid.algorithm[2]", "duplicate"},
+    {"bad_duplicate_seed", HEAD L_GRID "  seed: [0, 1, 1]\n", ":8:", "grid.seed[2]", "duplicate"},
+    {"bad_duplicate_operator", HEAD "grid:\n  operator:\n    - gaussian_blur: {std: 2}\n"
+                                    "    - gaussian_blur: {std: 2.0}\n  sigma: [0.1]\n  algorithm: [dps]\n",
+     ":7:", "grid.operator[1]", "duplicate of grid.operator[0] (line 6)"},
+    {"bad_duplicate_checkpoint", HEAD L_GRID "output: {checkpoints: [100, 0, 100]}\n", ":8:",
+     "output.checkpoints[2]", "duplicate"},
+    {"bad_empty_sigma", HEAD GRID_WITH("[identity: {}]", "[]", "[dps]"), ":6:", "grid.sigma", "must not be empty"},
+    {"bad_empty_operator", HEAD GRID_WITH("[]", "[0.1]", "[dps]"), ":5:", "grid.operator", "must not be empty"},
+    {"bad_duplicate_key", L_NAME L_PRIOR "diffusion:\n  steps: 100\n  steps: 200\n" L_GRID, ":5:",
+     "diffusion.steps", "duplicate key (first given at line 4)"},
+    {"bad_missing_required", HEAD "grid:\n  operator: [identity: {}]\n  algorithm: [dps]\n", ":5:", "grid.sigma",
+     "missing"},
+    {"bad_missing_section", L_NAME L_PRIOR L_GRID, ":1:", "diffusion", "missing"},
+    {"bad_name_chars", "name: my sweep\n" L_PRIOR L_DIFF L_GRID, ":1:", "name", "[A-Za-z0-9_.-]+"},
+    {"bad_texture_and_white", L_NAME "prior:\n  texture: builtin:fabric\n  white: {std: 1}\n  size: [8, 8]\n"
+                              L_DIFF L_GRID, ":4:", "prior.white", "mutually exclusive"},
+    {"bad_no_texture", L_NAME "prior: {size: [8, 8]}\n" L_DIFF L_GRID, ":2:", "prior.texture", "builtin:<name>"},
+    {"bad_empty_builtin", L_NAME "prior: {texture: \"builtin:\", size: [8, 8]}\n" L_DIFF L_GRID, ":2:",
+     "prior.texture", "builtin:fabric"},
+    {"bad_missing_texture_file", L_NAME "prior: {texture: gds-no-such-texture.png, size: [8, 8]}\n" L_DIFF L_GRID,
+     ":2:", "prior.texture", "cannot read '/tmp/gds-no-such-texture.png'"},
+    {"bad_white_std", L_NAME "prior: {white: {std: 0}, size: [8, 8]}\n" L_DIFF L_GRID, ":2:", "prior.white.std",
+     "> 0"},
+    {"bad_sr_factor", HEAD GRID_WITH("[super_resolution: {factor: 3}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].super_resolution.factor", "does not divide the image size [8, 8]; valid: 2, 4, 8"},
+    {"bad_sr_factor_one", HEAD GRID_WITH("[super_resolution: {factor: 1}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].super_resolution.factor", ">= 2"},
+    {"bad_box_outside", HEAD GRID_WITH("[inpainting: {mask: box, box: [4, 4, 5, 2]}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].inpainting.box", "not inside the 8 x 8 image"},
+    {"bad_box_everything", HEAD GRID_WITH("[inpainting: {mask: box, box: [0, 0, 8, 8]}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].inpainting.box", "at least one pixel"},
+    {"bad_box_negative", HEAD GRID_WITH("[inpainting: {mask: box, box: [-1, 0, 2, 2]}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].inpainting.box[0]", ">= 0"},
+    {"bad_keep_zero", HEAD GRID_WITH("[inpainting: {mask: random, keep: 0}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].inpainting.keep", "in (0, 1]"},
+    {"bad_keep_missing", HEAD GRID_WITH("[inpainting: {mask: random}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].inpainting.keep", "missing"},
+    {"bad_mask_key_mismatch", HEAD GRID_WITH("[inpainting: {mask: random, keep: 0.5, box: [0, 0, 1, 1]}]", "[0.1]",
+                                             "[dps]"),
+     ":5:", "grid.operator[0].inpainting.box", "does not apply to mask: random"},
+    {"bad_mask_file_missing", HEAD GRID_WITH("[inpainting: {mask: file, path: gds-no-such-mask.png}]", "[0.1]",
+                                             "[dps]"),
+     ":5:", "grid.operator[0].inpainting.path", "/tmp/gds-no-such-mask.png"},
+    {"bad_malformed_yaml", L_NAME L_PRIOR "diffusion: {steps: 100\n" L_GRID, ":4:5:", NULL, "malformed YAML"},
+    {"bad_malformed_indent", L_NAME "prior:\n  size: [8, 8]\n   texture: builtin:fabric\n", ":4:4:", NULL,
+     "malformed YAML"},
+    {"bad_two_documents", HEAD L_GRID "---\nname: other\n", ":9:", NULL, "second YAML document"},
+    {"bad_empty_file", "# nothing\n", ":1:", NULL, "empty"},
+    {"bad_top_not_mapping", "- name: x\n", ":1:", "(top level)", "expected a mapping"},
+};
+#define N_BAD (sizeof bad_cases / sizeof *bad_cases)
+
+static void test_bad_input(void **state) {
+  const bad_case *bc = *state;
+  char *path = gds_test_write_temp(".yaml", bc->yaml);
+  assert_non_null(path);
+  gds_sweep *s = (gds_sweep *)&s; /* must be reset to NULL */
+  char msg[8192], where[4200];
+  int rc = load_capture(path, &s, msg, sizeof msg);
+  print_message("%s", msg);
+  assert_int_equal(rc, GDS_ERR_INPUT);
+  assert_null(s);
+  snprintf(where, sizeof where, "%s%s", path, bc->where);
+  assert_contains(msg, where);
+  if (bc->key) {
+    char key[256];
+    snprintf(key, sizeof key, "%s %s: ", bc->where, bc->key); /* the path right after the line */
+    assert_contains(msg, key);
+  }
+  if (bc->also) assert_contains(msg, bc->also);
+  unlink(path);
+  free(path);
+}
+
+int main(void) {
+  static struct CMUnitTest tests[N_BAD + 16];
+  size_t n = 0;
+  const struct CMUnitTest fixed[] = {
+      cmocka_unit_test(test_demo),        cmocka_unit_test(test_tiny),
+      cmocka_unit_test(test_defaults),    cmocka_unit_test(test_small_T),
+      cmocka_unit_test(test_white_prior_and_output), cmocka_unit_test(test_operators),
+      cmocka_unit_test(test_parse_api),   cmocka_unit_test(test_fingerprint),
+  };
+  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) tests[n++] = fixed[i];
+  for (size_t i = 0; i < N_BAD; i++)
+    tests[n++] = (struct CMUnitTest){.name = bad_cases[i].name, .test_func = test_bad_input,
+                                     .initial_state = (void *)&bad_cases[i]};
+  return _cmocka_run_group_tests("sweep", tests, n, NULL, NULL);
+}
