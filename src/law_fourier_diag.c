@@ -158,59 +158,91 @@ static fd_ccoef fd_ccoef_at(gds_algorithm alg, double alpha_dps, double abar, do
   return c;
 }
 
-/* W2 of the state at time t against the reference N(√ᾱ_t q, ᾱ_t Σ_ref + (1−ᾱ_t) I). */
-static double fd_w2_cov_at(const fd_data *fd, const double *refvar, double ab) {
-  double acc = 0;
-  for (int f = 0; f < fd->nf; f++) {
-    double dl = sqrt(fd->k[f]) - sqrt(ab * refvar[f] + 1 - ab);
-    acc += fd->wgt[f] * dl * dl;
-  }
-  return sqrt(acc);
-}
-
-static double fd_w2_mean_at(const fd_data *fd, const fd_seed *sd, double sab) {
-  double acc = 0;
-  for (int f = 0; f < fd->nf; f++) {
-    double dr = sd->mre[f] - sab * sd->qre[f], di = sd->mim[f] - sab * sd->qim[f];
-    acc += fd->wgt[f] * (dr * dr + di * di);
-  }
-  return sqrt(acc / fd->d);
-}
-
 /* One backward step t → t−1 (SPEC §2) for every frequency:
  * Σ_t = ᾱλ + 1 − ᾱ, J = √ᾱ λ/Σ_t, H = 1/Σ_t + J²|â|²/C_t, P = (1 − βH)/√α,
- * K ← P²K + σ_t², and the gains of b_t: β/√α·J/C_t on r̂ (and β/√α·√ᾱ·H on μ̂(0)). */
+ * K ← P²K + σ_t², and the gains of b_t: β/√α·J/C_t on r̂ (and β/√α·√ᾱ·H on μ̂(0)).
+ * Fused with the covariance part of W2 at t−1 against ᾱ_{t−1} Σ_ref + (1 − ᾱ_{t−1}) I
+ * (returned squared in *w2c2 when want_w2) so the arrays are streamed once per step. */
 static double fd_step_cov(fd_data *fd, const gds_schedule *sc, int t, gds_algorithm alg,
-                          double alpha_dps, double s2) {
+                          double alpha_dps, double s2, const double *restrict refvar,
+                          int want_w2, double *w2c2) {
   double ab = sc->alpha_bar[t], sab = sqrt(ab), beta = sc->beta[t];
-  double isa = 1.0 / sqrt(sc->alpha[t]), sig2 = sc->sigma2[t];
+  double isa = 1.0 / sqrt(sc->alpha[t]), sig2 = sc->sigma2[t], abm = sc->alpha_bar[t - 1];
   fd_ccoef c = fd_ccoef_at(alg, alpha_dps, ab, s2);
-  const double *restrict lam = fd->lam, *restrict a2 = fd->a2;
+  const double *restrict lam = fd->lam, *restrict a2 = fd->a2, *restrict wgt = fd->wgt;
   double *restrict k = fd->k, *restrict p = fd->p, *restrict cr = fd->cr;
-  double h0 = 0;
-  for (int f = 0; f < fd->nf; f++) {
-    double ist = 1.0 / (ab * lam[f] + 1 - ab);
-    double J = sab * lam[f] * ist;
-    double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
-    double h = ist + J * J * a2[f] * ic;
-    double pf = (1 - beta * h) * isa;
-    p[f] = pf;
-    cr[f] = beta * isa * J * ic;
-    k[f] = pf * pf * k[f] + sig2;
-    if (f == 0) h0 = h;
+  double acc = 0;
+  const int nf = fd->nf;
+  if (want_w2) {
+#pragma omp simd reduction(+ : acc)
+    for (int f = 0; f < nf; f++) {
+      double ist = 1.0 / (ab * lam[f] + 1 - ab);
+      double J = sab * lam[f] * ist;
+      double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
+      double pf = (1 - beta * (ist + J * J * a2[f] * ic)) * isa;
+      p[f] = pf;
+      cr[f] = beta * isa * J * ic;
+      k[f] = pf * pf * k[f] + sig2;
+      double dl = sqrt(k[f]) - sqrt(abm * refvar[f] + 1 - abm);
+      acc += wgt[f] * dl * dl;
+    }
+  } else {
+#pragma omp simd
+    for (int f = 0; f < nf; f++) {
+      double ist = 1.0 / (ab * lam[f] + 1 - ab);
+      double J = sab * lam[f] * ist;
+      double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
+      double pf = (1 - beta * (ist + J * J * a2[f] * ic)) * isa;
+      p[f] = pf;
+      cr[f] = beta * isa * J * ic;
+      k[f] = pf * pf * k[f] + sig2;
+    }
   }
+  *w2c2 = acc;
+  /* H_t at ξ = 0 (the only frequency where μ̂ ≠ 0), recomputed outside the vector loop. */
+  double ist0 = 1.0 / (ab * lam[0] + 1 - ab), J0 = sab * lam[0] * ist0;
+  double h0 = ist0 + J0 * J0 * a2[0] * c.on / (c.c0 + a2[0] * (c.c1 + c.c2 * lam[0] * ist0));
   return beta * isa * sab * h0; /* gain of μ̂(0) in b_t */
 }
 
-static void fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0) {
-  const double *restrict p = fd->p, *restrict cr = fd->cr;
+/* m̂ ← P m̂ + b̂ for one seed, fused with ‖m_{t−1} − √ᾱ_{t−1} q‖² (returned). */
+static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabm, int want_w2) {
+  const double *restrict p = fd->p, *restrict cr = fd->cr, *restrict wgt = fd->wgt;
   double *restrict mre = sd->mre, *restrict mim = sd->mim;
   const double *restrict rre = sd->rre, *restrict rim = sd->rim;
-  for (int f = 0; f < fd->nf; f++) {
+  const double *restrict qre = sd->qre, *restrict qim = sd->qim;
+  const int nf = fd->nf;
+  double acc = 0;
+#pragma omp simd
+  for (int f = 0; f < nf; f++) {
     mre[f] = p[f] * mre[f] + cr[f] * rre[f];
     mim[f] = p[f] * mim[f] + cr[f] * rim[f];
   }
   mre[0] += gain_mu0 * fd->mu0;
+  if (want_w2) {
+#pragma omp simd reduction(+ : acc)
+    for (int f = 0; f < nf; f++) {
+      double dr = mre[f] - sabm * qre[f], di = mim[f] - sabm * qim[f];
+      acc += wgt[f] * (dr * dr + di * di);
+    }
+  }
+  return acc;
+}
+
+/* W2 parts at t = T (m_T = 0, K_T = I), before any step. */
+static void fd_w2_initial(const fd_data *fd, const double *refvar, double ab, double *cov2) {
+  double acc = 0;
+  for (int f = 0; f < fd->nf; f++) {
+    double dl = 1.0 - sqrt(ab * refvar[f] + 1 - ab);
+    acc += fd->wgt[f] * dl * dl;
+  }
+  *cov2 = acc;
+}
+
+static double fd_mean2_initial(const fd_data *fd, const fd_seed *sd, double sab) {
+  double acc = 0;
+  for (int f = 0; f < fd->nf; f++) acc += fd->wgt[f] * sab * sab * (sd->qre[f] * sd->qre[f] + sd->qim[f] * sd->qim[f]);
+  return acc;
 }
 
 /* Runs the recursion from T down to t_stop, recording W2 at the times the mask selects. */
@@ -219,18 +251,23 @@ static void fd_run(gds_law *law, gds_algorithm alg, double alpha_dps, int ns, fd
   fd_data *fd = law->data;
   const gds_schedule *sc = law->sched;
   const double *refvar = alg == GDS_ALG_NONE ? fd->lam : fd->postvar;
-  double s2 = law->sigma * law->sigma;
+  double s2 = law->sigma * law->sigma, cov2;
+  int T = sc->T, rec = w2_cov || w2_mean;
   for (int f = 0; f < fd->nf; f++) fd->k[f] = 1.0; /* K_T = I */
-  for (int t = sc->T; t >= t_stop; t--) {
-    if (t < sc->T) {
-      double g0 = fd_step_cov(fd, sc, t + 1, alg, alpha_dps, s2);
-      for (int s = 0; s < ns; s++) fd_step_mean(fd, &sd[s], g0);
+  int want = rec && (!mask || mask[T]);
+  fd_w2_initial(fd, refvar, sc->alpha_bar[T], &cov2);
+  if (w2_cov) w2_cov[T] = want ? sqrt(cov2) : NAN;
+  for (int s = 0; s < ns && w2_mean; s++)
+    if (w2_mean[s]) w2_mean[s][T] = want ? sqrt(fd_mean2_initial(fd, &sd[s], sqrt(sc->alpha_bar[T])) / fd->d) : NAN;
+  for (int t = T; t > t_stop; t--) {
+    want = rec && (!mask || mask[t - 1]);
+    double sabm = sqrt(sc->alpha_bar[t - 1]);
+    double g0 = fd_step_cov(fd, sc, t, alg, alpha_dps, s2, refvar, want, &cov2);
+    if (w2_cov) w2_cov[t - 1] = want ? sqrt(cov2) : NAN;
+    for (int s = 0; s < ns; s++) {
+      double m2 = fd_step_mean(fd, &sd[s], g0, sabm, want);
+      if (w2_mean && w2_mean[s]) w2_mean[s][t - 1] = want ? sqrt(m2 / fd->d) : NAN;
     }
-    int want = !mask || mask[t];
-    if (w2_cov) w2_cov[t] = want ? fd_w2_cov_at(fd, refvar, sc->alpha_bar[t]) : NAN;
-    if (w2_mean)
-      for (int s = 0; s < ns; s++)
-        if (w2_mean[s]) w2_mean[s][t] = want ? fd_w2_mean_at(fd, &sd[s], sqrt(sc->alpha_bar[t])) : NAN;
   }
 }
 
@@ -251,13 +288,17 @@ static int fd_evaluate(gds_law *law, const gds_law_request *req, gds_law_result 
   double *buf, *cov;
   GDS_CALL(fd_alloc_seeds(fd, ns, &sd, &buf));
   for (int s = 0; s < ns; s++) fd_measure(law, req->v[s], &sd[s], req->algorithm != GDS_ALG_NONE);
-  int ierr = GDS_ALLOC(cov, T + 1);
+  /* cov[T+1] then one mean curve per seed: w2 needs both even when the caller wants only w2. */
+  double **wm = NULL;
+  int ierr = GDS_ALLOC(cov, (size_t)(T + 1) * (ns + 1));
+  if (!ierr) ierr = GDS_ALLOC(wm, ns > 0 ? ns : 1);
   if (!ierr) {
-    fd_run(law, req->algorithm, req->alpha_dps, ns, sd, 0, req->w2_mask, cov, res->w2_mean);
+    for (int s = 0; s < ns; s++) wm[s] = cov + (size_t)(T + 1) * (s + 1);
+    fd_run(law, req->algorithm, req->alpha_dps, ns, sd, 0, req->w2_mask, cov, wm);
     for (int s = 0; s < ns; s++) {
+      if (res->w2_mean) memcpy(res->w2_mean[s], wm[s], sizeof(double) * (size_t)(T + 1));
       if (res->w2)
-        for (int t = 0; t <= T; t++)
-          res->w2[s][t] = res->w2_mean ? gds_w2_combine(res->w2_mean[s][t], cov[t]) : NAN;
+        for (int t = 0; t <= T; t++) res->w2[s][t] = gds_w2_combine(wm[s][t], cov[t]);
       if (res->mean0) fd_inverse(fd, sd[s].mre, sd[s].mim, res->mean0[s]);
     }
     if (res->w2_cov) memcpy(res->w2_cov, cov, sizeof(double) * (size_t)(T + 1));
@@ -266,8 +307,9 @@ static int fd_evaluate(gds_law *law, const gds_law_request *req, gds_law_result 
       for (int f = 0; f < fd->nf; f++) tr += fd->wgt[f] * fd->k[f];
       for (int i = 0; i < fd->d; i++) res->var0[i] = tr / fd->d;
     }
-    free(cov);
   }
+  free(cov);
+  free(wm);
   free(buf);
   free(sd);
   GDS_CALL(ierr);
