@@ -254,6 +254,10 @@ enum { GDS_IO_S_OP, GDS_IO_S_SIGMA, GDS_IO_S_ALPHA, GDS_IO_S_ALG, GDS_IO_S_SEED,
        GDS_IO_S_CKPT, GDS_IO_S_SAMPLE, GDS_IO_S_ROW, GDS_IO_S_COL, GDS_IO_NSCALES,
        GDS_IO_S_NONE = -1 };
 
+/* Dimension names: the /grid dataset names, and the labels of the dimensions they scale. */
+static const char *const gds_io_scale_names[GDS_IO_NSCALES] = {
+    "operator", "sigma", "alpha_dps", "algorithm", "seed", "t", "checkpoint", "sample", "row", "col"};
+
 typedef struct gds_io_builder {
   const char *path;
   hid_t file;
@@ -316,10 +320,14 @@ static int gds_io_dataset(gds_io_builder *b, const char *name, hid_t ftype, int 
     GDS_H5_GOTO(ierr, done, H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
                 "cannot write dataset '%s' in '%s'", name, b->path);
   for (int k = 0; scales && k < rank; k++)
-    if (scales[k] != GDS_IO_S_NONE)
+    if (scales[k] != GDS_IO_S_NONE) {
       GDS_H5_GOTO(ierr, done, H5DSattach_scale(d, b->scale[scales[k]], (unsigned)k),
                   "cannot attach a dimension scale to dimension %d of '%s' in '%s'", k, name,
                   b->path);
+      /* h5py shows labels as dims[k].label */
+      GDS_H5_GOTO(ierr, done, H5DSset_label(d, (unsigned)k, gds_io_scale_names[scales[k]]),
+                  "cannot label dimension %d of '%s' in '%s'", k, name, b->path);
+    }
   if (description) GDS_CALL_GOTO(ierr, done, gds_io_attr_str(d, name, "description", description, 0));
   if (units) GDS_CALL_GOTO(ierr, done, gds_io_attr_str(d, name, "units", units, 0));
 done:
@@ -330,9 +338,9 @@ done:
 }
 
 /* A /grid axis dataset made a dimension scale, also hard-linked under the root group. */
-static int gds_io_scale(gds_io_builder *b, int which, const char *axis, hid_t ftype, hsize_t n,
-                        hid_t mtype, const void *data, const char *description,
-                        const char *units) {
+static int gds_io_scale(gds_io_builder *b, int which, hid_t ftype, hsize_t n, hid_t mtype,
+                        const void *data, const char *description, const char *units) {
+  const char *axis = gds_io_scale_names[which];
   char path[64], alias[64];
   snprintf(path, sizeof path, "/grid/%s", axis);
   snprintf(alias, sizeof alias, "/%s", axis);
@@ -341,8 +349,9 @@ static int gds_io_scale(gds_io_builder *b, int which, const char *axis, hid_t ft
   GDS_H5(H5DSset_scale(b->scale[which], axis), "cannot make '%s' a dimension scale in '%s'", path,
          b->path);
   /* netCDF resolves a dimension only in the variable's group and its ancestors: the root
-   * alias makes /grid's scales visible from /results, /problem, ... (same object). */
-  GDS_H5(H5Lcreate_hard(b->file, path, b->file, alias, H5P_DEFAULT, H5P_DEFAULT),
+   * alias makes /grid's scales visible from /results, /problem, ... A soft link keeps
+   * /grid/<axis> the object's only real name (h5py/h5ls report that one). */
+  GDS_H5(H5Lcreate_soft(path, b->file, alias, H5P_DEFAULT, H5P_DEFAULT),
          "cannot link '%s' as '%s' in '%s'", path, alias, b->path);
   return GDS_SUCCESS;
 }
@@ -480,50 +489,50 @@ static int gds_io_build_grid(gds_io_builder *b, const gds_sweep *s, gds_operator
                                          "dimension scale attached to the dimensions it labels", NULL));
 
   for (int i = 0; i < s->n_op; i++) names[i] = ops[i]->name;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_OP, "operator", str, s->n_op, str, names,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_OP, str, s->n_op, str, names,
                                          "operator axis: canonical operator names", NULL));
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SIGMA, "sigma", H5T_IEEE_F64LE, s->n_sigma,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SIGMA, H5T_IEEE_F64LE, s->n_sigma,
                                          H5T_NATIVE_DOUBLE, s->sigma,
                                          "sigma axis: standard deviation of the measurement noise",
                                          "pixel intensity"));
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ALPHA, "alpha_dps", H5T_IEEE_F64LE, s->n_alpha,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ALPHA, H5T_IEEE_F64LE, s->n_alpha,
                                          H5T_NATIVE_DOUBLE, s->alpha_dps,
                                          "alpha_dps axis: DPS step weight, C_t = sigma^2/alpha_dps "
                                          "(only algorithm dps depends on it)", "1"));
   for (int i = 0; i < s->n_alg; i++) names[i] = gds_io_alg_name(s->alg[i]);
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ALG, "algorithm", str, s->n_alg, str, names,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ALG, str, s->n_alg, str, names,
                                          "algorithm axis: guidance algorithm", NULL));
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SEED, "seed", H5T_STD_I64LE, s->n_seed,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SEED, H5T_STD_I64LE, s->n_seed,
                                          H5T_NATIVE_INT64, s->seed,
                                          "seed axis: random seed of the ground truth x0 and of the "
                                          "measurement noise", NULL));
   for (int t = 0; t <= s->T; t++) ints[t] = t;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_T, "t", H5T_STD_I32LE, s->T + 1, H5T_NATIVE_INT,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_T, H5T_STD_I32LE, s->T + 1, H5T_NATIVE_INT,
                                          ints, "diffusion time step t (0 = clean image, T = pure "
                                          "noise): index of the W2 curves and of /schedule",
                                          "diffusion step"));
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_CKPT, "checkpoint", H5T_STD_I32LE, s->n_ckpt,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_CKPT, H5T_STD_I32LE, s->n_ckpt,
                                          H5T_NATIVE_INT, s->ckpt,
                                          "checkpoint axis: diffusion times t at which trajectories "
                                          "are stored (in the order of output.checkpoints)",
                                          "diffusion step"));
   for (int k = 0; k < s->samples; k++) ints[k] = k;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SAMPLE, "sample", H5T_STD_I32LE, s->samples,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SAMPLE, H5T_STD_I32LE, s->samples,
                                          H5T_NATIVE_INT, ints,
                                          "sample axis: index of a sampled trajectory (its noise "
                                          "is keyed by (seed, sample))", NULL));
   for (int k = 0; k < H; k++) ints[k] = k;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ROW, "row", H5T_STD_I32LE, H, H5T_NATIVE_INT,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ROW, H5T_STD_I32LE, H, H5T_NATIVE_INT,
                                          ints, "image row index (frequency index in numpy fft2 "
                                          "order for /prior/spectrum)", "pixel"));
   for (int k = 0; k < W; k++) ints[k] = k;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_COL, "col", H5T_STD_I32LE, W, H5T_NATIVE_INT,
+  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_COL, H5T_STD_I32LE, W, H5T_NATIVE_INT,
                                          ints, "image column index (frequency index in numpy fft2 "
                                          "order for /prior/spectrum)", "pixel"));
 
-  if (s->n_w2t > 0 && s->w2_times)
+  if (s->w2_times)
     for (int k = 0; k < s->n_w2t; k++) computed[s->w2_times[k]] = 1;
-  else /* no list given: output.w2_times defaults to all */
+  else /* no list at all (hand-built sweeps): output.w2_times defaults to all */
     memset(computed, 1, (size_t)s->T + 1);
   hsize_t nt = (hsize_t)s->T + 1;
   const int tdim[] = {GDS_IO_S_T};
@@ -679,7 +688,8 @@ static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_opera
       char sp[96];
       snprintf(sp, sizeof sp, "%s/%s", name, k ? "v_col" : "v_row");
       hid_t sd = H5Dopen2(b->file, sp, H5P_DEFAULT);
-      if (sd < 0 || H5DSattach_scale(vd_id, sd, (unsigned)(2 + k)) < 0)
+      if (sd < 0 || H5DSattach_scale(vd_id, sd, (unsigned)(2 + k)) < 0 ||
+          H5DSset_label(vd_id, (unsigned)(2 + k), k ? "v_col" : "v_row") < 0)
         ierr = GDS_IO_H5FAIL("cannot attach '%s' to '%s' in '%s'", sp, where, b->path);
       if (sd >= 0) H5Dclose(sd);
       if (ierr) break;
@@ -920,13 +930,16 @@ static void gds_io_free(gds_io *io) {
 }
 
 /* Open an existing gdsweep file: in parallel read-write on comm (comm != MPI_COMM_NULL), or
- * serially read-only. Reads the shape from the file and caches every dataset it writes. */
+ * serially read-only. Reads the shape from the file and caches every dataset it writes.
+ * On failure *out may still hold a partly opened io for the caller to free: in parallel the
+ * file close is collective, so it must wait until every rank knows the outcome. */
 static int gds_io_open_file(const char *path, MPI_Comm comm, gds_io **out) {
   int ierr = GDS_SUCCESS;
   hid_t fapl = H5I_INVALID_HID;
   gds_io *io = NULL;
   *out = NULL;
   GDS_CALL(GDS_ALLOC(io, 1));
+  *out = io;
   io->comm = MPI_COMM_NULL;
   io->file = io->dxpl = H5I_INVALID_HID;
   gds_io_dset *all[] = {&io->w2, &io->w2_mean, &io->w2_cov, &io->done, &io->wall, &io->smean,
@@ -1042,13 +1055,9 @@ static int gds_io_open_file(const char *path, MPI_Comm comm, gds_io **out) {
 
 done:
   gds_io_close_id(&fapl, H5Pclose);
-  if (ierr) {
-    H5Eclear2(H5E_DEFAULT);
-    gds_io_free(io);
-    return ierr;
-  }
+  if (ierr) H5Eclear2(H5E_DEFAULT);
   *out = io;
-  return GDS_SUCCESS;
+  return ierr;
 }
 
 /* Collective parallel open; every rank gets the worst code. */
@@ -1057,7 +1066,7 @@ static int gds_io_open_parallel(const char *path, MPI_Comm comm, gds_io **out) {
   int ierr = gds_io_open_file(path, comm, &io);
   ierr = gds_io_agree(comm, ierr);
   if (ierr) {
-    gds_io_free(io); /* collective H5Fclose: every rank that opened takes part */
+    gds_io_free(io); /* collective H5Fclose, now on every rank that opened */
     return ierr;
   }
   *out = io;
@@ -1095,7 +1104,13 @@ int gds_io_open_readonly(const char *path, gds_io **out) {
   htri_t is = H5Fis_hdf5(path);
   H5Eclear2(H5E_DEFAULT);
   if (is <= 0) GDS_ERROR(GDS_ERR_INPUT, "'%s' is not an HDF5 file (not a gdsweep output)", path);
-  GDS_CALL(gds_io_open_file(path, MPI_COMM_NULL, out));
+  gds_io *io = NULL;
+  int ierr = gds_io_open_file(path, MPI_COMM_NULL, &io);
+  if (ierr) {
+    gds_io_free(io);
+    return ierr;
+  }
+  *out = io;
   return GDS_SUCCESS;
 }
 
@@ -1194,8 +1209,8 @@ static int gds_io_write_block(gds_io *io, gds_io_dset *ds, int nlead, const hsiz
   for (int k = 0; k < ds->rank; k++) {
     if (k < nlead) {
       if (lead[k] >= ds->dims[k])
-        GDS_ERROR(GDS_ERR_RUNTIME, "index %llu out of range 0..%llu along dimension %d of '%s' in '%s'",
-                  (unsigned long long)lead[k], (unsigned long long)ds->dims[k] - 1, k, ds->name, io->path);
+        GDS_ERROR(GDS_ERR_RUNTIME, "index %lld out of range 0..%lld along dimension %d of '%s' in '%s'",
+                  (long long)lead[k], (long long)ds->dims[k] - 1, k, ds->name, io->path);
       start[k] = lead[k];
       count[k] = 1;
     } else {

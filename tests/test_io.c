@@ -240,6 +240,10 @@ static void check_scales(hid_t f, const char *name, int rank, const char *const 
     assert_true(H5DSis_scale(s) > 0);
     if (H5DSis_attached(d, s, (unsigned)k) <= 0)
       fail_msg("scale %s not attached to dimension %d of %s", scales[k], k, name);
+    char label[64] = "";
+    H5DSget_label(d, (unsigned)k, label, sizeof label);
+    if (strcmp(label, strrchr(scales[k], '/') + 1))
+      fail_msg("dimension %d of %s is labelled '%s', expected the scale's name", k, name, label);
     H5Dclose(s);
   }
   assert_true(H5Aexists(d, "description") > 0);
