@@ -2,7 +2,7 @@
  *
  * Design. Rank 0 builds the complete file with the serial (sec2) driver and closes it; then
  * every rank opens it with the MPI-IO driver. Building serially keeps the structure a pure
- * function of rank 0's arguments (parallel HDF5 silently corrupts a file when ranks issue
+ * function of rank 0's arguments (parallel HDF5 corrupts a file or hangs when ranks issue
  * different metadata operations), allows variable-length string datasets (parallel HDF5
  * cannot write them, and netCDF-C cannot read fixed-length string arrays), and reports input
  * errors once. After the open nothing but raw data changes until mark_complete/close. */
@@ -1258,15 +1258,18 @@ int gds_io_write_point(gds_io *io, const gds_point *p, const gds_point_result *r
   if (!p || !r) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_write_point: point and result are required");
   const hsize_t lead[5] = {gds_io_idx(p->op), gds_io_idx(p->sigma), gds_io_idx(p->alpha),
                            gds_io_idx(p->alg), gds_io_idx(p->seed)};
-  if (io->samples > 0 && io->n_ckpt > 0 && !r->trajectories)
-    GDS_ERROR(GDS_ERR_RUNTIME, "point result without trajectories for '%s' (samples = %d)",
-              io->path, io->samples);
+  /* Refuse an incomplete result before writing any of it. */
+  int has_traj = io->samples > 0 && io->n_ckpt > 0;
+  if (!r->w2 || !r->w2_mean || !r->w2_cov || !r->sampler_mean || !r->sampler_variance ||
+      (has_traj && !r->trajectories))
+    GDS_ERROR(GDS_ERR_RUNTIME, "incomplete point result for '%s' (a curve, image or the "
+              "trajectories, with samples = %d, is missing)", io->path, io->samples);
   GDS_CALL(gds_io_write_block(io, &io->w2, 5, lead, H5T_NATIVE_DOUBLE, r->w2));
   GDS_CALL(gds_io_write_block(io, &io->w2_mean, 5, lead, H5T_NATIVE_DOUBLE, r->w2_mean));
   GDS_CALL(gds_io_write_block(io, &io->w2_cov, 5, lead, H5T_NATIVE_DOUBLE, r->w2_cov));
   GDS_CALL(gds_io_write_block(io, &io->smean, 5, lead, H5T_NATIVE_DOUBLE, r->sampler_mean));
   GDS_CALL(gds_io_write_block(io, &io->svar, 5, lead, H5T_NATIVE_DOUBLE, r->sampler_variance));
-  if (io->samples > 0 && io->n_ckpt > 0)
+  if (has_traj)
     GDS_CALL(gds_io_write_block(io, &io->traj, 5, lead, H5T_NATIVE_FLOAT, r->trajectories));
   GDS_CALL(gds_io_write_block(io, &io->wall, 5, lead, H5T_NATIVE_DOUBLE, &r->wall_time));
   /* Last: the flag vouches for everything above (see io.h on why there is no flush). */

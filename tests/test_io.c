@@ -776,10 +776,20 @@ static void test_readonly_status_api(void **state) {
   assert_int_equal(gds_io_write_x0(io, NE, x0), GDS_ERR_RUNTIME);
   assert_int_equal(gds_io_write_measurement(io, NOP, 0, 0, x0), GDS_ERR_RUNTIME);
   assert_int_equal(gds_io_write_posterior(io, 0, -1, 0, x0, NULL), GDS_ERR_RUNTIME);
+  /* a result without trajectories (samples = 2) writes nothing, not even part of it */
+  double c[T + 1] = {0};
+  gds_point p1 = {0, 0, 0, 0, 1};
+  gds_point_result r1 = {c, c, c, x0, x0, NULL, 1.0};
+  assert_int_equal(gds_io_write_point(io, &p1, &r1), GDS_ERR_RUNTIME);
+  gds_point bad = {0, 0, NA, 0, 0};
+  float tr[2 * NCK * D] = {0};
+  r1.trajectories = tr;
+  assert_int_equal(gds_io_write_point(io, &bad, &r1), GDS_ERR_RUNTIME);
   gds_error_set_quiet(quiet);
   assert_int_equal(gds_io_close(&ro), 0);
   assert_int_equal(gds_io_close(&io), 0);
   assert_int_equal(gds_io_close(&io), 0); /* NULL is fine */
+  verify_file(path, &fx, PLAN_PARTIAL, 0); /* the refused writes left no trace */
   unlink(path);
   free(path);
 }
