@@ -10,11 +10,16 @@
  *
  * Layout (all datasets contiguous and allocated at create; unwritten float results read as
  * NaN, unwritten `done` flags as 0, unwritten trajectories as 0 — trust them only where
- * done = 1). The /grid datasets are dimension scales attached to every dimension they label;
- * they are also hard-linked under the root group (/operator, /sigma, ..., the same objects)
- * because netCDF tools (ncdump) only resolve dimensions defined in a variable's own or an
- * ancestor group. Strings in datasets are variable-length ASCII (netCDF-C cannot read arrays
- * of fixed-length strings); attributes are fixed-length ASCII.
+ * done = 1). The /grid datasets are dimension scales attached to (and naming the labels of)
+ * every dimension they label; a measurement whose shape is not H×W has scales v_row/v_col in
+ * its /problem/op<i> group. Root soft links /operator -> /grid/operator, ... exist because
+ * netCDF tools (ncdump) only resolve dimensions defined in a variable's own or an ancestor
+ * group. Strings in datasets are variable-length ASCII (netCDF-C cannot read arrays of
+ * fixed-length strings); attributes are fixed-length ASCII. Every dataset has a
+ * `description` attribute, and `units` where meaningful. File format of HDF5 1.8. Root
+ * attributes: gdsweep_format, name, config, fingerprint, version, git_revision, compiler,
+ * mpi_library_version, hdf5_version, fftw_version, host, ranks, start_time, end_time (empty
+ * while running or if killed), complete, resume_count.
  *
  * Every function returns a gdsweep error code. Messages name the path and the dataset.
  * HDF5's automatic error printing is switched off (process-wide) by the open functions. */
