@@ -15,6 +15,12 @@ static const gds_law_backend *const gds_law_backends_[GDS_STRUCTURE_COUNT] = {
 
 int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                    double sigma, gds_law **out) {
+  GDS_CALL(gds_law_create_group(MPI_COMM_SELF, prior, sched, op, sigma, out));
+  return GDS_SUCCESS;
+}
+
+int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched,
+                         gds_operator *op, double sigma, gds_law **out) {
   const gds_law_backend *be = gds_law_backends_[op->structure];
   if (!be) GDS_ERROR(GDS_ERR_INPUT, "no exact-law backend for operator %s yet", op->name);
   if (!(sigma > 0)) GDS_ERROR(GDS_ERR_INPUT, "sigma must be > 0, got %g", sigma);
@@ -23,6 +29,7 @@ int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operat
   gds_law *law;
   GDS_CALL(GDS_ALLOC(law, 1));
   law->backend = be;
+  law->group = group;
   law->prior = prior;
   law->sched = sched;
   law->op = op;

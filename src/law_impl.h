@@ -18,6 +18,7 @@ typedef struct gds_law_backend {
 
 struct gds_law {
   const gds_law_backend *backend;
+  MPI_Comm group; /* ranks sharing this law (MPI_COMM_SELF for the Fourier backends) */
   const gds_prior *prior;
   const gds_schedule *sched;
   gds_operator *op;

@@ -38,6 +38,10 @@ int gds_operator_type_from_name(const char *name, gds_operator_type *t) {
 }
 
 void gds_format_double(double x, char *buf, int len) {
+  if (x == floor(x) && fabs(x) < 1e15) { /* integers without an exponent: "30", not "3e+01" */
+    snprintf(buf, (size_t)len, "%.0f", x);
+    return;
+  }
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(buf, (size_t)len, "%.*g", prec, x);
     if (strtod(buf, NULL) == x) return;

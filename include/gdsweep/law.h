@@ -7,6 +7,8 @@
 #ifndef GDSWEEP_LAW_H
 #define GDSWEEP_LAW_H
 
+#include <mpi.h>
+
 #include "gdsweep/algorithm.h"
 #include "gdsweep/operator.h"
 #include "gdsweep/prior.h"
@@ -34,6 +36,11 @@ typedef struct gds_law_result {
 
 int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                    double sigma, gds_law **out);
+/* Same, collective on a group of ranks that share the work (the dense backend distributes
+ * K_t over the group with ScaLAPACK; Fourier backends compute redundantly on each rank).
+ * Every later call on the law is collective on the group. gds_law_create uses MPI_COMM_SELF. */
+int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched,
+                         gds_operator *op, double sigma, gds_law **out);
 void gds_law_destroy(gds_law **law);
 const char *gds_law_backend_name(const gds_law *law);
 
