@@ -115,11 +115,43 @@ static void test_common_noise(void **st) {
   gds_test_prior_free(prior);
 }
 
+/* The generic guidance (operator in pixel space, C_t⁻¹ by CG) and the Fourier guidance are
+ * two evaluations of the same guided score: with the same noise they give the same path. */
+static void test_generic_equals_fourier(void **st) {
+  (void)st;
+  gds_prior *prior = gds_test_prior_random(H, W, 0.45, 9);
+  gds_schedule *sc;
+  assert_int_equal(gds_schedule_create(T, 1e-3, 0.25, GDS_VARIANCE_BETA, &sc), 0);
+  const gds_operator_type types[] = {GDS_OP_IDENTITY, GDS_OP_GAUSSIAN_BLUR, GDS_OP_MOTION_BLUR};
+  for (int o = 0; o < 3; o++) {
+    gds_operator_spec spec = {.type = types[o], .std = 1.1, .length = 3.5, .angle = 60};
+    gds_operator *op;
+    assert_int_equal(gds_operator_create(&spec, H, W, &op), 0);
+    gds_sampler *sf, *sg;
+    assert_int_equal(gds_sampler_create_with(prior, sc, op, 0.07, "fourier", &sf), 0);
+    assert_int_equal(gds_sampler_create_with(prior, sc, op, 0.07, "generic", &sg), 0);
+    assert_string_equal(gds_sampler_backend_name(sg), "generic");
+    double v[D], yf[D], yg[D];
+    gds_test_fill_uniform(4, D, 0.1, 0.9, v);
+    for (int a = 0; a < GDS_ALG_COUNT; a++) {
+      assert_int_equal(gds_sampler_run(sf, (gds_algorithm)a, 0.6, v, 2, 5, 0, NULL, NULL, yf), 0);
+      assert_int_equal(gds_sampler_run(sg, (gds_algorithm)a, 0.6, v, 2, 5, 0, NULL, NULL, yg), 0);
+      for (int i = 0; i < D; i++) GDS_ASSERT_CLOSE(yg[i], yf[i], 1e-9, 1e-10);
+    }
+    gds_sampler_destroy(&sf);
+    gds_sampler_destroy(&sg);
+    gds_operator_destroy(&op);
+  }
+  gds_schedule_destroy(&sc);
+  gds_test_prior_free(prior);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mc_dps_gaussian),        cmocka_unit_test(test_mc_pigdm_motion),
       cmocka_unit_test(test_mc_cgdm_gaussian_tilde), cmocka_unit_test(test_mc_none_identity),
       cmocka_unit_test(test_mc_cgdm_identity),       cmocka_unit_test(test_common_noise),
+      cmocka_unit_test(test_generic_equals_fourier),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,11 @@ typedef struct gds_sampler gds_sampler;
 
 int gds_sampler_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                        double sigma, gds_sampler **out);
+/* Same with an explicit guidance backend: "fourier" (identity and blurs only) or "generic"
+ * (any operator; C_t⁻¹ by conjugate gradients); NULL picks by operator structure. */
+int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
+                            double sigma, const char *backend, gds_sampler **out);
+const char *gds_sampler_backend_name(const gds_sampler *s);
 void gds_sampler_destroy(gds_sampler **s);
 /* One trajectory y_T → y_0 guided by v (m values). y_t is stored at each checkpoint time
  * ckpt[k] (any order, 0..T) into traj[k·d ..] (may be NULL); y_0 into y0 (may be NULL). */
