@@ -5,7 +5,9 @@
 
 #include "gdsweep/error.h"
 
-static const char *const gds_algorithm_names_[GDS_ALG_COUNT] = {"none", "dps", "pigdm", "cgdm"};
+static const char *const gds_algorithm_names_[GDS_ALG_COUNT + 1] = {"none", "dps", "pigdm", "cgdm", NULL};
+
+const char *const *gds_algorithm_names(void) { return gds_algorithm_names_; }
 
 const char *gds_algorithm_name(gds_algorithm a) {
   return (a >= 0 && a < GDS_ALG_COUNT) ? gds_algorithm_names_[a] : "?";

@@ -121,20 +121,6 @@ static void gds_io_now_iso(char buf[GDS_IO_TIMELEN]) {
   strftime(buf, GDS_IO_TIMELEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Canonical algorithm names (SPEC §1). The algorithm module owns gds_algorithm_name; the
- * table is repeated here so the I/O layer stays independent of its implementation. */
-static const char *gds_io_alg_name(gds_algorithm a) {
-  static const char *const names[] = {"none", "dps", "pigdm", "cgdm"};
-  return (a >= 0 && a < GDS_ALG_COUNT) ? names[a] : "unknown";
-}
-
-/* Shortest %g form of x that reads back exactly (labels of sigma/alpha axes). */
-static void gds_io_format_double(double x, char *buf, size_t len) {
-  for (int prec = 6; prec <= 17; prec++) {
-    snprintf(buf, len, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x) return;
-  }
-}
 
 /* Directory part of a path ("." when it has none). Caller frees. */
 static char *gds_io_dirname(const char *path) {
@@ -499,7 +485,7 @@ static int gds_io_build_grid(gds_io_builder *b, const gds_sweep *s, gds_operator
                                          H5T_NATIVE_DOUBLE, s->alpha_dps,
                                          "alpha_dps axis: DPS step weight, C_t = sigma^2/alpha_dps "
                                          "(only algorithm dps depends on it)", "1"));
-  for (int i = 0; i < s->n_alg; i++) names[i] = gds_io_alg_name(s->alg[i]);
+  for (int i = 0; i < s->n_alg; i++) names[i] = gds_algorithm_name(s->alg[i]);
   GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ALG, str, s->n_alg, str, names,
                                          "algorithm axis: guidance algorithm", NULL));
   GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SEED, H5T_STD_I64LE, s->n_seed,
@@ -1342,8 +1328,8 @@ int gds_io_axis_label(const gds_io *io, int axis, int i, char *buf, size_t len) 
     GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_axis_label: no entry %d on axis %d of '%s'", i, axis, io->path);
   switch (axis) {
   case GDS_IO_AXIS_OPERATOR: snprintf(buf, len, "%s", io->op_name[i]); break;
-  case GDS_IO_AXIS_SIGMA: gds_io_format_double(io->sigma[i], buf, len); break;
-  case GDS_IO_AXIS_ALPHA: gds_io_format_double(io->alpha[i], buf, len); break;
+  case GDS_IO_AXIS_SIGMA: gds_format_double(io->sigma[i], buf, (int)len); break;
+  case GDS_IO_AXIS_ALPHA: gds_format_double(io->alpha[i], buf, (int)len); break;
   case GDS_IO_AXIS_ALGORITHM: snprintf(buf, len, "%s", io->alg_name[i]); break;
   default: snprintf(buf, len, "%lld", (long long)io->seed[i]); break;
   }

@@ -27,7 +27,6 @@ _Static_assert(sizeof(gds_mask_kind) == sizeof(int), "gds_mask_kind must be int-
 
 /* Names in enum order (gds_algorithm, gds_variance, gds_mask_kind): the sweep module keeps its
  * own tables so that it does not depend on the algorithm/schedule/operator modules. */
-static const char *const sw_algorithm_names[] = {"none", "dps", "pigdm", "cgdm", NULL};
 static const char *const sw_variance_names[] = {"beta", "beta_tilde", NULL};
 static const char *const sw_mask_names[] = {"random", "box", "file", NULL};
 
@@ -705,8 +704,6 @@ static const sw_field sw_sigma_elem = {.key = "sigma", .kind = SW_REAL, SW_GT(0)
                                        .example = "sigma: [0.01, 0.05]"};
 static const sw_field sw_alpha_elem = {.key = "alpha_dps", .kind = SW_REAL, SW_GT(0),
                                        .example = "alpha_dps: [0.5, 1.0]"};
-static const sw_field sw_alg_elem = {.key = "algorithm", .kind = SW_ENUM, .choices = sw_algorithm_names,
-                                     .example = "algorithm: [dps, pigdm, cgdm]"};
 static const sw_field sw_seed_elem = {.key = "seed", .kind = SW_I64, SW_GE(0), .example = "seed: [0, 1]"};
 
 static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
@@ -746,7 +743,10 @@ static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
     s->n_alpha = 1;
     s->alpha_dps[0] = 1.0;
   }
-  GDS_CALL(sw_list(c, v[GRID_ALG], "grid.algorithm", &sw_alg_elem, sizeof(gds_algorithm), &s->n_alg, &s->alg));
+  /* The algorithm module owns the names (enum order = gds_algorithm). */
+  const sw_field alg_elem = {.key = "algorithm", .kind = SW_ENUM, .choices = gds_algorithm_names(),
+                             .example = "algorithm: [dps, pigdm, cgdm]"};
+  GDS_CALL(sw_list(c, v[GRID_ALG], "grid.algorithm", &alg_elem, sizeof(gds_algorithm), &s->n_alg, &s->alg));
   if (v[GRID_SEED]) {
     GDS_CALL(sw_list(c, v[GRID_SEED], "grid.seed", &sw_seed_elem, sizeof(int64_t), &s->n_seed, &s->seed));
   } else {
@@ -1041,7 +1041,7 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
   sw_put(&b, "\ngrid.alpha_dps=");
   for (int i = 0; i < s->n_alpha; i++) sw_put(&b, "%s%.17g", i ? "," : "", s->alpha_dps[i]);
   sw_put(&b, "\ngrid.algorithm=");
-  for (int i = 0; i < s->n_alg; i++) sw_put(&b, "%s%s", i ? "," : "", sw_algorithm_names[s->alg[i]]);
+  for (int i = 0; i < s->n_alg; i++) sw_put(&b, "%s%s", i ? "," : "", gds_algorithm_name(s->alg[i]));
   sw_put(&b, "\ngrid.seed=");
   for (int i = 0; i < s->n_seed; i++) sw_put(&b, "%s%lld", i ? "," : "", (long long)s->seed[i]);
   sw_put(&b, "\noutput.samples=%d\noutput.checkpoints=", s->samples);

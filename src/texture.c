@@ -14,7 +14,7 @@
 
 /* Built-in textures draw from their own Philox stream so that they never share numbers with
  * the x0/noise/sampler/mask streams of rng.h (which has no texture entry). */
-#define GDS_TEXTURE_STREAM ((gds_stream)0x54)
+#define GDS_TEXTURE_STREAM GDS_STREAM_TEXTURE
 /* Largest image accepted from a file: keeps H·W·channels·2 bytes far from size_t/int limits. */
 #define GDS_TEXTURE_MAX_PIXELS ((size_t)1 << 28)
 

@@ -7,6 +7,8 @@ typedef enum { GDS_ALG_NONE = 0, GDS_ALG_DPS, GDS_ALG_PIGDM, GDS_ALG_CGDM, GDS_A
 
 const char *gds_algorithm_name(gds_algorithm a);
 int gds_algorithm_from_name(const char *name, gds_algorithm *a);
+/* NULL-terminated names indexed by gds_algorithm. */
+const char *const *gds_algorithm_names(void);
 /* Whether results depend on α_dps (only dps does). */
 int gds_algorithm_uses_alpha(gds_algorithm a);
 
