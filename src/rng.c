@@ -43,7 +43,9 @@ void gds_rng_normal(gds_rng_key key, uint64_t block, size_t n, double *out) {
   double c[2 * GDS_RNG_CHUNK], s[2 * GDS_RNG_CHUNK];
   size_t ncalls = (n + 3) / 4;
   for (size_t j0 = 0; j0 < ncalls; j0 += GDS_RNG_CHUNK) {
-    int nc = (int)(ncalls - j0 < GDS_RNG_CHUNK ? ncalls - j0 : GDS_RNG_CHUNK);
+    /* Always a full chunk: a constant trip count keeps every value on the vector code path
+     * (a scalar remainder loop rounds differently and would make values depend on n). */
+    const int nc = GDS_RNG_CHUNK;
     for (int j = 0; j < nc; j++) {
       philox4x64_ctr_t x = gds_rng_block4(key, block, j0 + (size_t)j);
       u1[2 * j] = u01fixedpt_open_open_64_double(x.v[0]); /* (0,1): log finite */
