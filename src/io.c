@@ -722,7 +722,10 @@ static int gds_io_build_results(gds_io_builder *b, const gds_sweep *s, int H, in
   GDS_CALL(gds_io_dataset(b, "/results/done", H5T_STD_U8LE, 5, d, b->dcpl_zero, gds_io_dims_curve,
                           "1 once every result of the point is written (written last)", NULL, 0,
                           NULL, NULL));
-  GDS_CALL(gds_io_dataset(b, "/results/wall_time", H5T_IEEE_F64LE, 5, d, b->dcpl_nan,
+  /* Timing is not a result: /results stays a pure function of the sweep file (bitwise
+   * comparable across runs and rank counts), run-dependent data lives in /provenance. */
+  GDS_CALL(gds_io_group(b, "/provenance", "run-dependent data (timings); not part of the results", NULL));
+  GDS_CALL(gds_io_dataset(b, "/provenance/wall_time", H5T_IEEE_F64LE, 5, d, b->dcpl_nan,
                           gds_io_dims_curve, "wall-clock time spent computing the point", "s", 0,
                           NULL, NULL));
   d[5] = (hsize_t)H;
@@ -1006,7 +1009,7 @@ static int gds_io_open_file(const char *path, MPI_Comm comm, gds_io **out) {
   GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->w2_mean, "/results/w2_mean", 6));
   GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->w2_cov, "/results/w2_cov", 6));
   GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->done, "/results/done", 5));
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->wall, "/results/wall_time", 5));
+  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->wall, "/provenance/wall_time", 5));
   GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->svar, "/results/sampler_variance", 7));
   GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->x0, "/problem/x0", 3));
   GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->pmean, "/problem/posterior_mean", 5));

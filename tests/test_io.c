@@ -482,7 +482,7 @@ static void verify_file(const char *path, const fixture *fx, plan_t plan, int co
   /* results */
   hsize_t cd[6] = {NOP, NS, NA, NG, NE, T + 1};
   double *w2 = read_f64(f, "/results/w2", 6, cd), *w2m = read_f64(f, "/results/w2_mean", 6, cd),
-         *w2c = read_f64(f, "/results/w2_cov", 6, cd), *wall = read_f64(f, "/results/wall_time", 5, cd);
+         *w2c = read_f64(f, "/results/w2_cov", 6, cd), *wall = read_f64(f, "/provenance/wall_time", 5, cd);
   unsigned char *done = read_dset(f, "/results/done", H5T_STD_U8LE, 5, cd, H5T_NATIVE_UCHAR);
   hsize_t id[7] = {NOP, NS, NA, NG, NE, H, W};
   double *sm = read_f64(f, "/results/sampler_mean", 7, id), *sv = read_f64(f, "/results/sampler_variance", 7, id);
@@ -512,7 +512,7 @@ static void verify_file(const char *path, const fixture *fx, plan_t plan, int co
   check_scales(f, "/results/w2_mean", 6, cs);
   check_scales(f, "/results/w2_cov", 6, cs);
   check_scales(f, "/results/done", 5, cs);
-  check_scales(f, "/results/wall_time", 5, cs);
+  check_scales(f, "/provenance/wall_time", 5, cs);
   const char *const is[] = {"/grid/operator", "/grid/sigma", "/grid/alpha_dps", "/grid/algorithm",
                             "/grid/seed", "/grid/row", "/grid/col"};
   check_scales(f, "/results/sampler_mean", 7, is);
