@@ -158,6 +158,19 @@ static fd_ccoef fd_ccoef_at(gds_algorithm alg, double alpha_dps, double abar, do
   return c;
 }
 
+/* The per-frequency body of a backward step (see fd_step_cov). */
+static inline void fd_step_freq(int f, double ab, double sab, double beta, double isa, double sig2,
+                                fd_ccoef c, const double *restrict lam, const double *restrict a2,
+                                double *restrict k, double *restrict p, double *restrict cr) {
+  double ist = 1.0 / (ab * lam[f] + 1 - ab);
+  double J = sab * lam[f] * ist;
+  double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
+  double pf = (1 - beta * (ist + J * J * a2[f] * ic)) * isa;
+  p[f] = pf;
+  cr[f] = beta * isa * J * ic;
+  k[f] = pf * pf * k[f] + sig2;
+}
+
 /* One backward step t → t−1 (SPEC §2) for every frequency:
  * Σ_t = ᾱλ + 1 − ᾱ, J = √ᾱ λ/Σ_t, H = 1/Σ_t + J²|â|²/C_t, P = (1 − βH)/√α,
  * K ← P²K + σ_t², and the gains of b_t: β/√α·J/C_t on r̂ (and β/√α·√ᾱ·H on μ̂(0)).
@@ -173,30 +186,18 @@ static double fd_step_cov(fd_data *fd, const gds_schedule *sc, int t, gds_algori
   double *restrict k = fd->k, *restrict p = fd->p, *restrict cr = fd->cr;
   double acc = 0;
   const int nf = fd->nf;
+  /* Two copies of one loop body (fd_step_freq, inlined) so that the W2-free variant, used at
+   * times w2_times leaves out, pays no square roots. */
   if (want_w2) {
 #pragma omp simd reduction(+ : acc)
     for (int f = 0; f < nf; f++) {
-      double ist = 1.0 / (ab * lam[f] + 1 - ab);
-      double J = sab * lam[f] * ist;
-      double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
-      double pf = (1 - beta * (ist + J * J * a2[f] * ic)) * isa;
-      p[f] = pf;
-      cr[f] = beta * isa * J * ic;
-      k[f] = pf * pf * k[f] + sig2;
+      fd_step_freq(f, ab, sab, beta, isa, sig2, c, lam, a2, k, p, cr);
       double dl = sqrt(k[f]) - sqrt(abm * refvar[f] + 1 - abm);
       acc += wgt[f] * dl * dl;
     }
   } else {
 #pragma omp simd
-    for (int f = 0; f < nf; f++) {
-      double ist = 1.0 / (ab * lam[f] + 1 - ab);
-      double J = sab * lam[f] * ist;
-      double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
-      double pf = (1 - beta * (ist + J * J * a2[f] * ic)) * isa;
-      p[f] = pf;
-      cr[f] = beta * isa * J * ic;
-      k[f] = pf * pf * k[f] + sig2;
-    }
+    for (int f = 0; f < nf; f++) fd_step_freq(f, ab, sab, beta, isa, sig2, c, lam, a2, k, p, cr);
   }
   *w2c2 = acc;
   /* H_t at ξ = 0 (the only frequency where μ̂ ≠ 0), recomputed outside the vector loop. */
