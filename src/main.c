@@ -2,6 +2,7 @@
  * 0 done, 1 usage or input error, 2 runtime failure, 3 interrupted (resumable). */
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gdsweep/error.h"
@@ -9,7 +10,7 @@
 #include "gdsweep_config.h"
 
 static void usage(FILE *f) {
-  fputs("usage: gdsweep run SWEEP.yaml -o OUT.h5 [--resume | --force] [--quiet]\n"
+  fputs("usage: gdsweep run SWEEP.yaml -o OUT.h5 [--resume | --force] [--quiet] [--group-size G]\n"
         "       gdsweep check SWEEP.yaml\n"
         "       gdsweep status OUT.h5\n"
         "       gdsweep --help | --version\n"
@@ -18,6 +19,8 @@ static void usage(FILE *f) {
         "          rank 0 coordinates and computes too). An existing OUT.h5 is never\n"
         "          overwritten without --force; --resume continues an interrupted sweep\n"
         "          of the same sweep file. SIGTERM/SIGINT/SIGUSR1 stop it cleanly.\n"
+        "          --group-size G: G consecutive ranks compute each dense-backend\n"
+        "          (inpainting) point together; G must divide the number of ranks.\n"
         "  check   validate SWEEP.yaml and print the grid size, output size and cost.\n"
         "  status  print the points done and missing in OUT.h5, per axis.\n"
         "\n"
@@ -41,6 +44,14 @@ static int cmd_run(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--resume")) opt.resume = 1;
     else if (!strcmp(argv[i], "--force")) opt.force = 1;
     else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) opt.quiet = 1;
+    else if (!strcmp(argv[i], "--group-size")) {
+      char *end = NULL;
+      if (++i >= argc) return usage_error("--group-size needs a positive integer", NULL);
+      long g = strtol(argv[i], &end, 10);
+      if (!*argv[i] || *end || g < 1 || g > 1 << 20)
+        return usage_error("--group-size needs a positive integer, got", argv[i]);
+      opt.group_size = (int)g;
+    }
     else if (argv[i][0] == '-') return usage_error("unknown option", argv[i]);
     else if (!opt.sweep_path) opt.sweep_path = argv[i];
     else return usage_error("unexpected argument", argv[i]);

@@ -115,6 +115,10 @@ enum { GDS_TAG_REQUEST = 71, GDS_TAG_ASSIGN = 72, GDS_TAG_DONE = 73, GDS_TAG_FIN
 typedef struct gds_run_ctx {
   MPI_Comm comm;
   int rank, size;
+  /* Groups of --group-size ranks compute one unit together (dense backend); their leaders
+   * (group rank 0) talk to the coordinator (world rank 0) over `leaders`. */
+  MPI_Comm group, leaders;
+  int grank, gsize, lrank, lsize;
   const gds_run_options *opt;
   gds_sweep *sweep;
   gds_schedule *sched;
@@ -193,14 +197,14 @@ static void gds_coord_service(gds_run_ctx *c) {
   for (;;) {
     int flag;
     MPI_Status st;
-    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->comm, &flag, &st);
+    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->leaders, &flag, &st);
     if (!flag) break;
     int msg[2];
-    MPI_Recv(msg, 2, MPI_INT, st.MPI_SOURCE, st.MPI_TAG, c->comm, MPI_STATUS_IGNORE);
+    MPI_Recv(msg, 2, MPI_INT, st.MPI_SOURCE, st.MPI_TAG, c->leaders, MPI_STATUS_IGNORE);
     if (st.MPI_TAG == GDS_TAG_REQUEST) {
       if (msg[0]) c->stop = 1; /* the worker was signalled: stop everyone */
       int unit = (!c->stop && c->next_unit < c->nunits) ? c->next_unit++ : -1;
-      MPI_Send(&unit, 1, MPI_INT, st.MPI_SOURCE, GDS_TAG_ASSIGN, c->comm);
+      MPI_Send(&unit, 1, MPI_INT, st.MPI_SOURCE, GDS_TAG_ASSIGN, c->leaders);
     } else if (st.MPI_TAG == GDS_TAG_DONE) {
       c->points_done += msg[0];
     } else if (st.MPI_TAG == GDS_TAG_FINISHED) {
@@ -213,7 +217,7 @@ static void gds_coord_service(gds_run_ctx *c) {
 /* Called between pieces of work inside a unit: keeps the coordinator responsive and tells
  * whether the unit should be dropped. */
 static int gds_run_poll(gds_run_ctx *c) {
-  if (c->rank == 0 && c->size > 1) gds_coord_service(c);
+  if (c->rank == 0 && c->lsize > 1) gds_coord_service(c);
   if (gds_run_signal_) c->stop = 1;
   return c->stop;
 }
@@ -221,8 +225,18 @@ static int gds_run_poll(gds_run_ctx *c) {
 /* ---------------------------------------------------------------------------------------
  * One unit: measurements, (posterior), exact law for the seed bundle, trajectories, writes. */
 
+/* Whether the ranks of a group share the unit (the dense backend distributes K_t); other
+ * units are computed by the group leader alone. */
+static int gds_unit_needs_group(const gds_run_ctx *c, const gds_unit *u) {
+  return c->gsize > 1 && c->ops[u->op]->structure == GDS_STRUCTURE_DENSE;
+}
+
+/* Run by the leader and, for group units, by every rank of the group in lockstep: the law is
+ * collective on the group; trajectories and writes are the leader's. */
 static int gds_unit_run(gds_run_ctx *c, const gds_unit *u, int *npoints_written) {
   gds_sweep *s = c->sweep;
+  const int leader = c->grank == 0;
+  MPI_Comm lawcomm = gds_unit_needs_group(c, u) ? c->group : MPI_COMM_SELF;
   gds_operator *op = c->ops[u->op];
   int ns = s->n_seed, T = s->T, d = s->prior.H * s->prior.W, m = op->m;
   int nck = s->n_ckpt, nsm = s->samples, ierr = GDS_SUCCESS;
@@ -254,11 +268,12 @@ static int gds_unit_run(gds_run_ctx *c, const gds_unit *u, int *npoints_written)
   double *pvar = mean0[0] + d; /* scratch: free until the law evaluation */
 
   for (int e = 0; e < ns; e++) GDS_CALL_GOTO(ierr, out, gds_operator_measure(op, u->op, c->x0[e], sigma, s->seed[e], v[e]));
-  GDS_CALL_GOTO(ierr, out, gds_law_create(c->prior, c->sched, op, sigma, &law));
+  GDS_CALL_GOTO(ierr, out, gds_law_create_group(lawcomm, c->prior, c->sched, op, sigma, &law));
   /* Problem data of (op, σ) is written once, by the unit of the first algorithm / α. */
   if (u->alg == 0 && u->alpha <= 0) {
     for (int e = 0; e < ns; e++) {
       GDS_CALL_GOTO(ierr, out, gds_law_posterior(law, v[e], pmean, e == 0 ? pvar : NULL));
+      if (!leader) continue;
       GDS_CALL_GOTO(ierr, out, gds_io_write_measurement(c->io, u->op, u->sigma, e, v[e]));
       GDS_CALL_GOTO(ierr, out, gds_io_write_posterior(c->io, u->op, u->sigma, e, pmean, e == 0 ? pvar : NULL));
     }
@@ -267,7 +282,7 @@ static int gds_unit_run(gds_run_ctx *c, const gds_unit *u, int *npoints_written)
                         .w2_mask = c->w2_mask};
   gds_law_result rs = {.w2_cov = w2c, .var0 = var0, .w2_mean = wm, .w2 = w2, .mean0 = mean0};
   GDS_CALL_GOTO(ierr, out, gds_law_evaluate(law, &rq, &rs));
-  if (gds_run_poll(c)) goto out;
+  if (!leader || gds_run_poll(c)) goto out;
 
   if (nsm > 0) {
     GDS_CALL_GOTO(ierr, out, GDS_ALLOC(traj, (size_t)ns * nsm * nck * d));
@@ -301,17 +316,30 @@ out:
 /* ---------------------------------------------------------------------------------------
  * Coordinator and workers */
 
+/* A leader runs unit u, first calling its group in when the unit needs it. */
+static int gds_group_unit_run(gds_run_ctx *c, int u, int *n) {
+  if (gds_unit_needs_group(c, &c->units[u])) MPI_Bcast(&u, 1, MPI_INT, 0, c->group);
+  return gds_unit_run(c, &c->units[u], n);
+}
+
+/* A leader tells its group members that no unit is left. */
+static void gds_group_release(gds_run_ctx *c) {
+  int stop = -1;
+  if (c->gsize > 1) MPI_Bcast(&stop, 1, MPI_INT, 0, c->group);
+}
+
 static int gds_run_coordinator(gds_run_ctx *c) {
   int ierr = GDS_SUCCESS;
   while (!ierr && !c->stop) {
     gds_coord_service(c);
     if (c->stop || c->next_unit >= c->nunits) break;
     int n, u = c->next_unit++;
-    ierr = gds_unit_run(c, &c->units[u], &n);
+    ierr = gds_group_unit_run(c, u, &n);
     c->points_done += n;
   }
+  gds_group_release(c);
   /* Keep answering until every worker has been told to stop and has finished. */
-  while (c->workers_finished < c->size - 1) {
+  while (c->workers_finished < c->lsize - 1) {
     if (ierr) c->stop = 1;
     gds_coord_service(c);
     struct timespec ts = {0, 200000};
@@ -338,23 +366,37 @@ static int gds_run_worker(gds_run_ctx *c) {
   MPI_Request rq;
   /* Ask for the first unit, and from then on ask for the next one before computing the
    * current one (prefetch), so a busy coordinator never leaves a worker idle. */
-  MPI_Send(req, 2, MPI_INT, 0, GDS_TAG_REQUEST, c->comm);
-  MPI_Recv(&unit, 1, MPI_INT, 0, GDS_TAG_ASSIGN, c->comm, MPI_STATUS_IGNORE);
+  MPI_Send(req, 2, MPI_INT, 0, GDS_TAG_REQUEST, c->leaders);
+  MPI_Recv(&unit, 1, MPI_INT, 0, GDS_TAG_ASSIGN, c->leaders, MPI_STATUS_IGNORE);
   while (unit >= 0) {
     req[0] = c->stop || gds_run_signal_ || ierr;
-    MPI_Send(req, 2, MPI_INT, 0, GDS_TAG_REQUEST, c->comm);
-    MPI_Irecv(&next, 1, MPI_INT, 0, GDS_TAG_ASSIGN, c->comm, &rq);
+    MPI_Send(req, 2, MPI_INT, 0, GDS_TAG_REQUEST, c->leaders);
+    MPI_Irecv(&next, 1, MPI_INT, 0, GDS_TAG_ASSIGN, c->leaders, &rq);
     if (!req[0]) {
       int n = 0;
-      ierr = gds_unit_run(c, &c->units[unit], &n);
-      if (n) MPI_Send((int[2]){n, 0}, 2, MPI_INT, 0, GDS_TAG_DONE, c->comm);
+      ierr = gds_group_unit_run(c, unit, &n);
+      if (n) MPI_Send((int[2]){n, 0}, 2, MPI_INT, 0, GDS_TAG_DONE, c->leaders);
     }
     gds_wait_sleepy(&rq);
     unit = next;
     if (gds_run_signal_ || ierr) c->stop = 1;
     if (c->stop && unit >= 0) continue; /* dropped: the next request carries the stop flag */
   }
-  MPI_Send(req, 2, MPI_INT, 0, GDS_TAG_FINISHED, c->comm);
+  MPI_Send(req, 2, MPI_INT, 0, GDS_TAG_FINISHED, c->leaders);
+  gds_group_release(c);
+  return ierr;
+}
+
+/* A non-leader rank: join the group units its leader announces until told to stop. */
+static int gds_run_member(gds_run_ctx *c) {
+  int ierr = GDS_SUCCESS;
+  for (;;) {
+    int unit;
+    MPI_Bcast(&unit, 1, MPI_INT, 0, c->group);
+    if (unit < 0) break;
+    int n, e = gds_unit_run(c, &c->units[unit], &n);
+    if (!ierr) ierr = e;
+  }
   return ierr;
 }
 
@@ -392,7 +434,22 @@ int gds_run(MPI_Comm comm, const gds_run_options *opt) {
   MPI_Comm_rank(comm, &c.rank);
   MPI_Comm_size(comm, &c.size);
   c.tty = isatty(STDERR_FILENO);
-  int ierr;
+  int ierr, G = opt->group_size > 0 ? opt->group_size : 1;
+  if (c.size % G) {
+    return c.rank == 0 ? gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
+                                         "--group-size %d does not divide the number of ranks %d "
+                                         "(valid: a divisor of %d)", G, c.size, c.size)
+                       : GDS_ERR_INPUT;
+  }
+  /* Consecutive ranks form a group (they share a node under block placement). */
+  MPI_Comm_split(comm, c.rank / G, c.rank, &c.group);
+  MPI_Comm_rank(c.group, &c.grank);
+  MPI_Comm_size(c.group, &c.gsize);
+  MPI_Comm_split(comm, c.grank == 0 ? 0 : MPI_UNDEFINED, c.rank, &c.leaders);
+  if (c.leaders != MPI_COMM_NULL) {
+    MPI_Comm_rank(c.leaders, &c.lrank);
+    MPI_Comm_size(c.leaders, &c.lsize);
+  }
   if (opt->resume && opt->force) {
     ierr = c.rank == 0 ? gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__, "--resume and --force exclude each other") : GDS_ERR_INPUT;
     return ierr;
@@ -440,10 +497,10 @@ int gds_run(MPI_Comm comm, const gds_run_options *opt) {
 
   c.t_start = c.t_last_print = gds_now();
   if (c.rank == 0 && !opt->quiet)
-    fprintf(stderr, "gdsweep: sweep '%s': %lld points (%lld already done), %d work units on %d rank%s -> %s\n",
-            s->name, (long long)c.points_total, (long long)c.points_at_start, c.nunits, c.size,
-            c.size > 1 ? "s" : "", opt->out_path);
-  ierr = c.rank == 0 ? gds_run_coordinator(&c) : gds_run_worker(&c);
+    fprintf(stderr, "gdsweep: sweep '%s': %lld points (%lld already done), %d work units on %d rank%s "
+            "(%d group%s of %d) -> %s\n", s->name, (long long)c.points_total, (long long)c.points_at_start,
+            c.nunits, c.size, c.size > 1 ? "s" : "", c.lsize, c.lsize > 1 ? "s" : "", c.gsize, opt->out_path);
+  ierr = c.rank == 0 ? gds_run_coordinator(&c) : c.grank == 0 ? gds_run_worker(&c) : gds_run_member(&c);
   ierr = gds_run_agree(comm, ierr);
   int stopped = c.stop;
   MPI_Allreduce(MPI_IN_PLACE, &stopped, 1, MPI_INT, MPI_MAX, comm);
@@ -473,6 +530,8 @@ close : {
             opt->sweep_path, opt->out_path);
 out:
   gds_run_teardown(&c);
+  if (c.leaders != MPI_COMM_NULL) MPI_Comm_free(&c.leaders);
+  MPI_Comm_free(&c.group);
   return ierr;
 }
 

@@ -21,6 +21,7 @@ typedef struct gds_run_options {
   const char *out_path;   /* OUT.h5 */
   int resume, force;      /* --resume, --force (exclusive) */
   int quiet;              /* --quiet: no progress lines */
+  int group_size;         /* --group-size G: ranks per dense-backend group (divides the ranks; 0 = 1) */
 } gds_run_options;
 
 /* Collective on comm. Returns GDS_SUCCESS, GDS_ERR_INPUT (nothing written),
