@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from matplotlib import cm, colors as mcolors, ticker, transforms
+import matplotlib
+from matplotlib import colors as mcolors, ticker, transforms
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -81,6 +82,13 @@ def _log_xlim(ax, values):
             ax.xaxis.set_minor_locator(ticker.NullLocator())
 
 
+def _log_minor(axis, lo, hi):
+    """Minor ticks on a log axis only when it spans few decades (they clutter wide ranges and
+    are costly to lay out)."""
+    if hi / lo > 1e4:
+        axis.set_minor_locator(ticker.NullLocator())
+
+
 def _set_log_ylim(axes, values, cap):
     """Log y on `axes` (shared) if there is positive finite data, limits at most cap."""
     vals = finite_positive(*values)
@@ -93,6 +101,7 @@ def _set_log_ylim(axes, values, cap):
                 mid = np.sqrt(lo * hi)
                 lo, hi = min(lo, mid / 3.2), max(hi, mid * 3.2)
             ax.set_ylim(lo / 1.6, min(hi * 1.6, cap))
+            _log_minor(ax.yaxis, lo, hi)
         else:
             ax.text(0.5, 0.5, "no finite data\n(points not done or diverged)", ha="center",
                     va="center", transform=ax.transAxes, color="0.4")
@@ -379,7 +388,7 @@ def fig_trajectories(ds, op, sig, seed, sample=0):
     ref = np.concatenate([x0[np.isfinite(x0)].ravel(), pm[np.isfinite(pm)].ravel()])
     vmin, vmax = (float(ref.min()), float(ref.max())) if ref.size else (0.0, 1.0)
     vimg, vdesc = _measurement_image(ds, op, sig, seed)
-    cmap = cm.get_cmap("gray").copy()
+    cmap = matplotlib.colormaps["gray"].copy()
     cmap.set_bad("#4a78b5")
     opname, sname, seedv = str(ds.operator.values[op]), fmt(ds.sigma.values[sig]), int(ds.seed.values[seed])
     notes = []
@@ -517,6 +526,9 @@ def fig_cvt_spectra(ds, op, times=None):
                     ln.set_gid(_gid("cvt", op=op, sigma=j, t=t, variant=f"dps@{fmt(a)}"))
                     vals.append(m)
                 ax.set_yscale("log")
+                fv = finite_positive(*vals)
+                if fv.size:
+                    _log_minor(ax.yaxis, fv.min(), fv.max())
                 ax.set_title(f"σ = {fmt(s)}, t = {t} (ᾱ_t = {ab[t]:.3g})", fontsize=9.5)
                 if j == nsig - 1:
                     ax.set_xlabel("radial frequency |ξ| (cycles / pixel)")

@@ -31,6 +31,17 @@ def _parse_seeds(ds, spec):
     return out
 
 
+def trajectory_selection(ds, traj_seeds="first", traj_max=24):
+    """(operator, sigma, seed) indices of the trajectory figures, and a note if limited."""
+    combos = [(op, sig, seed) for seed in _parse_seeds(ds, traj_seeds)
+              for op in range(ds.sizes["operator"]) for sig in range(ds.sizes["sigma"])]
+    if len(combos) <= traj_max:
+        return combos, None
+    return combos[:max(0, traj_max)], (
+        f"Trajectory figures limited to the first {traj_max} of {len(combos)} (operator, σ, seed) "
+        f"combinations (report.py --traj-max / --traj-seeds).")
+
+
 def build_plots(ds, traj_seeds="first", traj_max=24, spectra_times=None):
     """All figures of the report, in display order (figures are generated lazily one by one,
     so that they can be saved and closed before the next one is drawn)."""
@@ -42,13 +53,10 @@ def build_plots(ds, traj_seeds="first", traj_max=24, spectra_times=None):
     if ds.sizes["sample"] == 0 or ds.sizes["checkpoint"] == 0:
         yield lambda: F.fig_trajectories(ds, 0, 0, 0)  # skipped, with its note
     else:
-        combos = [(op, sig, seed) for seed in _parse_seeds(ds, traj_seeds)
-                  for op in range(nop) for sig in range(nsig)]
-        for op, sig, seed in combos[:max(0, traj_max)]:
+        combos, msg = trajectory_selection(ds, traj_seeds, traj_max)
+        for op, sig, seed in combos:
             yield lambda op=op, sig=sig, seed=seed: F.fig_trajectories(ds, op, sig, seed)
-        if len(combos) > traj_max:
-            msg = (f"Trajectory figures limited to the first {traj_max} of {len(combos)} (operator, σ, seed) "
-                   f"combinations (report.py --traj-max / --traj-seeds).")
+        if msg:
             yield lambda: F.Plot(None, "traj_more", "More trajectories", notes=[msg])
     for op in range(nop):
         yield lambda op=op: F.fig_cvt_spectra(ds, op, spectra_times)
