@@ -107,6 +107,16 @@ def _set_log_ylim(axes, values, cap):
                     va="center", transform=ax.transAxes, color="0.4")
 
 
+def _handles(axes):
+    """Legend handles of all panels, one per label, in first-seen order."""
+    seen = {}
+    for ax in np.ravel(axes):
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if not lab.startswith("_") and lab not in seen:
+                seen[lab] = h
+    return list(seen.values())
+
+
 def _legend_extra(markers=False, band=False, offscale=False):
     h = []
     if band:
@@ -117,6 +127,13 @@ def _legend_extra(markers=False, band=False, offscale=False):
         h.append(Line2D([], [], color="0.5", marker="^", mec="k", ls="none",
                         label="off scale / diverged (W2 = ∞ or > cap)"))
     return h
+
+
+ZERO_NOTE = " Exact zeros (the sampler agrees exactly) cannot be drawn on a log axis and are left out."
+
+
+def _has_zero(values):
+    return any(np.any(np.asarray(v, dtype=float) == 0) for v in values)
 
 
 def _not_done_note(ds, op=None, sig=None):
@@ -143,7 +160,7 @@ def fig_w2_time(ds, op):
     cap = diverged_threshold(ds)
     done = ds.done.values
     opname = str(ds.operator.values[op])
-    notes, offscale_any, band_any = [], False, False
+    notes, offscale_any, band_any, drawn = [], False, False, []
     with style():
         fig = Figure(figsize=(13.5, 2.9 * nsig + 0.6), layout="constrained")
         axes = fig.subplots(nsig, 3, squeeze=False, sharex=True, sharey="row")
@@ -171,6 +188,7 @@ def fig_w2_time(ds, op):
                         band.set_gid(_gid("w2t", var=var, op=op, sigma=j, variant=v.key, stat="band"))
                         row_vals += [lo, hi]
                     row_vals.append(mean)
+                    drawn.append(mean)
                     if _mark_offscale(ax, x, mean, cap, v.color,
                                       _gid("w2t", var=var, op=op, sigma=j, variant=v.key, stat="offscale")):
                         offscale_any = True
@@ -180,7 +198,7 @@ def fig_w2_time(ds, op):
                     ax.set_xlabel("diffusion time t  (T → 0)")
             axes[j, 0].set_ylabel(f"W2 to posterior path ({_units(ds)})")
             _set_log_ylim(axes[j], row_vals, cap)
-        handles, _ = axes[0, 0].get_legend_handles_labels()
+        handles = _handles(axes)
         handles += _legend_extra(markers, band_any, offscale_any)
         axes[0, 2].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
         fig.suptitle(f"{ds.attrs.get('name', '')}: W2 between the sampler's law and the posterior path — {opname}")
@@ -197,6 +215,7 @@ def fig_w2_time(ds, op):
         f"(the covariance part does not depend on the seed, so its band is flat). dps is drawn in shades of red, "
         f"light to dark with increasing α_dps."
         + (" W2 was computed at the marked times only." if markers else "")
+        + (ZERO_NOTE if _has_zero(drawn) else "")
         + (f" Values that are infinite or above {fmt(cap)} (= 100·√d: the sampler diverged) are drawn as ▲ on the "
            f"top edge." if offscale_any else ""))
     return Plot(fig, f"w2_t_op{op}", f"W2(t) — {opname}", caption, notes)
@@ -267,7 +286,7 @@ def fig_w2_alpha(ds):
                     ax.set_xlabel("α_dps  (dps: C_t = σ²/α_dps · I)")
                 if j == 0:
                     ax.set_ylabel(f"W2 at t = {t0} ({_units(ds)})")
-        handles, _ = axes[0, 0].get_legend_handles_labels()
+        handles = _handles(axes)
         handles += _legend_extra(False, False, offscale_any)
         if ds.sizes["seed"] > 1:
             handles.append(Line2D([], [], color=alg_color("dps"), lw=1.2, alpha=0.6, label="dps seed min–max"))
@@ -354,7 +373,8 @@ def fig_bias(ds):
         f"bars = seed min–max): the bias of the sampler. Dotted, open squares: covariance part (Bures "
         f"distance, independent of the seed). y axis: {_units(ds)} units, log scale, shared by all panels. "
         f"'none' is not shown (it targets the prior)."
-        + (f" ▲: infinite or above {fmt(cap)} (diverged)." if offscale_any else ""))
+        + (f" ▲: infinite or above {fmt(cap)} (diverged)." if offscale_any else "")
+        + (ZERO_NOTE if _has_zero(allvals) else ""))
     return Plot(fig, "bias_vs_sigma", "Bias study: mean vs covariance part against σ", caption, notes)
 
 

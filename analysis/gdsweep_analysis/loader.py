@@ -56,6 +56,15 @@ _OTHER_VARS = {
 }
 
 
+def _open(path):
+    """Open read-only without HDF5 file locking when possible, so that a file a running
+    gdsweep job is writing can be analysed (as `gdsweep status` does)."""
+    try:
+        return h5py.File(path, "r", locking=False)
+    except (TypeError, ValueError):  # h5py/HDF5 without the locking option
+        return h5py.File(path, "r")
+
+
 def _text(value):
     """Attribute / string value as str (h5py gives bytes for variable-length strings)."""
     if isinstance(value, bytes):
@@ -104,7 +113,7 @@ class _H5Array(BackendArray):
         )
 
     def _raw_getitem(self, key):
-        with self._lock, h5py.File(self.path, "r") as f:
+        with self._lock, _open(self.path) as f:
             data = np.asarray(f[self.name][key])
         if self.done is not None:
             lead = key[: self.done.ndim]
@@ -150,7 +159,7 @@ def load(path, trajectories=False, lazy=False, mask_not_done=True):
     (operator and algorithm as str). Root attributes are in ``ds.attrs``.
     """
     path = os.fspath(path)
-    with h5py.File(path, "r") as f:
+    with _open(path) as f:
         for need in ("grid", "results", "problem", "schedule", "prior"):
             if need not in f:
                 raise ValueError(f"{path}: no /{need} group: not a gdsweep output file")
@@ -258,7 +267,7 @@ def read_trajectory(ds, index, sample=0):
     if "trajectories" in ds:
         da = ds.trajectories[index + (int(sample),)]
         return da.load()
-    with h5py.File(ds.attrs["source_file"], "r") as f:
+    with _open(ds.attrs["source_file"]) as f:
         done = bool(f["results/done"][index])
         data = f["results/trajectories"][index + (int(sample),)]
     if not done:
