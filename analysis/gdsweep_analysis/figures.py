@@ -354,7 +354,7 @@ def fig_bias(ds):
                             offscale_any = True
                 _log_xlim(ax, sig)
                 ax.set_title(f"{ds.operator.values[i]}: {name}", fontsize=9.5)
-                ax.legend(fontsize=7.5, frameon=False, loc="best")
+                ax.legend(fontsize=7.5, frameon=True, framealpha=0.85, edgecolor="0.85", loc="best")
                 if i == nop - 1:
                     ax.set_xlabel("measurement noise σ (pixel intensity)")
                 if c == 0:

@@ -63,6 +63,12 @@ def _open(path):
         return h5py.File(path, "r", locking=False)
     except (TypeError, ValueError):  # h5py/HDF5 without the locking option
         return h5py.File(path, "r")
+    except OSError as exc:
+        # already open in this process with the default locking: HDF5 refuses a second
+        # open with another locking flag
+        if "locking" not in str(exc):
+            raise
+        return h5py.File(path, "r")
 
 
 def _text(value):
