@@ -98,7 +98,7 @@ static void test_demo(void **state) {
   assert_int_equal(s->n_sigma, 2);
   assert_true(s->sigma[0] == 0.01 && s->sigma[1] == 0.05);
   assert_int_equal(s->n_alpha, 3);
-  assert_true(s->alpha_dps[0] == 0.3 && s->alpha_dps[1] == 1.0 && s->alpha_dps[2] == 3.0);
+  assert_true(s->alpha_dps[0] == 0.01 && s->alpha_dps[1] == 0.03 && s->alpha_dps[2] == 0.1);
   assert_int_equal(s->n_alg, 3);
   assert_int_equal(s->alg[0], GDS_ALG_DPS);
   assert_int_equal(s->alg[1], GDS_ALG_PIGDM);
@@ -316,7 +316,7 @@ static void test_fingerprint(void **state) {
   s = load_text("# reordered\n"
                 "output: {w2_times: all, checkpoints: [1000, 800, 600, 400, 200, 0], samples: 2}\n"
                 "grid:\n"
-                "  seed: [0, 1]\n  algorithm: [dps, pigdm, cgdm]\n  alpha_dps: [0.3, 1, 3e0]\n"
+                "  seed: [0, 1]\n  algorithm: [dps, pigdm, cgdm]\n  alpha_dps: [1e-2, 0.030, 0.1]\n"
                 "  sigma: [1.0e-2, 0.050]\n"
                 "  operator:\n    - gaussian_blur:\n        std: 2\n"
                 "    - motion_blur: {angle: 30.0, length: 9}\n"
