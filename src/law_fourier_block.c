@@ -1,0 +1,650 @@
+/* Fourier-block law backend (SPEC §2, "Useful facts"): super-resolution by an s×s block
+ * average. Derivation (DFT x̂(ξ) = Σ_p x(p) e^{−2πi ξ·p}, ξ·p = qi/H + rj/W):
+ *  - A = S∘B with (Bx)(p) = s⁻² Σ_{a,b<s} x(p + (a,b)) (a correlation) and S the subsampling
+ *    at multiples of s. B̂(ξ) = g_H(q) g_W(r), g_N(q) = s⁻¹ Σ_{a<s} e^{+2πi qa/N} (phase
+ *    e^{+iπq(s−1)/N} from the offset of the block). Subsampling folds the s² frequencies
+ *    ξ = (k + u·h, l + v·w), u,v < s (h = H/s, w = W/s) onto the low-res frequency κ = (k, l)
+ *    with a factor s⁻².
+ *  - In the unitary DFT bases (x̃ = x̂/√d, ṽ = v̂/√m) A is, per class κ, the row vector
+ *    a_ξ = B̂(ξ)/s (Σ_class |a_ξ|² = s⁻², i.e. A Aᵀ = s⁻² I), and every prior-derived matrix
+ *    (Σ, Σ_t, J_t) is diagonal: all matrices of SPEC §2 are block-diagonal with one s²×s²
+ *    block per class.
+ *  - A diagonal unitary change of basis x'_ξ = φ_ξ x̃_ξ, φ_ξ = a_ξ/|a_ξ| (1 where a_ξ = 0),
+ *    makes the row real (|a_ξ|) and so every block REAL symmetric: H_t = D_t + C_t⁻¹ u uᵀ,
+ *    P_t = diag(p) − γ u uᵀ (u = J_t |a|), Σ_post = Λ − w wᵀ/S (w = Λ|a|, S = Σ|a|²λ + σ²).
+ *    K_t blocks stay real symmetric; means are complex vectors whose real and imaginary
+ *    parts follow the same real recursion.
+ *  - Real images: the block of class −κ is the complex conjugate of that of κ (same real
+ *    block in the rotated basis), so only one class per conjugate pair is kept (weight 2;
+ *    self-conjugate classes weight 1).
+ *  - W2: K*_t = Σ_t − (ᾱ/S) w wᵀ = R Rᵀ with R = Σ_t^{1/2}(I − κ z zᵀ), z = Σ_t^{−1/2} w
+ *    (a square root of the diagonal-minus-rank-one (I − θ z zᵀ) is (I − κ z zᵀ)), and
+ *    tr (K*^{1/2} K K*^{1/2})^{1/2} = Σ √eig(Rᵀ K R): one small symmetric eigenproblem per
+ *    block and time, the congruences being O(s⁴) (diagonal + rank one). */
+#include <fftw3.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gdsweep/error.h"
+#include "gdsweep/w2.h"
+#include "law_impl.h"
+
+typedef struct fb_data {
+  int H, W, s, h, w, n, d, m, nc; /* n = s² per block; nc kept classes */
+  int *idx;                       /* [nc·n] full-spectrum index q·W + r of member e = u·s + v */
+  int *kidx;                      /* [nc] low-res index k·w + l of the class */
+  double *wgt;                    /* [nc] 1 (self-conjugate) or 2 */
+  double *lam, *al, *phr, *phi;   /* [nc·n] λ(ξ), |a_ξ|, phase φ_ξ */
+  double *wv;                     /* [nc·n] w = λ|a| */
+  double *na2, *S;                /* [nc] Σ|a|², Σ|a|²λ + σ² */
+  double mu0;                     /* μ' at class 0, member 0: √d·m (zero elsewhere) */
+  double *K;                      /* [nc·n·n] state K_t (rotated basis, row-major blocks) */
+  double *p, *u, *gam;            /* per step: [nc·n] diag of P_t, u; [nc] γ */
+  double *mwork, *eig, *vwork;    /* eigen work: n·n, n, and 4n scratch */
+  double *lwork;                  /* LAPACK work */
+  int nlwork;
+  fftw_complex *cimg, *cmeas;     /* d, m */
+  fftw_plan ifwd, ibwd, mfwd;
+} fb_data;
+
+/* Per-seed state (split re/im): ρ_c = ṽ(κ) − |a|·μ' [nc], reference mean q' and state m'
+ * [nc·n]. */
+typedef struct fb_seed {
+  double *rre, *rim, *qre, *qim, *mre, *mim;
+} fb_seed;
+
+static void fb_destroy(gds_law *law) {
+  fb_data *fb = law->data;
+  if (!fb) return;
+  if (fb->ifwd) fftw_destroy_plan(fb->ifwd);
+  if (fb->ibwd) fftw_destroy_plan(fb->ibwd);
+  if (fb->mfwd) fftw_destroy_plan(fb->mfwd);
+  fftw_free(fb->cimg);
+  fftw_free(fb->cmeas);
+  free(fb->idx);
+  free(fb->kidx);
+  free(fb->lam); /* one block holds every per-class double array */
+  free(fb->K);
+  free(fb->mwork);
+  free(fb->lwork);
+  free(fb);
+  law->data = NULL;
+}
+
+/* g_N(q) = s⁻¹ Σ_{a<s} e^{+2πi qa/N}, with the exact zeros at q ∈ (N/s)·{1..s−1}. */
+static void fb_box_dft(int N, int s, int q, double *re, double *im) {
+  double cr = 0, ci = 0;
+  if (q != 0 && q % (N / s) == 0) {
+    *re = *im = 0;
+    return;
+  }
+  for (int a = 0; a < s; a++) {
+    double th = 2 * M_PI * (double)(((long)q * a) % N) / N;
+    cr += cos(th);
+    ci += sin(th);
+  }
+  *re = cr / s;
+  *im = ci / s;
+}
+
+/* Setup: classes (one per conjugate pair), |a_ξ| and phases, prior spectrum per block,
+ * posterior pieces S and w (SPEC §2 "Target"). */
+static int fb_setup(gds_law *law) {
+  const gds_prior *pr = law->prior;
+  gds_operator *op = law->op;
+  fb_data *fb;
+  GDS_CALL(GDS_ALLOC(fb, 1));
+  law->data = fb;
+  fb->H = pr->H;
+  fb->W = pr->W;
+  fb->s = op->spec.factor;
+  fb->h = fb->H / fb->s;
+  fb->w = fb->W / fb->s;
+  fb->n = fb->s * fb->s;
+  fb->d = fb->H * fb->W;
+  fb->m = fb->h * fb->w;
+  if (op->mh != fb->h || op->mw != fb->w) GDS_ERROR(GDS_ERR_RUNTIME, "operator %s: unexpected measurement shape", op->name);
+  int h = fb->h, w = fb->w, n = fb->n, s = fb->s;
+  /* keep κ when its index is ≤ that of −κ */
+  int nc = 0;
+  for (int k = 0; k < h; k++)
+    for (int l = 0; l < w; l++) {
+      int kc = (h - k) % h, lc = (w - l) % w;
+      if (k * w + l <= kc * w + lc) nc++;
+    }
+  fb->nc = nc;
+  GDS_CALL(GDS_ALLOC(fb->idx, (size_t)nc * n));
+  GDS_CALL(GDS_ALLOC(fb->kidx, nc));
+  double *blk;
+  size_t cn = (size_t)nc * n;
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * (7 * cn + 4 * (size_t)nc), &blk));
+  fb->lam = blk;
+  fb->al = blk + cn;
+  fb->phr = blk + 2 * cn;
+  fb->phi = blk + 3 * cn;
+  fb->wv = blk + 4 * cn;
+  fb->p = blk + 5 * cn;
+  fb->u = blk + 6 * cn;
+  fb->wgt = blk + 7 * cn;
+  fb->na2 = fb->wgt + nc;
+  fb->S = fb->na2 + nc;
+  fb->gam = fb->S + nc;
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * cn * n, &fb->K));
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * ((size_t)n * n + 5 * (size_t)n), &fb->mwork));
+  fb->eig = fb->mwork + (size_t)n * n;
+  fb->vwork = fb->eig + n;
+  double s2 = law->sigma * law->sigma;
+  int c = 0;
+  for (int k = 0; k < h; k++)
+    for (int l = 0; l < w; l++) {
+      int kc = (h - k) % h, lc = (w - l) % w;
+      if (k * w + l > kc * w + lc) continue;
+      fb->kidx[c] = k * w + l;
+      fb->wgt[c] = (k == kc && l == lc) ? 1.0 : 2.0;
+      double na2 = 0, sa = s2;
+      for (int u = 0; u < s; u++)
+        for (int v = 0; v < s; v++) {
+          int e = u * s + v, q = k + u * h, r = l + v * w;
+          size_t ce = (size_t)c * n + e;
+          double gr, gi, hr, hi;
+          fb_box_dft(fb->H, s, q, &gr, &gi);
+          fb_box_dft(fb->W, s, r, &hr, &hi);
+          double ar = (gr * hr - gi * hi) / s, ai = (gr * hi + gi * hr) / s; /* a_ξ = B̂(ξ)/s */
+          double aa = hypot(ar, ai);
+          fb->idx[ce] = q * fb->W + r;
+          fb->al[ce] = aa;
+          fb->phr[ce] = aa > 0 ? ar / aa : 1.0;
+          fb->phi[ce] = aa > 0 ? ai / aa : 0.0;
+          fb->lam[ce] = pr->spectrum[q * fb->W + r];
+          fb->wv[ce] = fb->lam[ce] * aa;
+          na2 += aa * aa;
+          sa += aa * aa * fb->lam[ce];
+        }
+      fb->na2[c] = na2;
+      fb->S[c] = sa;
+      c++;
+    }
+  fb->mu0 = pr->mean * sqrt((double)fb->d);
+  /* LAPACK workspace for the W2 eigenproblems */
+  double q;
+  if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', n, fb->mwork, n, fb->eig, &q, -1))
+    GDS_ERROR(GDS_ERR_RUNTIME, "dsyev workspace query failed");
+  fb->nlwork = (int)q + 1;
+  GDS_CALL(GDS_ALLOC(fb->lwork, fb->nlwork));
+  fb->cimg = fftw_alloc_complex((size_t)fb->d);
+  fb->cmeas = fftw_alloc_complex((size_t)fb->m);
+  if (!fb->cimg || !fb->cmeas) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (FFT buffers)");
+  fb->ifwd = fftw_plan_dft_2d(fb->H, fb->W, fb->cimg, fb->cimg, FFTW_FORWARD, FFTW_ESTIMATE);
+  fb->ibwd = fftw_plan_dft_2d(fb->H, fb->W, fb->cimg, fb->cimg, FFTW_BACKWARD, FFTW_ESTIMATE);
+  fb->mfwd = fftw_plan_dft_2d(fb->h, fb->w, fb->cmeas, fb->cmeas, FFTW_FORWARD, FFTW_ESTIMATE);
+  if (!fb->ifwd || !fb->ibwd || !fb->mfwd) GDS_ERROR(GDS_ERR_RUNTIME, "FFTW planning failed");
+  return GDS_SUCCESS;
+}
+
+/* Image (d real values) → rotated unitary coordinates x'_ξ = φ_ξ x̂(ξ)/√d of the kept classes. */
+static void fb_forward(fb_data *fb, const double *x, double *re, double *im) {
+  for (int i = 0; i < fb->d; i++) {
+    fb->cimg[i][0] = x[i];
+    fb->cimg[i][1] = 0;
+  }
+  fftw_execute(fb->ifwd);
+  double sc = 1.0 / sqrt((double)fb->d);
+  size_t cn = (size_t)fb->nc * fb->n;
+  for (size_t ce = 0; ce < cn; ce++) {
+    double xr = fb->cimg[fb->idx[ce]][0] * sc, xi = fb->cimg[fb->idx[ce]][1] * sc;
+    re[ce] = fb->phr[ce] * xr - fb->phi[ce] * xi;
+    im[ce] = fb->phr[ce] * xi + fb->phi[ce] * xr;
+  }
+}
+
+/* Inverse of fb_forward: the classes not kept are the conjugates of the kept ones. */
+static void fb_inverse(fb_data *fb, const double *re, const double *im, double *x) {
+  memset(fb->cimg, 0, sizeof(fftw_complex) * (size_t)fb->d);
+  int H = fb->H, W = fb->W;
+  for (int c = 0; c < fb->nc; c++)
+    for (int e = 0; e < fb->n; e++) {
+      size_t ce = (size_t)c * fb->n + e;
+      double xr = re[ce], xi = im ? im[ce] : 0.0;
+      double yr = fb->phr[ce] * xr + fb->phi[ce] * xi, yi = fb->phr[ce] * xi - fb->phi[ce] * xr; /* conj(φ) x' */
+      int f = fb->idx[ce], q = f / W, r = f % W, fc = ((H - q) % H) * W + (W - r) % W;
+      fb->cimg[f][0] = yr;
+      fb->cimg[f][1] = yi;
+      if (fb->wgt[c] > 1) {
+        fb->cimg[fc][0] = yr;
+        fb->cimg[fc][1] = -yi;
+      }
+    }
+  fftw_execute(fb->ibwd);
+  double sc = 1.0 / sqrt((double)fb->d);
+  for (int i = 0; i < fb->d; i++) x[i] = fb->cimg[i][0] * sc;
+}
+
+/* ρ_c = ṽ(κ) − |a|·μ' and the reference mean q' (SPEC §2 "Target"): per block
+ * μ'_post = μ' + w ρ/S (posterior_ref), or μ' (prior path, `none`). m'_T = 0. */
+static void fb_measure(gds_law *law, const double *v, fb_seed *sd, int posterior_ref) {
+  fb_data *fb = law->data;
+  int n = fb->n;
+  for (int i = 0; i < fb->m; i++) {
+    fb->cmeas[i][0] = v[i];
+    fb->cmeas[i][1] = 0;
+  }
+  fftw_execute(fb->mfwd);
+  double sc = 1.0 / sqrt((double)fb->m);
+  for (int c = 0; c < fb->nc; c++) {
+    double rr = fb->cmeas[fb->kidx[c]][0] * sc, ri = fb->cmeas[fb->kidx[c]][1] * sc;
+    if (c == 0) rr -= fb->al[0] * fb->mu0; /* μ' lives at ξ = 0 (class 0, member 0) */
+    sd->rre[c] = rr;
+    sd->rim[c] = ri;
+    double g = posterior_ref ? 1.0 / fb->S[c] : 0.0;
+    for (int e = 0; e < n; e++) {
+      size_t ce = (size_t)c * n + e;
+      sd->qre[ce] = g * fb->wv[ce] * rr;
+      sd->qim[ce] = g * fb->wv[ce] * ri;
+      sd->mre[ce] = sd->mim[ce] = 0.0;
+    }
+  }
+  sd->qre[0] += fb->mu0;
+}
+
+/* Diagonal (pixel basis) of the real block-diagonal matrix B (rotated basis, blocks B'_c):
+ * B_pix = Uᴴ Φᴴ B' Φ U, so diag(p) = d⁻¹ Re Σ_c wgt_c Σ_{e,f} conj(φ_e) B'_ef φ_f
+ * ω^{(u_e−u_f) i + (v_e−v_f) j}, ω = e^{2πi/s}: periodic in p with period s. The sum is
+ * aggregated by the offsets (u_e − u_f, v_e − v_f) mod s first. `blk(c, B)` fills B'_c. */
+typedef void (*fb_block_fn)(const fb_data *fb, int c, const void *ctx, double *B);
+
+static int fb_diag_pixel(fb_data *fb, fb_block_fn blk, const void *ctx, double *diag) {
+  int s = fb->s, n = fb->n;
+  double *gr, *gi, *B;
+  GDS_CALL(GDS_ALLOC(gr, 2 * (size_t)n + (size_t)n * n));
+  gi = gr + n;
+  B = gr + 2 * n;
+  for (int c = 0; c < fb->nc; c++) {
+    blk(fb, c, ctx, B);
+    const double *pr = fb->phr + (size_t)c * n, *pi = fb->phi + (size_t)c * n;
+    for (int e = 0; e < n; e++)
+      for (int f = 0; f < n; f++) {
+        int du = ((e / s - f / s) % s + s) % s, dv = ((e % s - f % s) % s + s) % s;
+        double b = fb->wgt[c] * B[e * n + f];
+        /* conj(φ_e) φ_f */
+        double zr = pr[e] * pr[f] + pi[e] * pi[f], zi = pr[e] * pi[f] - pi[e] * pr[f];
+        gr[du * s + dv] += b * zr;
+        gi[du * s + dv] += b * zi;
+      }
+  }
+  for (int i0 = 0; i0 < s; i0++)
+    for (int j0 = 0; j0 < s; j0++) {
+      double acc = 0;
+      for (int du = 0; du < s; du++)
+        for (int dv = 0; dv < s; dv++) {
+          double th = 2 * M_PI * (double)((du * i0 + dv * j0) % s) / s;
+          acc += gr[du * s + dv] * cos(th) - gi[du * s + dv] * sin(th);
+        }
+      for (int i = i0; i < fb->H; i += s)
+        for (int j = j0; j < fb->W; j += s) diag[i * fb->W + j] = acc / fb->d;
+    }
+  free(gr);
+  return GDS_SUCCESS;
+}
+
+/* Block of Σ_post = Λ − w wᵀ/S (SPEC §2 "Target"). */
+static void fb_block_post(const fb_data *fb, int c, const void *ctx, double *B) {
+  (void)ctx;
+  int n = fb->n;
+  const double *lam = fb->lam + (size_t)c * n, *wv = fb->wv + (size_t)c * n;
+  for (int e = 0; e < n; e++)
+    for (int f = 0; f < n; f++) B[e * n + f] = (e == f ? lam[e] : 0.0) - wv[e] * wv[f] / fb->S[c];
+}
+
+/* Block of the state K_t. */
+static void fb_block_state(const fb_data *fb, int c, const void *ctx, double *B) {
+  (void)ctx;
+  memcpy(B, fb->K + (size_t)c * fb->n * fb->n, sizeof(double) * (size_t)fb->n * fb->n);
+}
+
+/* Block of the reference K*_t = ᾱ Σ_ref + (1 − ᾱ) I (Σ_ref = Σ_post, or Λ for `none`). */
+typedef struct fb_ref_ctx {
+  double ab;
+  int prior_path;
+} fb_ref_ctx;
+
+static void fb_block_ref(const fb_data *fb, int c, const void *ctx, double *B) {
+  const fb_ref_ctx *rc = ctx;
+  int n = fb->n;
+  const double *lam = fb->lam + (size_t)c * n, *wv = fb->wv + (size_t)c * n;
+  for (int e = 0; e < n; e++)
+    for (int f = 0; f < n; f++) {
+      double sp = (e == f ? lam[e] : 0.0) - (rc->prior_path ? 0.0 : wv[e] * wv[f] / fb->S[c]);
+      B[e * n + f] = rc->ab * sp + (e == f ? 1 - rc->ab : 0.0);
+    }
+}
+
+static int fb_alloc_seeds(const fb_data *fb, int ns, fb_seed **out, double **buf) {
+  size_t cn = (size_t)fb->nc * fb->n;
+  int nb = ns > 0 ? ns : 1;
+  GDS_CALL(GDS_ALLOC(*out, nb));
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * (4 * cn + 2 * (size_t)fb->nc) * nb, buf));
+  for (int s = 0; s < ns; s++) {
+    double *b = *buf + (4 * cn + 2 * (size_t)fb->nc) * s;
+    (*out)[s] = (fb_seed){b, b + fb->nc, b + 2 * fb->nc, b + 2 * fb->nc + cn, b + 2 * fb->nc + 2 * cn,
+                          b + 2 * fb->nc + 3 * cn};
+  }
+  return GDS_SUCCESS;
+}
+
+/* μ_post (SPEC §2 "Target") through the blocks; diag Σ_post is s-periodic (fb_diag_pixel). */
+static int fb_posterior(gds_law *law, const double *v, double *mean, double *var) {
+  fb_data *fb = law->data;
+  if (mean) {
+    fb_seed *sd;
+    double *buf;
+    GDS_CALL(fb_alloc_seeds(fb, 1, &sd, &buf));
+    fb_measure(law, v, sd, 1);
+    fb_inverse(fb, sd->qre, sd->qim, mean);
+    free(buf);
+    free(sd);
+  }
+  if (var) GDS_CALL(fb_diag_pixel(fb, fb_block_post, NULL, var));
+  return GDS_SUCCESS;
+}
+
+/* 1/C_t per class (SPEC §1 "Algorithms"); C_t is a scalar on each low-res frequency:
+ * dps σ²/α_dps, pigdm (1 − ᾱ)Σ|a|² + σ², cgdm (1 − ᾱ)Σ|a|²λ/Σ_t + σ²; none: 0. */
+static double fb_cinv(const fb_data *fb, int c, gds_algorithm alg, double alpha_dps, double ab, double s2) {
+  int n = fb->n;
+  switch (alg) {
+  case GDS_ALG_DPS: return alpha_dps / s2;
+  case GDS_ALG_PIGDM: return 1.0 / ((1 - ab) * fb->na2[c] + s2);
+  case GDS_ALG_CGDM: {
+    const double *lam = fb->lam + (size_t)c * n, *al = fb->al + (size_t)c * n;
+    double acc = 0;
+    for (int e = 0; e < n; e++) acc += al[e] * al[e] * lam[e] / (ab * lam[e] + 1 - ab);
+    return 1.0 / ((1 - ab) * acc + s2);
+  }
+  default: return 0.0;
+  }
+}
+
+/* Covariance step t → t−1 for every block (SPEC §2): P = diag(p) − γ u uᵀ with
+ * p = (1 − β/Σ_t)/√α, u = J_t|a|, γ = β C_t⁻¹/√α; K ← P K Pᵀ + σ_t² I in O(n²) per block:
+ * with z = K u, ω = uᵀz, y = γ p∘z − ½γ²ω u: (PKPᵀ)_ef = p_e p_f K_ef − y_e u_f − u_e y_f.
+ * Also leaves p, u, γ for the mean step. */
+static void fb_step_cov(fb_data *fb, const gds_schedule *sc, int t, gds_algorithm alg, double alpha_dps,
+                        double s2) {
+  double ab = sc->alpha_bar[t], sab = sqrt(ab), beta = sc->beta[t];
+  double isa = 1.0 / sqrt(sc->alpha[t]), sig2 = sc->sigma2[t];
+  const int n = fb->n;
+  double *restrict z = fb->vwork, *restrict y = fb->vwork + n;
+  for (int c = 0; c < fb->nc; c++) {
+    const double *restrict lam = fb->lam + (size_t)c * n, *restrict al = fb->al + (size_t)c * n;
+    double *restrict p = fb->p + (size_t)c * n, *restrict u = fb->u + (size_t)c * n;
+    double *restrict K = fb->K + (size_t)c * n * n;
+    double g = beta * isa * fb_cinv(fb, c, alg, alpha_dps, ab, s2);
+    fb->gam[c] = g;
+#pragma omp simd
+    for (int e = 0; e < n; e++) {
+      double ist = 1.0 / (ab * lam[e] + 1 - ab);
+      p[e] = (1 - beta * ist) * isa;
+      u[e] = sab * lam[e] * ist * al[e];
+    }
+    double om = 0;
+    for (int e = 0; e < n; e++) {
+      double acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (int f = 0; f < n; f++) acc += K[e * n + f] * u[f];
+      z[e] = acc;
+      om += u[e] * acc;
+    }
+    for (int e = 0; e < n; e++) y[e] = g * p[e] * z[e] - 0.5 * g * g * om * u[e];
+    for (int e = 0; e < n; e++) {
+      double pe = p[e], ye = y[e], ue = u[e];
+#pragma omp simd
+      for (int f = 0; f < n; f++) K[e * n + f] = pe * p[f] * K[e * n + f] - ye * u[f] - ue * y[f];
+      K[e * n + e] += sig2;
+    }
+  }
+}
+
+/* Σ √max(μ, 0) over the eigenvalues μ of the symmetric n×n matrix M (destroyed). */
+static double fb_sqrt_trace(fb_data *fb, double *M) {
+  int n = fb->n;
+  if (n == 1) return sqrt(fmax(M[0], 0.0));
+  if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', n, M, n, fb->eig, fb->lwork, fb->nlwork)) return NAN;
+  double acc = 0;
+  for (int e = 0; e < n; e++) acc += sqrt(fmax(fb->eig[e], 0.0));
+  return acc;
+}
+
+/* Squared covariance part of W2 at time t with the current state K_t (SPEC §2 "W2 curves"):
+ * Σ_c wgt_c [tr K + tr K* − 2 tr (K*^{1/2} K K*^{1/2})^{1/2}], the last term as Σ √eig(Rᵀ K R)
+ * with K* = R Rᵀ, R = Σ_t^{1/2}(I − κ z zᵀ), z = Σ_t^{−1/2} w, θ = ᾱ/S, τ = θ‖z‖²,
+ * κ‖z‖² = 1 − √(1 − τ). `none`: K and K* = Σ_t are diagonal: Σ (√k − √k*)². */
+static double fb_w2_cov2(fb_data *fb, double ab, int prior_path) {
+  const int n = fb->n;
+  double total = 0;
+  double *restrict M = fb->mwork, *restrict rs = fb->vwork, *restrict zz = fb->vwork + n;
+  double *restrict g = fb->vwork + 2 * n, *restrict y = fb->vwork + 3 * n;
+  for (int c = 0; c < fb->nc; c++) {
+    const double *restrict lam = fb->lam + (size_t)c * n, *restrict wv = fb->wv + (size_t)c * n;
+    const double *restrict K = fb->K + (size_t)c * n * n;
+    double acc = 0;
+    if (prior_path) {
+      for (int e = 0; e < n; e++) {
+        double dl = sqrt(K[e * n + e]) - sqrt(ab * lam[e] + 1 - ab);
+        acc += dl * dl;
+      }
+      total += fb->wgt[c] * acc;
+      continue;
+    }
+    double trk = 0, trs = 0, z2 = 0, w2s = 0;
+    for (int e = 0; e < n; e++) {
+      double st = ab * lam[e] + 1 - ab;
+      rs[e] = sqrt(st);
+      zz[e] = st > 0 ? wv[e] / rs[e] : 0.0;
+      z2 += zz[e] * zz[e];
+      w2s += wv[e] * wv[e];
+      trk += K[e * n + e];
+      trs += st;
+    }
+    trs -= ab * w2s / fb->S[c];
+    double tau = fmin(ab / fb->S[c] * z2, 1.0);
+    double kap = z2 > 0 ? tau / (1 + sqrt(1 - tau)) / z2 : 0.0;
+    /* G = diag(rs) K diag(rs), g = G z, ω = zᵀg; M = G − y zᵀ − z yᵀ, y = κ g − ½κ²ω z */
+    double om = 0;
+    for (int e = 0; e < n; e++) {
+      double a = 0;
+#pragma omp simd reduction(+ : a)
+      for (int f = 0; f < n; f++) a += K[e * n + f] * rs[f] * zz[f];
+      g[e] = rs[e] * a;
+      om += zz[e] * g[e];
+    }
+    for (int e = 0; e < n; e++) y[e] = kap * g[e] - 0.5 * kap * kap * om * zz[e];
+    for (int e = 0; e < n; e++) {
+      double re = rs[e], ye = y[e], ze = zz[e];
+#pragma omp simd
+      for (int f = 0; f < n; f++) M[e * n + f] = re * rs[f] * K[e * n + f] - ye * zz[f] - ze * y[f];
+    }
+    acc = trk + trs - 2 * fb_sqrt_trace(fb, M);
+    total += fb->wgt[c] * acc;
+  }
+  return total;
+}
+
+/* Mean step for one seed (SPEC §2: m_{t−1} = P_t m_t + b_t), per block:
+ * m ← p∘m + γ u (ρ − uᵀm), plus at class 0 the prior-mean terms
+ * β/√α·√ᾱ·(μ'/Σ_t + C⁻¹ u uᵀμ'). Fused with ‖m_{t−1} − √ᾱ_{t−1} q'‖² (returned). */
+static double fb_step_mean(fb_data *fb, const gds_schedule *sc, int t, fb_seed *sd, int want_w2) {
+  const int n = fb->n;
+  double ab = sc->alpha_bar[t], sab = sqrt(ab), isa = 1.0 / sqrt(sc->alpha[t]);
+  double sabm = sqrt(sc->alpha_bar[t - 1]), acc = 0;
+  for (int c = 0; c < fb->nc; c++) {
+    const double *restrict p = fb->p + (size_t)c * n, *restrict u = fb->u + (size_t)c * n;
+    double *restrict mr = sd->mre + (size_t)c * n, *restrict mi = sd->mim + (size_t)c * n;
+    double g = fb->gam[c], rr = sd->rre[c], ri = sd->rim[c], umr = 0, umi = 0;
+    if (c == 0) rr += sab * u[0] * fb->mu0; /* C⁻¹ u uᵀ(√ᾱ μ') part of H_t μ */
+#pragma omp simd reduction(+ : umr, umi)
+    for (int e = 0; e < n; e++) {
+      umr += u[e] * mr[e];
+      umi += u[e] * mi[e];
+    }
+    double cr = g * (rr - umr), ci = g * (ri - umi);
+#pragma omp simd
+    for (int e = 0; e < n; e++) {
+      mr[e] = p[e] * mr[e] + cr * u[e];
+      mi[e] = p[e] * mi[e] + ci * u[e];
+    }
+    if (c == 0) mr[0] += sc->beta[t] * isa * sab * fb->mu0 / (ab * fb->lam[0] + 1 - ab);
+    if (want_w2) {
+      const double *restrict qr = sd->qre + (size_t)c * n, *restrict qi = sd->qim + (size_t)c * n;
+      double a = 0;
+#pragma omp simd reduction(+ : a)
+      for (int e = 0; e < n; e++) {
+        double dr = mr[e] - sabm * qr[e], di = mi[e] - sabm * qi[e];
+        a += dr * dr + di * di;
+      }
+      acc += fb->wgt[c] * a;
+    }
+  }
+  return acc;
+}
+
+static double fb_mean2_initial(const fb_data *fb, const fb_seed *sd, double sab) {
+  double acc = 0;
+  size_t n = fb->n;
+  for (int c = 0; c < fb->nc; c++)
+    for (size_t e = 0; e < n; e++) {
+      size_t ce = c * n + e;
+      acc += fb->wgt[c] * sab * sab * (sd->qre[ce] * sd->qre[ce] + sd->qim[ce] * sd->qim[ce]);
+    }
+  return acc;
+}
+
+/* Runs the recursion from T (m_T = 0, K_T = I) down to t_stop, recording W2 at the times
+ * the mask selects. */
+static void fb_run(gds_law *law, gds_algorithm alg, double alpha_dps, int ns, fb_seed *sd, int t_stop,
+                   const unsigned char *mask, double *w2_cov, double **w2_mean) {
+  fb_data *fb = law->data;
+  const gds_schedule *sc = law->sched;
+  double s2 = law->sigma * law->sigma;
+  int T = sc->T, rec = w2_cov || w2_mean, n = fb->n, none = alg == GDS_ALG_NONE;
+  memset(fb->K, 0, sizeof(double) * (size_t)fb->nc * n * n);
+  for (size_t c = 0; c < (size_t)fb->nc; c++)
+    for (int e = 0; e < n; e++) fb->K[c * n * n + (size_t)e * (n + 1)] = 1.0;
+  int want = rec && (!mask || mask[T]);
+  if (w2_cov) w2_cov[T] = want ? sqrt(fmax(0.0, fb_w2_cov2(fb, sc->alpha_bar[T], none))) : NAN;
+  for (int s = 0; s < ns && w2_mean; s++)
+    if (w2_mean[s]) w2_mean[s][T] = want ? sqrt(fb_mean2_initial(fb, &sd[s], sqrt(sc->alpha_bar[T]))) : NAN;
+  for (int t = T; t > t_stop; t--) {
+    want = rec && (!mask || mask[t - 1]);
+    fb_step_cov(fb, sc, t, alg, alpha_dps, s2);
+    if (w2_cov) w2_cov[t - 1] = want ? sqrt(fmax(0.0, fb_w2_cov2(fb, sc->alpha_bar[t - 1], none))) : NAN;
+    for (int s = 0; s < ns; s++) {
+      double m2 = fb_step_mean(fb, sc, t, &sd[s], want);
+      if (w2_mean && w2_mean[s]) w2_mean[s][t - 1] = want ? sqrt(m2) : NAN;
+    }
+  }
+}
+
+static int fb_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res) {
+  fb_data *fb = law->data;
+  int ns = req->nseeds, T = law->sched->T;
+  fb_seed *sd;
+  double *buf, *cov = NULL, **wm = NULL;
+  GDS_CALL(fb_alloc_seeds(fb, ns, &sd, &buf));
+  for (int s = 0; s < ns; s++) fb_measure(law, req->v[s], &sd[s], req->algorithm != GDS_ALG_NONE);
+  /* cov[T+1] then one mean curve per seed: w2 needs both even when the caller wants only w2 */
+  int ierr = GDS_ALLOC(cov, (size_t)(T + 1) * (ns + 1));
+  if (!ierr) ierr = GDS_ALLOC(wm, ns > 0 ? ns : 1);
+  if (!ierr) {
+    for (int s = 0; s < ns; s++) wm[s] = cov + (size_t)(T + 1) * (s + 1);
+    fb_run(law, req->algorithm, req->alpha_dps, ns, sd, 0, req->w2_mask, cov, wm);
+    for (int s = 0; s < ns; s++) {
+      if (res->w2_mean) memcpy(res->w2_mean[s], wm[s], sizeof(double) * (size_t)(T + 1));
+      if (res->w2)
+        for (int t = 0; t <= T; t++) res->w2[s][t] = gds_w2_combine(wm[s][t], cov[t]);
+      if (res->mean0) fb_inverse(fb, sd[s].mre, sd[s].mim, res->mean0[s]);
+    }
+    if (res->w2_cov) memcpy(res->w2_cov, cov, sizeof(double) * (size_t)(T + 1));
+    if (res->var0) ierr = fb_diag_pixel(fb, fb_block_state, NULL, res->var0);
+  }
+  free(cov);
+  free(wm);
+  free(buf);
+  free(sd);
+  GDS_CALL(ierr);
+  return GDS_SUCCESS;
+}
+
+/* Dense pixel-basis matrix of a block-diagonal operator, column by column: B e_j by
+ * forward transform, block products, inverse transform (d ≤ a few hundred: tests). */
+static int fb_dense(fb_data *fb, fb_block_fn blk, const void *ctx, double *out) {
+  int d = fb->d, n = fb->n;
+  size_t cn = (size_t)fb->nc * n;
+  double *x, *xr, *xi, *yr, *yi, *B, *col;
+  GDS_CALL(GDS_ALLOC(x, 2 * (size_t)d + 4 * cn + (size_t)fb->nc * n * n));
+  col = x + d;
+  xr = col + d;
+  xi = xr + cn;
+  yr = xi + cn;
+  yi = yr + cn;
+  B = yi + cn;
+  for (int c = 0; c < fb->nc; c++) blk(fb, c, ctx, B + (size_t)c * n * n);
+  for (int j = 0; j < d; j++) {
+    memset(x, 0, sizeof(double) * (size_t)d);
+    x[j] = 1;
+    fb_forward(fb, x, xr, xi);
+    for (int c = 0; c < fb->nc; c++)
+      for (int e = 0; e < n; e++) {
+        double ar = 0, ai = 0;
+        for (int f = 0; f < n; f++) {
+          double b = B[(size_t)c * n * n + e * n + f];
+          ar += b * xr[(size_t)c * n + f];
+          ai += b * xi[(size_t)c * n + f];
+        }
+        yr[(size_t)c * n + e] = ar;
+        yi[(size_t)c * n + e] = ai;
+      }
+    fb_inverse(fb, yr, yi, col);
+    for (int i = 0; i < d; i++) out[(size_t)i * d + j] = col[i];
+  }
+  free(x);
+  return GDS_SUCCESS;
+}
+
+static int fb_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const double *v, int t, double *mean,
+                      double *cov, double *ref_mean, double *ref_cov) {
+  fb_data *fb = law->data;
+  fb_seed *sd;
+  double *buf;
+  GDS_CALL(fb_alloc_seeds(fb, 1, &sd, &buf));
+  fb_measure(law, v, sd, alg != GDS_ALG_NONE);
+  fb_run(law, alg, alpha_dps, 1, sd, t, NULL, NULL, NULL);
+  double ab = law->sched->alpha_bar[t], sab = sqrt(ab);
+  int ierr = 0;
+  if (mean) fb_inverse(fb, sd->mre, sd->mim, mean);
+  if (ref_mean) {
+    size_t cn = (size_t)fb->nc * fb->n;
+    for (size_t ce = 0; ce < cn; ce++) {
+      sd->qre[ce] *= sab;
+      sd->qim[ce] *= sab;
+    }
+    fb_inverse(fb, sd->qre, sd->qim, ref_mean);
+  }
+  if (cov) ierr = fb_dense(fb, fb_block_state, NULL, cov);
+  fb_ref_ctx rc = {ab, alg == GDS_ALG_NONE};
+  if (ref_cov && !ierr) ierr = fb_dense(fb, fb_block_ref, &rc, ref_cov);
+  free(buf);
+  free(sd);
+  GDS_CALL(ierr);
+  return GDS_SUCCESS;
+}
+
+const gds_law_backend gds_law_backend_fourier_block = {
+    .name = "fourier-block",
+    .setup = fb_setup,
+    .posterior = fb_posterior,
+    .evaluate = fb_evaluate,
+    .moments = fb_moments,
+    .destroy = fb_destroy,
+};
