@@ -24,12 +24,21 @@
 #include <fftw3.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include "gdsweep/error.h"
 #include "gdsweep/w2.h"
 #include "law_impl.h"
+
+/* Blocks per batch of the W2 eigenvalue kernels (vector lanes). */
+#define FB_NL 4
+typedef double fb_vd __attribute__((vector_size(FB_NL * sizeof(double))));
+typedef int64_t fb_vi __attribute__((vector_size(FB_NL * sizeof(double))));
 
 typedef struct fb_data {
   int H, W, s, h, w, n, d, m, nc; /* n = s² per block; nc kept classes */
@@ -42,9 +51,12 @@ typedef struct fb_data {
   double mu0;                     /* μ' at class 0, member 0: √d·m (zero elsewhere) */
   double *K;                      /* [nc·n·n] state K_t (rotated basis, row-major blocks) */
   double *p, *u, *gam;            /* per step: [nc·n] diag of P_t, u; [nc] γ */
-  double *mwork, *eig, *vwork;    /* eigen work: n·n, n, and 4n scratch */
-  double *lwork;                  /* LAPACK work */
-  int nlwork;
+  double *kd;                     /* [nc·n] commuting path: spectrum of K_t */
+  const double *dref;             /*   its reference spectrum: λ (none) or pd (cgdm) */
+  double *pd, *Q;                 /* cgdm: eigenvalues [nc·n] / vectors [nc·n·n] of Σ_post blocks */
+  int have_q;
+  double *mwork, *eig, *vwork, *qs; /* n·n, n, 4n, 2n scratch */
+  fb_vd *bm, *bd, *be, *bd0, *bv, *bp; /* batched eigen work: n·n, then n each (bd0: 2n) */
   fftw_complex *cimg, *cmeas;     /* d, m */
   fftw_plan ifwd, ibwd, mfwd;
 } fb_data;
@@ -67,8 +79,10 @@ static void fb_destroy(gds_law *law) {
   free(fb->kidx);
   free(fb->lam); /* one block holds every per-class double array */
   free(fb->K);
+  free(fb->kd);
+  free(fb->Q);
   free(fb->mwork);
-  free(fb->lwork);
+  free(fb->bm);
   free(fb);
   law->data = NULL;
 }
@@ -132,9 +146,19 @@ static int fb_setup(gds_law *law) {
   fb->S = fb->na2 + nc;
   fb->gam = fb->S + nc;
   GDS_CALL(gds_malloc_aligned(sizeof(double) * cn * n, &fb->K));
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * ((size_t)n * n + 5 * (size_t)n), &fb->mwork));
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * 2 * cn, &fb->kd));
+  fb->pd = fb->kd + cn;
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * cn * n, &fb->Q));
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * ((size_t)n * n + 7 * (size_t)n), &fb->mwork));
   fb->eig = fb->mwork + (size_t)n * n;
   fb->vwork = fb->eig + n;
+  fb->qs = fb->vwork + 4 * n;
+  GDS_CALL(gds_malloc_aligned(sizeof(fb_vd) * ((size_t)n * n + 6 * (size_t)n), &fb->bm));
+  fb->bd = fb->bm + (size_t)n * n;
+  fb->be = fb->bd + n;
+  fb->bd0 = fb->be + n;
+  fb->bv = fb->bd0 + 2 * n;
+  fb->bp = fb->bv + n;
   double s2 = law->sigma * law->sigma;
   int c = 0;
   for (int k = 0; k < h; k++)
@@ -167,12 +191,6 @@ static int fb_setup(gds_law *law) {
       c++;
     }
   fb->mu0 = pr->mean * sqrt((double)fb->d);
-  /* LAPACK workspace for the W2 eigenproblems */
-  double q;
-  if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', n, fb->mwork, n, fb->eig, &q, -1))
-    GDS_ERROR(GDS_ERR_RUNTIME, "dsyev workspace query failed");
-  fb->nlwork = (int)q + 1;
-  GDS_CALL(GDS_ALLOC(fb->lwork, fb->nlwork));
   fb->cimg = fftw_alloc_complex((size_t)fb->d);
   fb->cmeas = fftw_alloc_complex((size_t)fb->m);
   if (!fb->cimg || !fb->cmeas) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (FFT buffers)");
@@ -366,109 +384,360 @@ static double fb_cinv(const fb_data *fb, int c, gds_algorithm alg, double alpha_
   }
 }
 
-/* Covariance step t → t−1 for every block (SPEC §2): P = diag(p) − γ u uᵀ with
- * p = (1 − β/Σ_t)/√α, u = J_t|a|, γ = β C_t⁻¹/√α; K ← P K Pᵀ + σ_t² I in O(n²) per block:
- * with z = K u, ω = uᵀz, y = γ p∘z − ½γ²ω u: (PKPᵀ)_ef = p_e p_f K_ef − y_e u_f − u_e y_f.
- * Also leaves p, u, γ for the mean step. */
-static void fb_step_cov(fb_data *fb, const gds_schedule *sc, int t, gds_algorithm alg, double alpha_dps,
-                        double s2) {
-  double ab = sc->alpha_bar[t], sab = sqrt(ab), beta = sc->beta[t];
-  double isa = 1.0 / sqrt(sc->alpha[t]), sig2 = sc->sigma2[t];
+/* Coefficients of step t → t−1 for every block (SPEC §2): P = diag(p) − γ u uᵀ with
+ * p = (1 − β/Σ_t)/√α, u = J_t|a|, γ = β C_t⁻¹/√α (H_t = Σ_t⁻¹ + C_t⁻¹ u uᵀ). */
+static void fb_step_coef(fb_data *fb, const gds_schedule *sc, int t, gds_algorithm alg, double alpha_dps,
+                         double s2) {
+  double ab = sc->alpha_bar[t], sab = sqrt(ab), beta = sc->beta[t], isa = 1.0 / sqrt(sc->alpha[t]);
   const int n = fb->n;
-  double *restrict z = fb->vwork, *restrict y = fb->vwork + n;
   for (int c = 0; c < fb->nc; c++) {
     const double *restrict lam = fb->lam + (size_t)c * n, *restrict al = fb->al + (size_t)c * n;
     double *restrict p = fb->p + (size_t)c * n, *restrict u = fb->u + (size_t)c * n;
-    double *restrict K = fb->K + (size_t)c * n * n;
-    double g = beta * isa * fb_cinv(fb, c, alg, alpha_dps, ab, s2);
-    fb->gam[c] = g;
+    fb->gam[c] = beta * isa * fb_cinv(fb, c, alg, alpha_dps, ab, s2);
 #pragma omp simd
     for (int e = 0; e < n; e++) {
       double ist = 1.0 / (ab * lam[e] + 1 - ab);
       p[e] = (1 - beta * ist) * isa;
       u[e] = sab * lam[e] * ist * al[e];
     }
-    double om = 0;
-    for (int e = 0; e < n; e++) {
-      double acc = 0;
-#pragma omp simd reduction(+ : acc)
-      for (int f = 0; f < n; f++) acc += K[e * n + f] * u[f];
-      z[e] = acc;
-      om += u[e] * acc;
-    }
-    for (int e = 0; e < n; e++) y[e] = g * p[e] * z[e] - 0.5 * g * g * om * u[e];
-    for (int e = 0; e < n; e++) {
-      double pe = p[e], ye = y[e], ue = u[e];
-#pragma omp simd
-      for (int f = 0; f < n; f++) K[e * n + f] = pe * p[f] * K[e * n + f] - ye * u[f] - ue * y[f];
-      K[e * n + e] += sig2;
-    }
   }
 }
 
-/* Σ √max(μ, 0) over the eigenvalues μ of the symmetric n×n matrix M (destroyed). */
-static double fb_sqrt_trace(fb_data *fb, double *M) {
-  int n = fb->n;
-  if (n == 1) return sqrt(fmax(M[0], 0.0));
-  if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', n, M, n, fb->eig, fb->lwork, fb->nlwork)) return NAN;
-  double acc = 0;
-  for (int e = 0; e < n; e++) acc += sqrt(fmax(fb->eig[e], 0.0));
-  return acc;
+/* K ← P K Pᵀ + σ_t² I for block c in O(n²): with z = K u, ω = uᵀz, y = γ p∘z − ½γ²ω u,
+ * (PKPᵀ)_ef = p_e p_f K_ef − y_e u_f − u_e y_f. */
+static void fb_block_step(fb_data *fb, int c, double sig2) {
+  const int n = fb->n;
+  const double *restrict p = fb->p + (size_t)c * n, *restrict u = fb->u + (size_t)c * n;
+  double *restrict K = fb->K + (size_t)c * n * n, *restrict z = fb->vwork, *restrict y = fb->vwork + n;
+  double g = fb->gam[c], om = 0;
+  for (int e = 0; e < n; e++) {
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int f = 0; f < n; f++) acc += K[e * n + f] * u[f];
+    z[e] = acc;
+    om += u[e] * acc;
+  }
+  for (int e = 0; e < n; e++) y[e] = g * p[e] * z[e] - 0.5 * g * g * om * u[e];
+  for (int e = 0; e < n; e++) {
+    double pe = p[e], ye = y[e], ue = u[e];
+#pragma omp simd
+    for (int f = 0; f < n; f++) K[e * n + f] = pe * p[f] * K[e * n + f] - ye * u[f] - ue * y[f];
+    K[e * n + e] += sig2;
+  }
 }
 
-/* Squared covariance part of W2 at time t with the current state K_t (SPEC §2 "W2 curves"):
- * Σ_c wgt_c [tr K + tr K* − 2 tr (K*^{1/2} K K*^{1/2})^{1/2}], the last term as Σ √eig(Rᵀ K R)
- * with K* = R Rᵀ, R = Σ_t^{1/2}(I − κ z zᵀ), z = Σ_t^{−1/2} w, θ = ᾱ/S, τ = θ‖z‖²,
- * κ‖z‖² = 1 − √(1 − τ). `none`: K and K* = Σ_t are diagonal: Σ (√k − √k*)². */
-static double fb_w2_cov2(fb_data *fb, double ab, int prior_path) {
-  const int n = fb->n;
-  double total = 0;
-  double *restrict M = fb->mwork, *restrict rs = fb->vwork, *restrict zz = fb->vwork + n;
-  double *restrict g = fb->vwork + 2 * n, *restrict y = fb->vwork + 3 * n;
-  for (int c = 0; c < fb->nc; c++) {
-    const double *restrict lam = fb->lam + (size_t)c * n, *restrict wv = fb->wv + (size_t)c * n;
-    const double *restrict K = fb->K + (size_t)c * n * n;
-    double acc = 0;
-    if (prior_path) {
-      for (int e = 0; e < n; e++) {
-        double dl = sqrt(K[e * n + e]) - sqrt(ab * lam[e] + 1 - ab);
-        acc += dl * dl;
+/* ---- W2 eigenvalue kernels, FB_NL blocks at a time (one per vector lane) ---------------
+ * Σ √eig of n×n symmetric PSD matrices: Householder tridiagonalisation, then implicit QL
+ * with Wilkinson shifts (eigenvalues only), run in lockstep over the lanes: the QL sweep is
+ * a chain of dependent sqrt/divisions, so lanes (independent blocks) hide its latency. A
+ * lane that meets QL's r = 0 exit (underflow) or the iteration cap is redone in scalar. */
+static inline fb_vd fb_vsel(fb_vi m, fb_vd a, fb_vd b) { return (fb_vd)(((fb_vi)a & m) | ((fb_vi)b & ~m)); }
+
+static inline fb_vd fb_vsqrt(fb_vd x) {
+#if defined(__AVX__) && FB_NL == 4
+  return (fb_vd)_mm256_sqrt_pd((__m256d)x);
+#else
+  fb_vd r;
+  for (int j = 0; j < FB_NL; j++) r[j] = sqrt(x[j]);
+  return r;
+#endif
+}
+
+/* A (n×n per lane, destroyed) → diagonal dg and off-diagonal od (od[n−1] = 0). */
+static void fb_tridiag_batch(int n, fb_vd *restrict A, fb_vd *restrict dg, fb_vd *restrict od, fb_vd *restrict v,
+                             fb_vd *restrict pw) {
+  const fb_vd zero = {0}, one = zero + 1.0;
+  for (int k = 0; k < n - 2; k++) {
+    int m = n - k - 1;
+    fb_vd x2 = zero, x0 = A[(k + 1) * n + k];
+    for (int i = 1; i < m; i++) {
+      v[i] = A[(k + 1 + i) * n + k];
+      x2 += v[i] * v[i];
+    }
+    dg[k] = A[k * n + k];
+    fb_vd nrm = fb_vsqrt(x0 * x0 + x2);
+    fb_vd al = fb_vsel(x0 < zero, nrm, -nrm); /* −sign(x0)‖x‖ */
+    fb_vi triv = x2 == zero;                  /* column already reduced: no reflection */
+    v[0] = x0 - al;
+    fb_vd tau = fb_vsel(triv, zero, 2.0 / fb_vsel(triv, one, v[0] * v[0] + x2));
+    od[k] = fb_vsel(triv, x0, al);
+    fb_vd *B = A + (k + 1) * n + (k + 1), pv = zero;
+    for (int i = 0; i < m; i++) { /* p = τ B v, w = p − ½τ(pᵀv) v, B −= v wᵀ + w vᵀ */
+      fb_vd a = zero;
+      for (int f = 0; f < m; f++) a += B[i * n + f] * v[f];
+      pw[i] = tau * a;
+      pv += pw[i] * v[i];
+    }
+    fb_vd kc = 0.5 * tau * pv;
+    for (int i = 0; i < m; i++) pw[i] -= kc * v[i];
+    for (int i = 0; i < m; i++) {
+      fb_vd vi = v[i], wi = pw[i];
+      for (int f = 0; f < m; f++) B[i * n + f] -= vi * pw[f] + wi * v[f];
+    }
+  }
+  if (n >= 2) {
+    dg[n - 2] = A[(n - 2) * n + n - 2];
+    od[n - 2] = A[(n - 1) * n + n - 2];
+  }
+  dg[n - 1] = A[(n - 1) * n + n - 1];
+  od[n - 1] = zero;
+}
+
+/* Split test of QL: e_m negligible next to its diagonal neighbours (or to the whole matrix). */
+static inline int fb_ql_small(double e, double d0, double d1, double floor) {
+  return fabs(e) <= 0x1p-53 * (fabs(d0) + fabs(d1)) + floor;
+}
+
+/* Scalar implicit QL (eigenvalues of the tridiagonal d, e in d); −1 if it does not converge. */
+static int fb_ql_scalar(int n, double *d, double *e, double floor) {
+  for (int l = 0; l < n; l++) {
+    for (int iter = 0;; iter++) {
+      int m;
+      for (m = l; m < n - 1; m++)
+        if (fb_ql_small(e[m], d[m], d[m + 1], floor)) break;
+      if (m == l) break;
+      if (iter == 60) return -1;
+      double g = (d[l + 1] - d[l]) / (2.0 * e[l]), r = sqrt(g * g + 1.0);
+      g = d[m] - d[l] + e[l] / (g + copysign(r, g));
+      double s = 1, c = 1, p = 0;
+      int i;
+      for (i = m - 1; i >= l; i--) {
+        double f = s * e[i], b = c * e[i];
+        e[i + 1] = (r = sqrt(f * f + g * g));
+        if (r == 0) { /* underflow: deflate and restart the sweep */
+          d[i + 1] -= p;
+          e[m] = 0;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1] - p;
+        r = (d[i] - g) * s + 2.0 * c * b;
+        p = s * r;
+        d[i + 1] = g + p;
+        g = c * r - b;
       }
-      total += fb->wgt[c] * acc;
-      continue;
+      if (r == 0 && i >= l) continue;
+      d[l] -= p;
+      e[l] = g;
+      e[m] = 0;
     }
-    double trk = 0, trs = 0, z2 = 0, w2s = 0;
-    for (int e = 0; e < n; e++) {
-      double st = ab * lam[e] + 1 - ab;
-      rs[e] = sqrt(st);
-      zz[e] = st > 0 ? wv[e] / rs[e] : 0.0;
-      z2 += zz[e] * zz[e];
-      w2s += wv[e] * wv[e];
-      trk += K[e * n + e];
-      trs += st;
+  }
+  return 0;
+}
+
+/* Lockstep QL over the lanes; returns 0, or −1 when some lane needs the scalar path. */
+static int fb_ql_batch(int n, fb_vd *restrict d, fb_vd *restrict e, const double *floor) {
+  const fb_vd zero = {0}, one = zero + 1.0;
+  for (int l = 0; l < n; l++) {
+    for (int iter = 0;; iter++) {
+      fb_vi mv, lv = {0}, bad = {0};
+      int mmax = l;
+      lv += l;
+      for (int j = 0; j < FB_NL; j++) {
+        int m;
+        for (m = l; m < n - 1; m++)
+          if (fb_ql_small(e[m][j], d[m][j], d[m + 1][j], floor[j])) break;
+        mv[j] = m;
+        if (m > mmax) mmax = m;
+      }
+      if (mmax == l) break;
+      if (iter == 60) return -1;
+      fb_vi alive = mv > lv;
+      fb_vd el = fb_vsel(alive, e[l], one), dm;
+      for (int j = 0; j < FB_NL; j++) dm[j] = d[mv[j]][j];
+      fb_vd g = (d[l + 1] - d[l]) / (2.0 * el), r = fb_vsqrt(g * g + 1.0);
+      g = dm - d[l] + el / (g + fb_vsel(g < zero, -r, r));
+      fb_vd s = one, c = one, p = zero;
+      for (int i = mmax - 1; i >= l; i--) {
+        fb_vi iv = {0};
+        iv += i;
+        fb_vi act = alive & (iv < mv); /* lane j rotates for i < m_j */
+        fb_vd f = s * e[i], b = c * e[i], x = f * f + g * g;
+        r = fb_vsqrt(x);
+        fb_vd ix = one / x; /* s = f/r = f·r/x: sqrt and division in parallel */
+        bad |= act & (x == zero);
+        fb_vd sn = f * r * ix, cn = g * r * ix, gg = d[i + 1] - p;
+        fb_vd rr = (d[i] - gg) * sn + 2.0 * cn * b, pn = sn * rr;
+        e[i + 1] = fb_vsel(act, r, e[i + 1]);
+        d[i + 1] = fb_vsel(act, gg + pn, d[i + 1]);
+        s = fb_vsel(act, sn, s);
+        c = fb_vsel(act, cn, c);
+        p = fb_vsel(act, pn, p);
+        g = fb_vsel(act, cn * rr - b, g);
+      }
+      for (int j = 0; j < FB_NL; j++)
+        if (bad[j]) return -1;
+      d[l] = fb_vsel(alive, d[l] - p, d[l]);
+      e[l] = fb_vsel(alive, g, e[l]);
+      for (int j = 0; j < FB_NL; j++)
+        if (alive[j]) e[mv[j]][j] = 0;
     }
-    trs -= ab * w2s / fb->S[c];
-    double tau = fmin(ab / fb->S[c] * z2, 1.0);
-    double kap = z2 > 0 ? tau / (1 + sqrt(1 - tau)) / z2 : 0.0;
-    /* G = diag(rs) K diag(rs), g = G z, ω = zᵀg; M = G − y zᵀ − z yᵀ, y = κ g − ½κ²ω z */
-    double om = 0;
-    for (int e = 0; e < n; e++) {
-      double a = 0;
+  }
+  return 0;
+}
+
+/* Σ √max(μ, 0) over the eigenvalues of each lane's matrix in fb->bm (destroyed) → out[lane]. */
+static void fb_sqrt_trace_batch(fb_data *fb, double *out) {
+  const int n = fb->n;
+  fb_vd *d = fb->bd, *e = fb->be;
+  double floor[FB_NL];
+  fb_tridiag_batch(n, fb->bm, d, e, fb->bv, fb->bp);
+  for (int j = 0; j < FB_NL; j++) { /* scale of each matrix, for the split test's floor */
+    double a = 0;
+    for (int i = 0; i < n; i++) a = fmax(a, fabs(d[i][j]) + fabs(e[i][j]));
+    floor[j] = 0x1p-60 * a;
+  }
+  memcpy(fb->bd0, d, sizeof(fb_vd) * (size_t)n * 2); /* bd, be are contiguous */
+  int ok = fb_ql_batch(n, d, e, floor) == 0;
+  for (int j = 0; j < FB_NL; j++) {
+    double acc = 0, *ds = fb->qs, *es = fb->qs + n;
+    if (ok)
+      for (int i = 0; i < n; i++) ds[i] = d[i][j];
+    else {
+      for (int i = 0; i < n; i++) {
+        ds[i] = fb->bd0[i][j];
+        es[i] = fb->bd0[n + i][j];
+      }
+      if (fb_ql_scalar(n, ds, es, floor[j])) {
+        out[j] = NAN;
+        continue;
+      }
+    }
+    for (int i = 0; i < n; i++) acc += sqrt(fmax(ds[i], 0.0));
+    out[j] = acc;
+  }
+}
+
+/* W2 pieces of block c at time t into lane j (SPEC §2 "W2 curves"): builds
+ * M = Rᵀ K R in fb->bm, K* = R Rᵀ with R = Σ_t^{1/2}(I − κ z zᵀ), z = Σ_t^{−1/2} w, θ = ᾱ/S,
+ * τ = θ‖z‖², κ‖z‖² = 1 − √(1 − τ) (so (I − κzzᵀ)² = I − θzzᵀ); eig(M) = eig(K K*). Returns
+ * tr K + tr K*. With G = diag(√Σ_t) K diag(√Σ_t), g = G z, ω = zᵀg, y = κ g − ½κ²ω z:
+ * M = G − y zᵀ − z yᵀ. */
+static double fb_block_w2_matrix(fb_data *fb, int c, double ab, int j) {
+  const int n = fb->n;
+  const double *restrict lam = fb->lam + (size_t)c * n, *restrict wv = fb->wv + (size_t)c * n;
+  const double *restrict K = fb->K + (size_t)c * n * n;
+  double *restrict rs = fb->vwork, *restrict zz = fb->vwork + n, *restrict g = fb->vwork + 2 * n;
+  double *restrict y = fb->vwork + 3 * n;
+  double trk = 0, trs = 0, z2 = 0, w2s = 0, om = 0;
+  for (int e = 0; e < n; e++) {
+    double st = ab * lam[e] + 1 - ab;
+    rs[e] = sqrt(st);
+    zz[e] = st > 0 ? wv[e] / rs[e] : 0.0;
+    z2 += zz[e] * zz[e];
+    w2s += wv[e] * wv[e];
+    trk += K[e * n + e];
+    trs += st;
+  }
+  trs -= ab * w2s / fb->S[c];
+  double tau = fmin(ab / fb->S[c] * z2, 1.0);
+  double kap = z2 > 0 ? tau / (1 + sqrt(1 - tau)) / z2 : 0.0;
+  for (int e = 0; e < n; e++) {
+    double a = 0;
 #pragma omp simd reduction(+ : a)
-      for (int f = 0; f < n; f++) a += K[e * n + f] * rs[f] * zz[f];
-      g[e] = rs[e] * a;
-      om += zz[e] * g[e];
-    }
-    for (int e = 0; e < n; e++) y[e] = kap * g[e] - 0.5 * kap * kap * om * zz[e];
-    for (int e = 0; e < n; e++) {
-      double re = rs[e], ye = y[e], ze = zz[e];
+    for (int f = 0; f < n; f++) a += K[e * n + f] * rs[f] * zz[f];
+    g[e] = rs[e] * a;
+    om += zz[e] * g[e];
+  }
+  for (int e = 0; e < n; e++) y[e] = kap * g[e] - 0.5 * kap * kap * om * zz[e];
+  for (int e = 0; e < n; e++) {
+    double re = rs[e], ye = y[e], ze = zz[e];
+    for (int f = 0; f < n; f++) fb->bm[e * n + f][j] = re * rs[f] * K[e * n + f] - ye * zz[f] - ze * y[f];
+  }
+  return trk + trs;
+}
+
+/* General path (dps, pigdm: K_t does not commute with K*_t): one step t → t−1 of every
+ * block (when t > 0; t = 0 only evaluates), fused per group of FB_NL blocks with the squared
+ * covariance part of W2 at time `tw` (returned when want): Σ_c wgt_c [tr K + tr K* − 2 Σ √eig]. */
+static double fb_general_pass(fb_data *fb, int step, double sig2, int want, double abw) {
+  double total = 0, tr[FB_NL], sq[FB_NL];
+  for (int c0 = 0; c0 < fb->nc; c0 += FB_NL) {
+    int nl = fb->nc - c0 < FB_NL ? fb->nc - c0 : FB_NL;
+    for (int j = 0; j < nl; j++)
+      if (step) fb_block_step(fb, c0 + j, sig2);
+    if (!want) continue;
+    if (nl < FB_NL) memset(fb->bm, 0, sizeof(fb_vd) * (size_t)fb->n * fb->n); /* idle lanes: zero matrices */
+    for (int j = 0; j < nl; j++) tr[j] = fb_block_w2_matrix(fb, c0 + j, abw, j);
+    fb_sqrt_trace_batch(fb, sq);
+    for (int j = 0; j < nl; j++) total += fb->wgt[c0 + j] * (tr[j] - 2 * sq[j]);
+  }
+  return total;
+}
+
+/* Commuting path (none, cgdm): H_t = (K*_t)⁻¹ exactly (`none`: Σ_t⁻¹ against the prior path;
+ * cgdm: its C_t is the exact p(v | x_t), so H_t is the precision of p(x_t | v)), so every
+ * P_t, K_t, K*_t is a function of one fixed symmetric block (Λ or Σ_post) with spectrum
+ * dref: per eigenvalue k ← p² k + σ_t², p = (1 − β/k*)/√α, k* = ᾱ dref + 1 − ᾱ, and
+ * W2 is in closed form Σ wgt (√k − √k*)² (at time tw, returned when want). */
+static double fb_commuting_pass(fb_data *fb, const gds_schedule *sc, int t, int want, double abw) {
+  const int n = fb->n;
+  const double *restrict dref = fb->dref;
+  double *restrict k = fb->kd, total = 0;
+  if (t > 0) {
+    double ab = sc->alpha_bar[t], beta = sc->beta[t], isa = 1.0 / sqrt(sc->alpha[t]), sig2 = sc->sigma2[t];
+    const int cn = fb->nc * n;
 #pragma omp simd
-      for (int f = 0; f < n; f++) M[e * n + f] = re * rs[f] * K[e * n + f] - ye * zz[f] - ze * y[f];
+    for (int i = 0; i < cn; i++) {
+      double pf = (1 - beta / (ab * dref[i] + 1 - ab)) * isa;
+      k[i] = pf * pf * k[i] + sig2;
     }
-    acc = trk + trs - 2 * fb_sqrt_trace(fb, M);
+  }
+  if (!want) return 0;
+  for (int c = 0; c < fb->nc; c++) {
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int e = 0; e < n; e++) {
+      double dl = sqrt(k[c * n + e]) - sqrt(abw * dref[c * n + e] + 1 - abw);
+      acc += dl * dl;
+    }
     total += fb->wgt[c] * acc;
   }
   return total;
+}
+
+/* cgdm: eigen-decomposition of every Σ_post block, once per law (Q_c diag(dref) Q_cᵀ). */
+static int fb_prepare_posterior_basis(fb_data *fb) {
+  if (fb->have_q) return GDS_SUCCESS;
+  const int n = fb->n;
+  double q;
+  if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'U', n, fb->mwork, n, fb->eig, &q, -1))
+    GDS_ERROR(GDS_ERR_RUNTIME, "dsyev workspace query failed");
+  int lw = (int)q + 1;
+  double *work;
+  GDS_CALL(GDS_ALLOC(work, lw));
+  for (int c = 0; c < fb->nc; c++) {
+    double *Qc = fb->Q + (size_t)c * n * n; /* column-major: eigenvector j at Qc[j·n ..] */
+    fb_block_post(fb, c, NULL, Qc);
+    int info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'U', n, Qc, n, fb->pd + (size_t)c * n, work, lw);
+    if (info) {
+      free(work);
+      GDS_ERROR(GDS_ERR_RUNTIME, "eigen-decomposition of a posterior block failed (dsyev info %d)", info);
+    }
+  }
+  free(work);
+  fb->have_q = 1;
+  return GDS_SUCCESS;
+}
+
+/* K blocks from the commuting state: diag(k) (none) or Q diag(k) Qᵀ (cgdm). */
+static void fb_commuting_to_K(fb_data *fb, int posterior_basis) {
+  const int n = fb->n;
+  memset(fb->K, 0, sizeof(double) * (size_t)fb->nc * n * n);
+  for (int c = 0; c < fb->nc; c++) {
+    double *K = fb->K + (size_t)c * n * n;
+    const double *k = fb->kd + (size_t)c * n, *Qc = fb->Q + (size_t)c * n * n;
+    if (!posterior_basis) {
+      for (int e = 0; e < n; e++) K[e * n + e] = k[e];
+      continue;
+    }
+    for (int j = 0; j < n; j++)
+      for (int e = 0; e < n; e++) {
+        double a = k[j] * Qc[j * n + e];
+        for (int f = 0; f < n; f++) K[e * n + f] += a * Qc[j * n + f];
+      }
+  }
 }
 
 /* Mean step for one seed (SPEC §2: m_{t−1} = P_t m_t + b_t), per block:
@@ -521,29 +790,42 @@ static double fb_mean2_initial(const fb_data *fb, const fb_seed *sd, double sab)
 }
 
 /* Runs the recursion from T (m_T = 0, K_T = I) down to t_stop, recording W2 at the times
- * the mask selects. */
+ * the mask selects; leaves K_{t_stop} in fb->K. cgdm needs fb_prepare_posterior_basis. */
 static void fb_run(gds_law *law, gds_algorithm alg, double alpha_dps, int ns, fb_seed *sd, int t_stop,
                    const unsigned char *mask, double *w2_cov, double **w2_mean) {
   fb_data *fb = law->data;
   const gds_schedule *sc = law->sched;
   double s2 = law->sigma * law->sigma;
-  int T = sc->T, rec = w2_cov || w2_mean, n = fb->n, none = alg == GDS_ALG_NONE;
-  memset(fb->K, 0, sizeof(double) * (size_t)fb->nc * n * n);
-  for (size_t c = 0; c < (size_t)fb->nc; c++)
-    for (int e = 0; e < n; e++) fb->K[c * n * n + (size_t)e * (n + 1)] = 1.0;
-  int want = rec && (!mask || mask[T]);
-  if (w2_cov) w2_cov[T] = want ? sqrt(fmax(0.0, fb_w2_cov2(fb, sc->alpha_bar[T], none))) : NAN;
+  int T = sc->T, rec = w2_cov || w2_mean, n = fb->n;
+  int commuting = alg == GDS_ALG_NONE || alg == GDS_ALG_CGDM;
+  if (commuting) {
+    fb->dref = alg == GDS_ALG_NONE ? fb->lam : fb->pd;
+    for (size_t i = 0; i < (size_t)fb->nc * n; i++) fb->kd[i] = 1.0;
+  } else {
+    memset(fb->K, 0, sizeof(double) * (size_t)fb->nc * n * n);
+    for (size_t c = 0; c < (size_t)fb->nc; c++)
+      for (int e = 0; e < n; e++) fb->K[c * n * n + (size_t)e * (n + 1)] = 1.0;
+  }
+  int want = rec && (!mask || mask[T]) && w2_cov;
+  double ab = sc->alpha_bar[T];
+  double c2 = commuting ? fb_commuting_pass(fb, sc, 0, want, ab) : fb_general_pass(fb, 0, 0, want, ab);
+  if (w2_cov) w2_cov[T] = want ? sqrt(fmax(0.0, c2)) : NAN;
+  want = rec && (!mask || mask[T]);
   for (int s = 0; s < ns && w2_mean; s++)
-    if (w2_mean[s]) w2_mean[s][T] = want ? sqrt(fb_mean2_initial(fb, &sd[s], sqrt(sc->alpha_bar[T]))) : NAN;
+    if (w2_mean[s]) w2_mean[s][T] = want ? sqrt(fb_mean2_initial(fb, &sd[s], sqrt(ab))) : NAN;
   for (int t = T; t > t_stop; t--) {
     want = rec && (!mask || mask[t - 1]);
-    fb_step_cov(fb, sc, t, alg, alpha_dps, s2);
-    if (w2_cov) w2_cov[t - 1] = want ? sqrt(fmax(0.0, fb_w2_cov2(fb, sc->alpha_bar[t - 1], none))) : NAN;
+    double abm = sc->alpha_bar[t - 1];
+    fb_step_coef(fb, sc, t, alg, alpha_dps, s2);
+    c2 = commuting ? fb_commuting_pass(fb, sc, t, want && w2_cov, abm)
+                   : fb_general_pass(fb, 1, sc->sigma2[t], want && w2_cov, abm);
+    if (w2_cov) w2_cov[t - 1] = want ? sqrt(fmax(0.0, c2)) : NAN;
     for (int s = 0; s < ns; s++) {
       double m2 = fb_step_mean(fb, sc, t, &sd[s], want);
       if (w2_mean && w2_mean[s]) w2_mean[s][t - 1] = want ? sqrt(m2) : NAN;
     }
   }
+  if (commuting) fb_commuting_to_K(fb, alg == GDS_ALG_CGDM);
 }
 
 static int fb_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res) {
@@ -551,6 +833,7 @@ static int fb_evaluate(gds_law *law, const gds_law_request *req, gds_law_result 
   int ns = req->nseeds, T = law->sched->T;
   fb_seed *sd;
   double *buf, *cov = NULL, **wm = NULL;
+  if (req->algorithm == GDS_ALG_CGDM) GDS_CALL(fb_prepare_posterior_basis(fb));
   GDS_CALL(fb_alloc_seeds(fb, ns, &sd, &buf));
   for (int s = 0; s < ns; s++) fb_measure(law, req->v[s], &sd[s], req->algorithm != GDS_ALG_NONE);
   /* cov[T+1] then one mean curve per seed: w2 needs both even when the caller wants only w2 */
@@ -617,6 +900,7 @@ static int fb_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const d
   fb_data *fb = law->data;
   fb_seed *sd;
   double *buf;
+  if (alg == GDS_ALG_CGDM) GDS_CALL(fb_prepare_posterior_basis(fb));
   GDS_CALL(fb_alloc_seeds(fb, 1, &sd, &buf));
   fb_measure(law, v, sd, alg != GDS_ALG_NONE);
   fb_run(law, alg, alpha_dps, 1, sd, t, NULL, NULL, NULL);
