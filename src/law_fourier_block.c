@@ -35,8 +35,10 @@
 #include "gdsweep/w2.h"
 #include "law_impl.h"
 
-/* Blocks per batch of the W2 eigenvalue kernels (vector lanes). */
+/* Batches of the W2 eigenvalue kernels: FB_NV vectors of FB_NL lanes, FB_NB blocks. */
 #define FB_NL 4
+#define FB_NV 2
+#define FB_NB (FB_NL * FB_NV)
 typedef double fb_vd __attribute__((vector_size(FB_NL * sizeof(double))));
 typedef int64_t fb_vi __attribute__((vector_size(FB_NL * sizeof(double))));
 
@@ -56,7 +58,7 @@ typedef struct fb_data {
   double *pd, *Q;                 /* cgdm: eigenvalues [nc·n] / vectors [nc·n·n] of Σ_post blocks */
   int have_q;
   double *mwork, *eig, *vwork, *qs; /* n·n, n, 4n, 2n scratch */
-  fb_vd *bm, *bd, *be, *bd0, *bv, *bp; /* batched eigen work: n·n, then n each (bd0: 2n) */
+  fb_vd *bm, *bd, *be, *bd0, *bv, *bp; /* batched eigen work, FB_NV vectors per entry: n·n, n, n, 2n, n, n */
   fftw_complex *cimg, *cmeas;     /* d, m */
   fftw_plan ifwd, ibwd, mfwd;
 } fb_data;
@@ -153,12 +155,12 @@ static int fb_setup(gds_law *law) {
   fb->eig = fb->mwork + (size_t)n * n;
   fb->vwork = fb->eig + n;
   fb->qs = fb->vwork + 4 * n;
-  GDS_CALL(gds_malloc_aligned(sizeof(fb_vd) * ((size_t)n * n + 6 * (size_t)n), &fb->bm));
-  fb->bd = fb->bm + (size_t)n * n;
-  fb->be = fb->bd + n;
-  fb->bd0 = fb->be + n;
-  fb->bv = fb->bd0 + 2 * n;
-  fb->bp = fb->bv + n;
+  GDS_CALL(gds_malloc_aligned(sizeof(fb_vd) * FB_NV * ((size_t)n * n + 6 * (size_t)n), &fb->bm));
+  fb->bd = fb->bm + (size_t)n * n * FB_NV;
+  fb->be = fb->bd + n * FB_NV;
+  fb->bd0 = fb->be + n * FB_NV;
+  fb->bv = fb->bd0 + 2 * n * FB_NV;
+  fb->bp = fb->bv + n * FB_NV;
   double s2 = law->sigma * law->sigma;
   int c = 0;
   for (int k = 0; k < h; k++)
@@ -426,11 +428,13 @@ static void fb_block_step(fb_data *fb, int c, double sig2) {
   }
 }
 
-/* ---- W2 eigenvalue kernels, FB_NL blocks at a time (one per vector lane) ---------------
+/* ---- W2 eigenvalue kernels, FB_NB blocks at a time -------------------------------------
  * Σ √eig of n×n symmetric PSD matrices: Householder tridiagonalisation, then implicit QL
- * with Wilkinson shifts (eigenvalues only), run in lockstep over the lanes: the QL sweep is
- * a chain of dependent sqrt/divisions, so lanes (independent blocks) hide its latency. A
- * lane that meets QL's r = 0 exit (underflow) or the iteration cap is redone in scalar. */
+ * with Wilkinson shifts (eigenvalues only). A QL sweep is a chain of dependent sqrt and
+ * divisions, so it runs in lockstep over FB_NB independent blocks: FB_NV vectors of FB_NL
+ * lanes, interleaved to hide the latency (lane L = h·FB_NL + j is vector h, element j;
+ * batch arrays are indexed [i·FB_NV + h]). A batch where some lane meets QL's r = 0 exit
+ * (underflow) or the iteration cap is redone in scalar. */
 static inline fb_vd fb_vsel(fb_vi m, fb_vd a, fb_vd b) { return (fb_vd)(((fb_vi)a & m) | ((fb_vi)b & ~m)); }
 
 static inline fb_vd fb_vsqrt(fb_vd x) {
@@ -443,44 +447,60 @@ static inline fb_vd fb_vsqrt(fb_vd x) {
 #endif
 }
 
-/* A (n×n per lane, destroyed) → diagonal dg and off-diagonal od (od[n−1] = 0). */
+/* A (n×n per lane, [(i·n + j)·FB_NV + h], destroyed) → diagonal dg, off-diagonal od
+ * (od[n−1] = 0). Step k: x = A[k+1.., k], v = x − α e_1 (α = −sign(x_0)‖x‖), τ = 2/vᵀv,
+ * p = τ B v, w = p − ½τ(pᵀv) v, B ← B − v wᵀ − w vᵀ on the trailing block B. */
 static void fb_tridiag_batch(int n, fb_vd *restrict A, fb_vd *restrict dg, fb_vd *restrict od, fb_vd *restrict v,
                              fb_vd *restrict pw) {
   const fb_vd zero = {0}, one = zero + 1.0;
+  enum { V = FB_NV };
   for (int k = 0; k < n - 2; k++) {
     int m = n - k - 1;
-    fb_vd x2 = zero, x0 = A[(k + 1) * n + k];
-    for (int i = 1; i < m; i++) {
-      v[i] = A[(k + 1 + i) * n + k];
-      x2 += v[i] * v[i];
+    fb_vd *B = A + ((k + 1) * n + (k + 1)) * V, tau[V], pv[V], x2[V];
+    for (int h = 0; h < V; h++) {
+      x2[h] = zero;
+      pv[h] = zero;
     }
-    dg[k] = A[k * n + k];
-    fb_vd nrm = fb_vsqrt(x0 * x0 + x2);
-    fb_vd al = fb_vsel(x0 < zero, nrm, -nrm); /* −sign(x0)‖x‖ */
-    fb_vi triv = x2 == zero;                  /* column already reduced: no reflection */
-    v[0] = x0 - al;
-    fb_vd tau = fb_vsel(triv, zero, 2.0 / fb_vsel(triv, one, v[0] * v[0] + x2));
-    od[k] = fb_vsel(triv, x0, al);
-    fb_vd *B = A + (k + 1) * n + (k + 1), pv = zero;
-    for (int i = 0; i < m; i++) { /* p = τ B v, w = p − ½τ(pᵀv) v, B −= v wᵀ + w vᵀ */
-      fb_vd a = zero;
-      for (int f = 0; f < m; f++) a += B[i * n + f] * v[f];
-      pw[i] = tau * a;
-      pv += pw[i] * v[i];
+    for (int i = 1; i < m; i++)
+      for (int h = 0; h < V; h++) {
+        v[i * V + h] = A[((k + 1 + i) * n + k) * V + h];
+        x2[h] += v[i * V + h] * v[i * V + h];
+      }
+    for (int h = 0; h < V; h++) {
+      fb_vd x0 = A[((k + 1) * n + k) * V + h], nrm = fb_vsqrt(x0 * x0 + x2[h]);
+      fb_vd al = fb_vsel(x0 < zero, nrm, -nrm);
+      fb_vi triv = x2[h] == zero; /* column already reduced: no reflection */
+      dg[k * V + h] = A[(k * n + k) * V + h];
+      v[h] = x0 - al;
+      tau[h] = fb_vsel(triv, zero, 2.0 / fb_vsel(triv, one, v[h] * v[h] + x2[h]));
+      od[k * V + h] = fb_vsel(triv, x0, al);
     }
-    fb_vd kc = 0.5 * tau * pv;
-    for (int i = 0; i < m; i++) pw[i] -= kc * v[i];
     for (int i = 0; i < m; i++) {
-      fb_vd vi = v[i], wi = pw[i];
-      for (int f = 0; f < m; f++) B[i * n + f] -= vi * pw[f] + wi * v[f];
+      fb_vd a[V];
+      for (int h = 0; h < V; h++) a[h] = zero;
+      for (int f = 0; f < m; f++)
+        for (int h = 0; h < V; h++) a[h] += B[(i * n + f) * V + h] * v[f * V + h];
+      for (int h = 0; h < V; h++) {
+        pw[i * V + h] = tau[h] * a[h];
+        pv[h] += pw[i * V + h] * v[i * V + h];
+      }
     }
+    for (int h = 0; h < V; h++) pv[h] *= 0.5 * tau[h];
+    for (int i = 0; i < m; i++)
+      for (int h = 0; h < V; h++) pw[i * V + h] -= pv[h] * v[i * V + h];
+    for (int i = 0; i < m; i++)
+      for (int f = 0; f < m; f++)
+        for (int h = 0; h < V; h++)
+          B[(i * n + f) * V + h] -= v[i * V + h] * pw[f * V + h] + pw[i * V + h] * v[f * V + h];
   }
-  if (n >= 2) {
-    dg[n - 2] = A[(n - 2) * n + n - 2];
-    od[n - 2] = A[(n - 1) * n + n - 2];
+  for (int h = 0; h < V; h++) {
+    if (n >= 2) {
+      dg[(n - 2) * V + h] = A[((n - 2) * n + n - 2) * V + h];
+      od[(n - 2) * V + h] = A[((n - 1) * n + n - 2) * V + h];
+    }
+    dg[(n - 1) * V + h] = A[((n - 1) * n + n - 1) * V + h];
+    od[(n - 1) * V + h] = zero;
   }
-  dg[n - 1] = A[(n - 1) * n + n - 1];
-  od[n - 1] = zero;
 }
 
 /* Split test of QL: e_m negligible next to its diagonal neighbours (or to the whole matrix). */
@@ -526,52 +546,72 @@ static int fb_ql_scalar(int n, double *d, double *e, double floor) {
   return 0;
 }
 
-/* Lockstep QL over the lanes; returns 0, or −1 when some lane needs the scalar path. */
-static int fb_ql_batch(int n, fb_vd *restrict d, fb_vd *restrict e, const double *floor) {
+/* The scalar QL above in lockstep over the FB_NB lanes: lane L rotates at i only while
+ * l ≤ i < m_L (its own split point), others keep their state. 0, or −1 when some lane needs
+ * the scalar path. */
+static int fb_ql_batch(int n, fb_vd *restrict d, fb_vd *restrict e, const fb_vd *floor) {
   const fb_vd zero = {0}, one = zero + 1.0;
+  const fb_vi absmask = (fb_vi){0} + INT64_MAX;
+  enum { V = FB_NV };
   for (int l = 0; l < n; l++) {
     for (int iter = 0;; iter++) {
-      fb_vi mv, lv = {0}, bad = {0};
+      fb_vi mv[V], alive[V], bad = {0};
+      fb_vd g[V], s[V], c[V], p[V];
       int mmax = l;
-      lv += l;
-      for (int j = 0; j < FB_NL; j++) {
-        int m;
-        for (m = l; m < n - 1; m++)
-          if (fb_ql_small(e[m][j], d[m][j], d[m + 1][j], floor[j])) break;
-        mv[j] = m;
-        if (m > mmax) mmax = m;
+      for (int h = 0; h < V; h++) { /* split points m_L: first m ≥ l with e_m negligible */
+        fb_vi found = {0};
+        mv[h] = found + (n - 1);
+        for (int m = l; m < n - 1; m++) {
+          fb_vd ae = (fb_vd)((fb_vi)e[m * V + h] & absmask), a0 = (fb_vd)((fb_vi)d[m * V + h] & absmask);
+          fb_vd a1 = (fb_vd)((fb_vi)d[(m + 1) * V + h] & absmask);
+          fb_vi now = (ae <= 0x1p-53 * (a0 + a1) + floor[h]) & ~found;
+          mv[h] = (now & m) | (~now & mv[h]);
+          found |= now;
+          int all = 1;
+          for (int j = 0; j < FB_NL; j++) all &= found[j] != 0;
+          if (all) break;
+        }
+        for (int j = 0; j < FB_NL; j++) mmax = mv[h][j] > mmax ? (int)mv[h][j] : mmax;
       }
       if (mmax == l) break;
       if (iter == 60) return -1;
-      fb_vi alive = mv > lv;
-      fb_vd el = fb_vsel(alive, e[l], one), dm;
-      for (int j = 0; j < FB_NL; j++) dm[j] = d[mv[j]][j];
-      fb_vd g = (d[l + 1] - d[l]) / (2.0 * el), r = fb_vsqrt(g * g + 1.0);
-      g = dm - d[l] + el / (g + fb_vsel(g < zero, -r, r));
-      fb_vd s = one, c = one, p = zero;
+      for (int h = 0; h < V; h++) { /* Wilkinson shift g, per lane */
+        fb_vi lv = {0};
+        lv += l;
+        alive[h] = mv[h] > lv;
+        fb_vd el = fb_vsel(alive[h], e[l * V + h], one), dm;
+        for (int j = 0; j < FB_NL; j++) dm[j] = d[mv[h][j] * V + h][j];
+        fb_vd gg = (d[(l + 1) * V + h] - d[l * V + h]) / (2.0 * el), r = fb_vsqrt(gg * gg + 1.0);
+        g[h] = dm - d[l * V + h] + el / (gg + fb_vsel(gg < zero, -r, r));
+        s[h] = c[h] = one;
+        p[h] = zero;
+      }
       for (int i = mmax - 1; i >= l; i--) {
         fb_vi iv = {0};
         iv += i;
-        fb_vi act = alive & (iv < mv); /* lane j rotates for i < m_j */
-        fb_vd f = s * e[i], b = c * e[i], x = f * f + g * g;
-        r = fb_vsqrt(x);
-        fb_vd ix = one / x; /* s = f/r = f·r/x: sqrt and division in parallel */
-        bad |= act & (x == zero);
-        fb_vd sn = f * r * ix, cn = g * r * ix, gg = d[i + 1] - p;
-        fb_vd rr = (d[i] - gg) * sn + 2.0 * cn * b, pn = sn * rr;
-        e[i + 1] = fb_vsel(act, r, e[i + 1]);
-        d[i + 1] = fb_vsel(act, gg + pn, d[i + 1]);
-        s = fb_vsel(act, sn, s);
-        c = fb_vsel(act, cn, c);
-        p = fb_vsel(act, pn, p);
-        g = fb_vsel(act, cn * rr - b, g);
+        for (int h = 0; h < V; h++) {
+          fb_vi act = alive[h] & (iv < mv[h]);
+          fb_vd ei = e[i * V + h], f = s[h] * ei, b = c[h] * ei, x = f * f + g[h] * g[h];
+          fb_vd r = fb_vsqrt(x), ix = one / x; /* s = f/r = f·r/x: sqrt and division in parallel */
+          bad |= act & (x == zero);
+          fb_vd sn = f * r * ix, cn = g[h] * r * ix, gg = d[(i + 1) * V + h] - p[h];
+          fb_vd rr = (d[i * V + h] - gg) * sn + 2.0 * cn * b, pn = sn * rr;
+          e[(i + 1) * V + h] = fb_vsel(act, r, e[(i + 1) * V + h]);
+          d[(i + 1) * V + h] = fb_vsel(act, gg + pn, d[(i + 1) * V + h]);
+          s[h] = fb_vsel(act, sn, s[h]);
+          c[h] = fb_vsel(act, cn, c[h]);
+          p[h] = fb_vsel(act, pn, p[h]);
+          g[h] = fb_vsel(act, cn * rr - b, g[h]);
+        }
       }
       for (int j = 0; j < FB_NL; j++)
         if (bad[j]) return -1;
-      d[l] = fb_vsel(alive, d[l] - p, d[l]);
-      e[l] = fb_vsel(alive, g, e[l]);
-      for (int j = 0; j < FB_NL; j++)
-        if (alive[j]) e[mv[j]][j] = 0;
+      for (int h = 0; h < V; h++) {
+        d[l * V + h] = fb_vsel(alive[h], d[l * V + h] - p[h], d[l * V + h]);
+        e[l * V + h] = fb_vsel(alive[h], g[h], e[l * V + h]);
+        for (int j = 0; j < FB_NL; j++)
+          if (alive[h][j]) e[mv[h][j] * V + h][j] = 0;
+      }
     }
   }
   return 0;
@@ -579,33 +619,34 @@ static int fb_ql_batch(int n, fb_vd *restrict d, fb_vd *restrict e, const double
 
 /* Σ √max(μ, 0) over the eigenvalues of each lane's matrix in fb->bm (destroyed) → out[lane]. */
 static void fb_sqrt_trace_batch(fb_data *fb, double *out) {
-  const int n = fb->n;
+  const int n = fb->n, V = FB_NV;
   fb_vd *d = fb->bd, *e = fb->be;
-  double floor[FB_NL];
+  fb_vd floor[FB_NV];
   fb_tridiag_batch(n, fb->bm, d, e, fb->bv, fb->bp);
-  for (int j = 0; j < FB_NL; j++) { /* scale of each matrix, for the split test's floor */
+  for (int L = 0; L < FB_NB; L++) { /* scale of each matrix, for the split test's floor */
+    int h = L / FB_NL, j = L % FB_NL;
     double a = 0;
-    for (int i = 0; i < n; i++) a = fmax(a, fabs(d[i][j]) + fabs(e[i][j]));
-    floor[j] = 0x1p-60 * a;
-  }
-  memcpy(fb->bd0, d, sizeof(fb_vd) * (size_t)n * 2); /* bd, be are contiguous */
-  int ok = fb_ql_batch(n, d, e, floor) == 0;
-  for (int j = 0; j < FB_NL; j++) {
-    double acc = 0, *ds = fb->qs, *es = fb->qs + n;
-    if (ok)
-      for (int i = 0; i < n; i++) ds[i] = d[i][j];
-    else {
-      for (int i = 0; i < n; i++) {
-        ds[i] = fb->bd0[i][j];
-        es[i] = fb->bd0[n + i][j];
-      }
-      if (fb_ql_scalar(n, ds, es, floor[j])) {
-        out[j] = NAN;
-        continue;
-      }
+    for (int i = 0; i < n; i++) {
+      double x = fabs(d[i * V + h][j]) + fabs(e[i * V + h][j]);
+      a = x > a ? x : a;
     }
-    for (int i = 0; i < n; i++) acc += sqrt(fmax(ds[i], 0.0));
-    out[j] = acc;
+    floor[h][j] = 0x1p-60 * a;
+  }
+  memcpy(fb->bd0, d, sizeof(fb_vd) * (size_t)n * V * 2); /* bd, be are contiguous */
+  int ok = fb_ql_batch(n, d, e, floor) == 0;
+  for (int L = 0; L < FB_NB; L++) {
+    int h = L / FB_NL, j = L % FB_NL;
+    double acc = 0, *ds = fb->qs, *es = fb->qs + n;
+    for (int i = 0; i < n; i++) {
+      ds[i] = ok ? d[i * V + h][j] : fb->bd0[i * V + h][j];
+      es[i] = fb->bd0[(n + i) * V + h][j];
+    }
+    if (!ok && fb_ql_scalar(n, ds, es, floor[h][j])) {
+      out[L] = NAN;
+      continue;
+    }
+    for (int i = 0; i < n; i++) acc += ds[i] > 0 ? sqrt(ds[i]) : 0.0;
+    out[L] = acc;
   }
 }
 
@@ -614,7 +655,7 @@ static void fb_sqrt_trace_batch(fb_data *fb, double *out) {
  * τ = θ‖z‖², κ‖z‖² = 1 − √(1 − τ) (so (I − κzzᵀ)² = I − θzzᵀ); eig(M) = eig(K K*). Returns
  * tr K + tr K*. With G = diag(√Σ_t) K diag(√Σ_t), g = G z, ω = zᵀg, y = κ g − ½κ²ω z:
  * M = G − y zᵀ − z yᵀ. */
-static double fb_block_w2_matrix(fb_data *fb, int c, double ab, int j) {
+static double fb_block_w2_matrix(fb_data *fb, int c, double ab, int lane) {
   const int n = fb->n;
   const double *restrict lam = fb->lam + (size_t)c * n, *restrict wv = fb->wv + (size_t)c * n;
   const double *restrict K = fb->K + (size_t)c * n * n;
@@ -641,24 +682,28 @@ static double fb_block_w2_matrix(fb_data *fb, int c, double ab, int j) {
     om += zz[e] * g[e];
   }
   for (int e = 0; e < n; e++) y[e] = kap * g[e] - 0.5 * kap * kap * om * zz[e];
+  double *restrict row = fb->qs;
   for (int e = 0; e < n; e++) {
     double re = rs[e], ye = y[e], ze = zz[e];
-    for (int f = 0; f < n; f++) fb->bm[e * n + f][j] = re * rs[f] * K[e * n + f] - ye * zz[f] - ze * y[f];
+    fb_vd *dst = fb->bm + (size_t)e * n * FB_NV + lane / FB_NL;
+#pragma omp simd
+    for (int f = 0; f < n; f++) row[f] = re * rs[f] * K[e * n + f] - ye * zz[f] - ze * y[f];
+    for (int f = 0; f < n; f++) dst[f * FB_NV][lane % FB_NL] = row[f];
   }
   return trk + trs;
 }
 
 /* General path (dps, pigdm: K_t does not commute with K*_t): one step t → t−1 of every
- * block (when t > 0; t = 0 only evaluates), fused per group of FB_NL blocks with the squared
+ * block (when t > 0; t = 0 only evaluates), fused per batch of FB_NB blocks with the squared
  * covariance part of W2 at time `tw` (returned when want): Σ_c wgt_c [tr K + tr K* − 2 Σ √eig]. */
 static double fb_general_pass(fb_data *fb, int step, double sig2, int want, double abw) {
-  double total = 0, tr[FB_NL], sq[FB_NL];
-  for (int c0 = 0; c0 < fb->nc; c0 += FB_NL) {
-    int nl = fb->nc - c0 < FB_NL ? fb->nc - c0 : FB_NL;
+  double total = 0, tr[FB_NB], sq[FB_NB];
+  for (int c0 = 0; c0 < fb->nc; c0 += FB_NB) {
+    int nl = fb->nc - c0 < FB_NB ? fb->nc - c0 : FB_NB;
     for (int j = 0; j < nl; j++)
       if (step) fb_block_step(fb, c0 + j, sig2);
     if (!want) continue;
-    if (nl < FB_NL) memset(fb->bm, 0, sizeof(fb_vd) * (size_t)fb->n * fb->n); /* idle lanes: zero matrices */
+    if (nl < FB_NB) memset(fb->bm, 0, sizeof(fb_vd) * FB_NV * (size_t)fb->n * fb->n); /* idle lanes: zero matrices */
     for (int j = 0; j < nl; j++) tr[j] = fb_block_w2_matrix(fb, c0 + j, abw, j);
     fb_sqrt_trace_batch(fb, sq);
     for (int j = 0; j < nl; j++) total += fb->wgt[c0 + j] * (tr[j] - 2 * sq[j]);
