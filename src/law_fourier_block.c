@@ -834,10 +834,11 @@ static double fb_mean2_initial(const fb_data *fb, const fb_seed *sd, double sab)
   return acc;
 }
 
-/* Runs the recursion from T (m_T = 0, K_T = I) down to t_stop, recording W2 at the times
- * the mask selects; leaves K_{t_stop} in fb->K. cgdm needs fb_prepare_posterior_basis. */
+/* Runs the recursion of SPEC §2 from T (m_T = 0, K_T = I) down to t_stop, recording W2 at
+ * the times the mask selects; leaves K_{t_stop} in fb->K when need_K. cgdm needs
+ * fb_prepare_posterior_basis first. */
 static void fb_run(gds_law *law, gds_algorithm alg, double alpha_dps, int ns, fb_seed *sd, int t_stop,
-                   const unsigned char *mask, double *w2_cov, double **w2_mean) {
+                   const unsigned char *mask, double *w2_cov, double **w2_mean, int need_K) {
   fb_data *fb = law->data;
   const gds_schedule *sc = law->sched;
   double s2 = law->sigma * law->sigma;
@@ -870,7 +871,7 @@ static void fb_run(gds_law *law, gds_algorithm alg, double alpha_dps, int ns, fb
       if (w2_mean && w2_mean[s]) w2_mean[s][t - 1] = want ? sqrt(m2) : NAN;
     }
   }
-  if (commuting) fb_commuting_to_K(fb, alg == GDS_ALG_CGDM);
+  if (commuting && need_K) fb_commuting_to_K(fb, alg == GDS_ALG_CGDM);
 }
 
 static int fb_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res) {
@@ -886,7 +887,7 @@ static int fb_evaluate(gds_law *law, const gds_law_request *req, gds_law_result 
   if (!ierr) ierr = GDS_ALLOC(wm, ns > 0 ? ns : 1);
   if (!ierr) {
     for (int s = 0; s < ns; s++) wm[s] = cov + (size_t)(T + 1) * (s + 1);
-    fb_run(law, req->algorithm, req->alpha_dps, ns, sd, 0, req->w2_mask, cov, wm);
+    fb_run(law, req->algorithm, req->alpha_dps, ns, sd, 0, req->w2_mask, cov, wm, res->var0 != NULL);
     for (int s = 0; s < ns; s++) {
       if (res->w2_mean) memcpy(res->w2_mean[s], wm[s], sizeof(double) * (size_t)(T + 1));
       if (res->w2)
@@ -948,7 +949,7 @@ static int fb_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const d
   if (alg == GDS_ALG_CGDM) GDS_CALL(fb_prepare_posterior_basis(fb));
   GDS_CALL(fb_alloc_seeds(fb, 1, &sd, &buf));
   fb_measure(law, v, sd, alg != GDS_ALG_NONE);
-  fb_run(law, alg, alpha_dps, 1, sd, t, NULL, NULL, NULL);
+  fb_run(law, alg, alpha_dps, 1, sd, t, NULL, NULL, NULL, cov != NULL);
   double ab = law->sched->alpha_bar[t], sab = sqrt(ab);
   int ierr = 0;
   if (mean) fb_inverse(fb, sd->mre, sd->mim, mean);
