@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__AVX__)
+#if defined(__AVX__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -35,10 +35,15 @@
 #include "gdsweep/w2.h"
 #include "law_impl.h"
 
-/* Batches of the W2 eigenvalue kernels: FB_NV vectors of FB_NL lanes, FB_NB blocks. */
+/* Batches of the W2 eigenvalue kernels: FB_NV vectors of FB_NL lanes, FB_NB = 8 blocks
+ * (lanes: 4 with AVX, else 2 — the width the target passes in registers). */
+#if defined(__AVX__)
 #define FB_NL 4
-#define FB_NV 2
-#define FB_NB (FB_NL * FB_NV)
+#else
+#define FB_NL 2
+#endif
+#define FB_NB 8
+#define FB_NV (FB_NB / FB_NL)
 typedef double fb_vd __attribute__((vector_size(FB_NL * sizeof(double))));
 typedef int64_t fb_vi __attribute__((vector_size(FB_NL * sizeof(double))));
 
@@ -440,6 +445,8 @@ static inline fb_vd fb_vsel(fb_vi m, fb_vd a, fb_vd b) { return (fb_vd)(((fb_vi)
 static inline fb_vd fb_vsqrt(fb_vd x) {
 #if defined(__AVX__) && FB_NL == 4
   return (fb_vd)_mm256_sqrt_pd((__m256d)x);
+#elif defined(__SSE2__) && FB_NL == 2
+  return (fb_vd)_mm_sqrt_pd((__m128d)x);
 #else
   fb_vd r;
   for (int j = 0; j < FB_NL; j++) r[j] = sqrt(x[j]);
