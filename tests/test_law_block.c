@@ -229,6 +229,38 @@ static void test_mask_and_bundle(void **st) {
   fixture_free(&fx);
 }
 
+/* σ → ∞: the measurement carries no information; the posterior is the prior (mean m,
+ * variance (1/d) tr Σ everywhere) and every guided algorithm follows `none`. */
+static void test_huge_sigma_gives_prior(void **st) {
+  (void)st;
+  fixture fx;
+  const double sigma = 1e7;
+  fixture_make(&fx, 12, 8, 2, 30, GDS_VARIANCE_BETA, sigma, 0);
+  gds_law *law;
+  assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, sigma, &law), 0);
+  double pm[96], pv[96], prior_var = 0;
+  assert_int_equal(gds_law_posterior(law, fx.v, pm, pv), 0);
+  for (int i = 0; i < 96; i++) prior_var += fx.Sigma[i * 96 + i] / 96;
+  for (int i = 0; i < 96; i++) {
+    GDS_ASSERT_CLOSE(pm[i], fx.prior->mean, 1e-6, 1e-6);
+    GDS_ASSERT_CLOSE(pv[i], prior_var, 1e-6, 1e-9);
+  }
+  double none[31], *np[1] = {none};
+  const double *vp[1] = {fx.v};
+  gds_law_request rq = {.algorithm = GDS_ALG_NONE, .nseeds = 1, .v = vp, .alpha_dps = 1};
+  gds_law_result rs = {.w2 = np};
+  assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+  for (int a = GDS_ALG_DPS; a < GDS_ALG_COUNT; a++) {
+    double w[31], *wp[1] = {w};
+    rq.algorithm = (gds_algorithm)a;
+    rs.w2 = wp;
+    assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+    for (int t = 0; t <= 30; t++) GDS_ASSERT_CLOSE(w[t], none[t], 1e-6, 1e-9);
+  }
+  gds_law_destroy(&law);
+  fixture_free(&fx);
+}
+
 /* Monte Carlo: the real sampler (generic guidance: A in pixel space, C_t⁻¹ by CG) against
  * the exact law at t = 0 and a middle checkpoint: mean per pixel, variance per pixel and
  * power per frequency E|DFT(y − m)(ξ)|² = Σ_ij K_ij e^{−2πi ξ·(p_i − p_j)} within 5 standard
@@ -323,7 +355,8 @@ int main(void) {
       cmocka_unit_test(test_dense_12x8_s2),     cmocka_unit_test(test_dense_12x8_s4),
       cmocka_unit_test(test_dense_8x12_s2_s4),  cmocka_unit_test(test_dense_odd_and_trivial),
       cmocka_unit_test(test_dense_white_prior), cmocka_unit_test(test_variance_periodic),
-      cmocka_unit_test(test_mask_and_bundle),   cmocka_unit_test(test_mc_dps),
+      cmocka_unit_test(test_mask_and_bundle),   cmocka_unit_test(test_huge_sigma_gives_prior),
+      cmocka_unit_test(test_mc_dps),
       cmocka_unit_test(test_mc_pigdm),          cmocka_unit_test(test_mc_cgdm),
       cmocka_unit_test(test_mc_cgdm_tilde),     cmocka_unit_test(test_bad_factor),
   };
