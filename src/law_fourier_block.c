@@ -701,10 +701,11 @@ static double fb_block_w2_matrix(fb_data *fb, int c, double ab, int lane) {
   double *restrict row = fb->qs;
   for (int e = 0; e < n; e++) {
     double re = rs[e], ye = y[e], ze = zz[e];
-    fb_vd *dst = fb->bm + (size_t)e * n * FB_NV + lane / FB_NL;
+    /* plain double stores into lane `lane` of entry (e, f) of the batch */
+    double *dst = (double *)(fb->bm + (size_t)e * n * FB_NV + lane / FB_NL) + lane % FB_NL;
 #pragma omp simd
     for (int f = 0; f < n; f++) row[f] = re * rs[f] * K[e * n + f] - ye * zz[f] - ze * y[f];
-    for (int f = 0; f < n; f++) dst[f * FB_NV][lane % FB_NL] = row[f];
+    for (int f = 0; f < n; f++) dst[(size_t)f * FB_NV * FB_NL] = row[f];
   }
   return trk + trs;
 }
