@@ -9,7 +9,7 @@
 
 static const gds_law_backend *const gds_law_backends_[GDS_STRUCTURE_COUNT] = {
     [GDS_STRUCTURE_FOURIER_DIAGONAL] = &gds_law_backend_fourier_diag,
-    [GDS_STRUCTURE_FOURIER_BLOCK] = NULL,
+    [GDS_STRUCTURE_FOURIER_BLOCK] = &gds_law_backend_fourier_block,
     [GDS_STRUCTURE_DENSE] = NULL,
 };
 
