@@ -39,7 +39,7 @@ _RESULT_VARS = {
     "w2": ("results/w2", GRID_DIMS + ("t",)),
     "w2_mean": ("results/w2_mean", GRID_DIMS + ("t",)),
     "w2_cov": ("results/w2_cov", GRID_DIMS + ("t",)),
-    "wall_time": ("results/wall_time", GRID_DIMS),
+    "wall_time": ("provenance/wall_time", GRID_DIMS),
     "sampler_mean": ("results/sampler_mean", GRID_DIMS + ("row", "col")),
     "sampler_variance": ("results/sampler_variance", GRID_DIMS + ("row", "col")),
 }

@@ -131,10 +131,11 @@ def partial_h5(main_h5, tmp_path_factory):
         off[0, 1, :, :, 0] = True   # the first seed of a whole (op, sigma) panel: trajectories
         done[off] = 0
         f["results/done"][...] = done
-        for name in ("w2", "w2_mean", "w2_cov", "sampler_mean", "sampler_variance", "wall_time"):
-            d = f["results/" + name][()]
+        for name in ("results/w2", "results/w2_mean", "results/w2_cov", "results/sampler_mean",
+                     "results/sampler_variance", "provenance/wall_time"):
+            d = f[name][()]
             d[off] = np.nan
-            f["results/" + name][...] = d
+            f[name][...] = d
     return dst
 
 
