@@ -87,6 +87,26 @@ if [ -e "$out" ]; then
 fi
 command -v sbatch >/dev/null || [ "$dry" = 1 ] || die "sbatch not found (is this a Slurm login node?)"
 
+# sbatch time syntax -> seconds: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S (empty if not understood).
+to_seconds() {
+  local t=$1 d=0 a b c
+  if [[ "$t" == *-* ]]; then d="${t%%-*}"; t="${t#*-}"; IFS=: read -r a b c <<<"$t"
+    echo $(( ((d * 24 + 10#${a:-0}) * 60 + 10#${b:-0}) * 60 + 10#${c:-0} )); return; fi
+  IFS=: read -r a b c <<<"$t"
+  if [ -n "$c" ]; then echo $(( (10#$a * 60 + 10#$b) * 60 + 10#$c ))
+  elif [ -n "$b" ]; then echo $(( 10#$a * 60 + 10#$b ))
+  else echo $(( 10#$a * 60 )); fi
+}
+# The warning must leave the job some time to work: Slurm sends it at its first time-limit pass
+# (every 30 s) with less than warn + 30 s left.
+if [ -n "$time_limit" ] && [[ "$time_limit" =~ ^[0-9:-]+$ ]]; then
+  limit_s="$(to_seconds "$time_limit")"
+  warn_s="${warn:-$(sed -n 's/^#SBATCH --signal=B:USR1@\([0-9]*\).*/\1/p' "$here/gdsweep.sbatch")}"
+  if [ -n "$limit_s" ] && [ -n "$warn_s" ] && [ "$limit_s" -le $((warn_s + 30)) ]; then
+    die "--time $time_limit leaves no time before the USR1 warning ${warn_s} s (+ up to 30 s) before the end: use a longer --time or a shorter --warn"
+  fi
+fi
+
 opts=()
 [ -n "$ntasks" ] && opts+=(--ntasks="$ntasks")
 [ -n "$time_limit" ] && opts+=(--time="$time_limit")

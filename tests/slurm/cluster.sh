@@ -7,7 +7,9 @@
 # Knobs (environment): GDS_SLURM_KILL_WAIT (KillWait seconds, default 30),
 # GDS_SLURM_CRED_EXPIRE (AuthInfo cred_expire: also the delay before a requeued job restarts,
 # default 120),
-# GDS_SLURM_SCHED_PARAMS (SchedulerParameters), GDS_SLURM_VERBOSE=1 (dump daemon logs on stop).
+# GDS_SLURM_SCHED_PARAMS (SchedulerParameters), GDS_SLURM_CTLD_DEBUG (SlurmctldDebug, default
+# info; debug2 logs "Testing job time limits" at every 30 s time-limit pass),
+# GDS_SLURM_VERBOSE=1 (dump daemon logs on stop).
 # Nothing outside DIR is written, except a munge key under DIR if /etc/munge/munge.key is missing.
 
 slurm_cluster_here_="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -100,7 +102,14 @@ slurm_cluster_stop() {
     local ids
     ids="$(squeue -h -o %i 2>/dev/null)"
     # shellcheck disable=SC2086
-    [ -z "$ids" ] || scancel --quiet $ids >/dev/null 2>&1 || true
+    if [ -n "$ids" ]; then
+      scancel --quiet $ids >/dev/null 2>&1 || true
+      # Let slurmstepd end the job processes before slurmd goes (KillWait + a little).
+      for _ in $(seq 1 $(( (${GDS_SLURM_KILL_WAIT:-30} + 5) * 5 ))); do
+        [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
+        sleep 0.2
+      done
+    fi
   fi
   slurm_stop_pidfile_ "$dir/slurmd.pid" 15
   slurm_stop_pidfile_ "$dir/slurmctld.pid" 15
