@@ -9,6 +9,8 @@
 #   -J, --job-name NAME    job name (default gdsweep)
 #   -w, --warn S           USR1 to the batch shell S seconds before the time limit
 #                          (default 120; Slurm may send it up to ~30-60 s earlier)
+#   -g, --group-size G     gdsweep run --group-size G (dense backend: G consecutive ranks share
+#                          a point); must divide --ntasks
 #       --chain K          also submit K follow-up jobs, each --dependency=afterany:<previous>,
 #                          each resuming the sweep; the jobs then never requeue themselves
 #       --dry-run          print the sbatch commands instead of running them
@@ -25,7 +27,7 @@ die() { echo "submit.sh: error: $*" >&2; exit 1; }
 say() { echo "submit.sh: $*" >&2; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
-sweep="" out="" ntasks="" time_limit="" partition="" name="" warn="" chain=0 dry=0
+sweep="" out="" ntasks="" time_limit="" partition="" name="" warn="" group="" chain=0 dry=0
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,6 +41,8 @@ while [ $# -gt 0 ]; do
     --job-name=*) name="${1#*=}"; shift ;;
     -w|--warn) warn="${2:?$1 needs a value}"; shift 2 ;;
     --warn=*) warn="${1#*=}"; shift ;;
+    -g|--group-size) group="${2:?$1 needs a value}"; shift 2 ;;
+    --group-size=*) group="${1#*=}"; shift ;;
     --chain) chain="${2:?$1 needs a value}"; shift 2 ;;
     --chain=*) chain="${1#*=}"; shift ;;
     --dry-run) dry=1; shift ;;
@@ -56,6 +60,11 @@ if [ -z "$sweep" ] || [ -z "$out" ]; then usage >&2; exit 1; fi
 [[ "$chain" =~ ^[0-9]+$ ]] || die "--chain needs a number (got '$chain')"
 [ -z "$ntasks" ] || [[ "$ntasks" =~ ^[1-9][0-9]*$ ]] || die "--ntasks needs a positive number (got '$ntasks')"
 [ -z "$warn" ] || [[ "$warn" =~ ^[0-9]+$ ]] || die "--warn needs seconds (got '$warn')"
+[ -z "$group" ] || [[ "$group" =~ ^[1-9][0-9]*$ ]] || die "--group-size needs a positive number (got '$group')"
+if [ -n "$group" ]; then
+  n="${ntasks:-$(sed -n 's/^#SBATCH --ntasks=\([0-9]*\).*/\1/p' "$here/gdsweep.sbatch")}"
+  [ $((n % group)) = 0 ] || die "--group-size $group does not divide the $n tasks (--ntasks)"
+fi
 
 # gdsweep: as given, on PATH, or the build next to this checkout. Absolute, for the job.
 gdsweep="${GDSWEEP:-$(command -v gdsweep || true)}"
@@ -118,12 +127,13 @@ on_interrupt=requeue
 [ "$chain" -gt 0 ] && on_interrupt=none
 # The job gets these (and the rest of this environment: --export=ALL).
 export GDSWEEP="$gdsweep" GDS_ON_INTERRUPT="$on_interrupt" GDS_SBATCH_ARGS="${opts[*]}"
+[ -z "$group" ] || export GDS_RUN_ARGS="${GDS_RUN_ARGS:+$GDS_RUN_ARGS }--group-size $group"
 
 submit() { # submit.sh's job number $1, then sbatch options; prints the job id
   local k=$1 id
   shift
   if [ "$dry" = 1 ]; then
-    echo "GDSWEEP=$GDSWEEP GDS_ON_INTERRUPT=$GDS_ON_INTERRUPT sbatch --parsable --export=ALL $* $here/gdsweep.sbatch $sweep $out" >&2
+    echo "GDSWEEP=$GDSWEEP GDS_ON_INTERRUPT=$GDS_ON_INTERRUPT${GDS_RUN_ARGS:+ GDS_RUN_ARGS=\"$GDS_RUN_ARGS\"} sbatch --parsable --export=ALL $* $here/gdsweep.sbatch $sweep $out" >&2
     echo "dry-run-$k"
     return 0
   fi

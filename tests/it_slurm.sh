@@ -123,16 +123,18 @@ EOF
 
 cd "$work/run"
 # ------------------------------------------------------------------------------------------
-# Calibration: one (operator, sigma) group serially; a 2-rank run of 2 x n groups takes ~n times that.
+# Calibration: one (operator, sigma) group serially; a 2-rank run of G groups takes ~G/2 times that.
 make_sweep calib 1 calib.yaml 1
 c0=$(date +%s%N)
 "$gdsweep" run calib.yaml -o calib.h5 --quiet || fail "calibration run failed"
 t_group=$(awk -v a="$c0" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-nsig() { awk -v t="$t_group" -v w="$1" 'BEGIN { n = int(w / t) + 1; if (n < 2) n = 2; if (n > 40) n = 40; print n }'; }
-n_long="$(nsig 45)" n_medium="$(nsig 6)"
-log "calibration: ${t_group}s per group -> time-limit sweep $n_long sigmas (~45 s on 2 ranks), requeue sweep $n_medium sigmas"
+nsig() { # sigmas for a 2-rank wall time of $1 s with $2 operators
+  awk -v t="$t_group" -v w="$1" -v o="$2" 'BEGIN { n = int(2 * w / (o * t)) + 1; if (n > 40) n = 40; print n }'
+}
+n_long="$(nsig 45 2)" n_medium="$(nsig 5 1)"
+log "calibration: ${t_group}s per group -> time-limit sweep 2 x $n_long groups (~45 s on 2 ranks), requeue sweep 1 x $n_medium"
 make_sweep slurm-timelimit "$n_long" long.yaml
-make_sweep slurm-requeue "$n_medium" medium.yaml
+make_sweep slurm-requeue "$n_medium" medium.yaml 1
 
 # The uninterrupted reference for B, at nice 19: it uses the cores only while the jobs leave
 # them idle (scheduling gaps, the requeue delay, waiting for a time-limit pass).
