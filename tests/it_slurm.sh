@@ -77,14 +77,18 @@ slurm_cluster_start "$work/slurm" || fail "could not start the Slurm test cluste
 
 final_states="COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL PREEMPTED BOOT_FAIL DEADLINE OUT_OF_MEMORY"
 job_field() { scontrol -o show job "$1" 2>/dev/null | tr ' ' '\n' | grep "^$2=" | head -n1 | cut -d= -f2-; }
+# The whole test stays below ctest's TIMEOUT (900 s), so that the EXIT trap always stops the
+# daemons (a test killed by ctest could not).
+budget=$(( t_start + ${GDS_IT_SLURM_BUDGET:-780} ))
 wait_job() { # id seconds -> prints the final state
   local id=$1 limit=$2 s="" end=$(( $(date +%s) + $2 ))
+  [ "$end" -le "$budget" ] || end=$budget
   while [ "$(date +%s)" -lt "$end" ]; do
     s="$(job_field "$id" JobState)"
     case " $final_states " in *" $s "*) echo "$s"; return 0 ;; esac
     sleep 0.5
   done
-  fail "job $id not finished after ${limit}s (state '$s')"
+  fail "job $id not finished after ${limit}s or the test's time budget (state '$s')"
 }
 expect_job() { # id state exitcode
   local s e
@@ -100,41 +104,48 @@ joblog() { # the job's log (gdsweep.sbatch's default --output=gdsweep-%x-%j.out 
 done_of() { "$gdsweep" status "$1" | head -n1 | grep -o '[0-9]*/[0-9]* points done' | cut -d' ' -f1; }
 submit() { "$src/jobscripts/submit.sh" "$@" 2>>"$work/run/submit.log"; }
 
-# A sweep of 2 operators x NSIGMA sigmas x 3 alphas x 3 algorithms x 2 seeds on 64x64, T=1000.
-make_sweep() { # name nsigma file [nops]
+# A sweep of NOPS (1 or 2) operators x NSIGMA sigmas x 3 alphas x 3 algorithms x SEEDS on 64x64
+# with T = STEPS; W2 and trajectories stored at few times only (small files, same cost).
+make_sweep() { # name nsigma file nops seeds steps
   local sig ops="    - gaussian_blur: {std: 1.5}"
-  sig="$(awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s%.4g", (i ? ", " : ""), 0.01 * 1.25 ^ i }')"
-  [ "${4:-2}" = 2 ] && ops="$ops
+  sig="$(awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s%.4g", (i ? ", " : ""), 0.01 * (1 + 0.5 * i) }')"
+  [ "$4" = 2 ] && ops="$ops
     - motion_blur: {length: 5, angle: 30}"
   cat >"$3" <<EOF
 name: $1
 prior: {texture: builtin:fabric, size: [64, 64], periodic: true}
-diffusion: {steps: 1000, variance: beta}
+diffusion: {steps: $6, variance: beta}
 grid:
   operator:
 $ops
   sigma: [$sig]
   alpha_dps: [0.3, 1.0, 3.0]
   algorithm: [dps, pigdm, cgdm]
-  seed: [0, 1]
-output: {samples: 4, checkpoints: [1000, 0], w2_times: all}
+  seed: [$5]
+output: {samples: 4, checkpoints: [0], w2_times: [$6, 0]}
 EOF
 }
 
 cd "$work/run"
 # ------------------------------------------------------------------------------------------
-# Calibration: one (operator, sigma) group serially; a 2-rank run of G groups takes ~G/2 times that.
-make_sweep calib 1 calib.yaml 1
-c0=$(date +%s%N)
-"$gdsweep" run calib.yaml -o calib.h5 --quiet || fail "calibration run failed"
-t_group=$(awk -v a="$c0" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-nsig() { # sigmas for a 2-rank wall time of $1 s with $2 operators
-  awk -v t="$t_group" -v w="$1" -v o="$2" 'BEGIN { n = int(2 * w / (o * t)) + 1; if (n > 40) n = 40; print n }'
+# Calibration: one (operator, sigma) group with one seed at T = 1000, twice (the faster counts:
+# a busy moment must not make the sweeps too short). The sweeps then scale T: the time-limit
+# sweep is 2 operators x 12 sigmas x 2 seeds (24 groups of two seeds, ~2 t_group each, shared by
+# 2 ranks) for ~50 s; the requeue sweep is one group with 2 seeds for ~5 s.
+make_sweep calib 1 calib.yaml 1 0 1000
+t_group=""
+for _ in 1 2; do
+  c0=$(date +%s%N)
+  "$gdsweep" run calib.yaml -o calib.h5 --quiet --force || fail "calibration run failed"
+  t_group=$(awk -v a="$c0" -v b="$(date +%s%N)" -v m="$t_group" 'BEGIN { t = (b - a) / 1e9; if (m != "" && m < t) t = m; printf "%.2f", t }')
+done
+steps() { # T for a 2-rank wall time of $1 s with $2 groups of 2 seeds
+  awk -v t="$t_group" -v w="$1" -v g="$2" 'BEGIN { n = int(1000 * w / (g * t) + 0.5); if (n < 100) n = 100; if (n > 20000) n = 20000; print n }'
 }
-n_long="$(nsig 45 2)" n_medium="$(nsig 5 1)"
-log "calibration: ${t_group}s per group -> time-limit sweep 2 x $n_long groups (~45 s on 2 ranks), requeue sweep 1 x $n_medium"
-make_sweep slurm-timelimit "$n_long" long.yaml
-make_sweep slurm-requeue "$n_medium" medium.yaml 1
+T_long="$(steps 50 24)" T_medium="$(steps 5 1)"
+log "calibration: ${t_group}s per group (T = 1000, 1 seed) -> time-limit sweep T = $T_long (~50 s on 2 ranks), requeue sweep T = $T_medium"
+make_sweep slurm-timelimit 12 long.yaml 2 "0, 1" "$T_long"
+make_sweep slurm-requeue 1 medium.yaml 1 "0, 1" "$T_medium"
 
 # The uninterrupted reference for B, at nice 19: it uses the cores only while the jobs leave
 # them idle (scheduling gaps, the requeue delay, waiting for a time-limit pass).
@@ -208,6 +219,10 @@ expect_job "${ids[1]}" COMPLETED 0:0 330
 "$gdsweep" status long.h5 | head -n1 | grep -q '(complete)' || fail "long.h5 is not complete"
 grep -q "($n1 already done)" "$(joblog "${ids[1]}")" || fail "job ${ids[1]} did not resume from $n1 points"
 log "B: follow-up ${ids[1]} completed ($(( $(date +%s) - t_b ))s); waiting for the reference run"
+while kill -0 "$ref_pid" 2>/dev/null; do
+  [ "$(date +%s)" -lt "$budget" ] || fail "the reference run did not finish within the test's time budget"
+  sleep 0.5
+done
 rc=0
 wait "$ref_pid" || rc=$?
 ref_pid=""
