@@ -101,7 +101,6 @@ joblog() { # the job's log (gdsweep.sbatch's default --output=gdsweep-%x-%j.out 
   for f in "$work"/run/gdsweep-*-"$1".out; do [ -f "$f" ] && echo "$f"; done
   return 0
 }
-done_of() { "$gdsweep" status "$1" | head -n1 | grep -o '[0-9]*/[0-9]* points done' | cut -d' ' -f1; }
 submit() { "$src/jobscripts/submit.sh" "$@" 2>>"$work/run/submit.log"; }
 
 # A sweep of NOPS (1 or 2) operators x NSIGMA sigmas x 3 alphas x 3 algorithms x SEEDS on 64x64
