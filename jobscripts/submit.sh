@@ -80,7 +80,9 @@ out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 check="$("$gdsweep" check "$sweep" 2>&1)" || { echo "$check" >&2; die "gdsweep check failed on $sweep: not submitting"; }
 echo "$check" >&2
 if [ -e "$out" ]; then
-  status="$("$gdsweep" status "$out" 2>&1)" || { echo "$status" >&2; die "$out exists but is not a readable gdsweep file (move it away or delete it)"; }
+  # status exits 0 when complete, 3 when points are missing (resumable), else unreadable.
+  rc=0; status="$("$gdsweep" status "$out" 2>&1)" || rc=$?
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { echo "$status" >&2; die "$out exists but is not a readable gdsweep file (move it away or delete it)"; }
   say "$(head -n1 <<<"$status")"
   if command -v h5dump >/dev/null; then
     want="$(sed -n 's/^ *fingerprint //p' <<<"$check")"

@@ -22,7 +22,8 @@ static void usage(FILE *f) {
         "          --group-size G: G consecutive ranks compute each dense-backend\n"
         "          (inpainting) point together; G must divide the number of ranks.\n"
         "  check   validate SWEEP.yaml and print the grid size, output size and cost.\n"
-        "  status  print the points done and missing in OUT.h5, per axis.\n"
+        "  status  print the points done and missing in OUT.h5, per axis\n"
+        "          (exit 0 when complete, 3 when points are missing).\n"
         "\n"
         "exit codes: 0 done, 1 usage or input error, 2 runtime failure,\n"
         "            3 interrupted (resume with --resume)\n",
@@ -60,12 +61,13 @@ static int cmd_run(int argc, char **argv) {
   if (!opt.out_path) return usage_error("run needs an output file (-o OUT.h5)", NULL);
   if (opt.resume && opt.force) return usage_error("--resume and --force exclude each other", NULL);
 
-  int provided;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-  int rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  /* Handlers first: a stop request arriving during MPI start-up must not kill the rank. */
   int ierr = gds_run_install_signal_handlers();
-  if (!ierr) ierr = gds_run(MPI_COMM_WORLD, &opt);
+  if (ierr) return ierr;
+  int provided, rank;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  ierr = gds_run(MPI_COMM_WORLD, &opt);
   if (rank == 0 && !ierr && !opt.quiet) fprintf(stderr, "gdsweep: done: %s\n", opt.out_path);
   MPI_Finalize();
   return ierr;

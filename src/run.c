@@ -600,8 +600,10 @@ int gds_status(const char *out_path, FILE *out) {
       }
     }
   }
+  int complete = !ierr && info.complete;
   free(done);
   gds_io_close(&io);
   GDS_CALL(ierr);
-  return GDS_SUCCESS;
+  /* Like `run`: 0 when complete, 3 when points are missing (resumable). */
+  return complete ? GDS_SUCCESS : GDS_ERR_INTERRUPTED;
 }

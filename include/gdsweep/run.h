@@ -29,7 +29,9 @@ typedef struct gds_run_options {
 int gds_run(MPI_Comm comm, const gds_run_options *opt);
 /* Validate a sweep (including textures and operators) and print its size and cost. */
 int gds_check(const char *sweep_path, FILE *out);
-/* Print done/missing points of an output file, in total and per axis. */
+/* Print done/missing points of an output file, in total and per axis. Returns GDS_SUCCESS
+ * when the sweep is complete, GDS_ERR_INTERRUPTED (exit 3, "resumable") when points are
+ * missing, GDS_ERR_INPUT when the file is missing or not a gdsweep file. */
 int gds_status(const char *out_path, FILE *out);
 
 /* Estimated output bytes and compute cost (core-seconds) of a validated sweep. */
