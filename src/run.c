@@ -49,25 +49,56 @@ typedef struct gds_unit {
   double cost; /* estimated core-seconds, for largest-first ordering */
 } gds_unit;
 
-/* Cost model (core-seconds), fitted on the benchmark machine (bench/RESULTS.md): the exact
- * law is ~6 ns per (frequency, step, seed-or-covariance), a trajectory ~8 ns per (pixel, step). */
-static double gds_unit_cost(const gds_sweep *s) {
-  double d = (double)s->prior.H * s->prior.W, nf = s->prior.H * (s->prior.W / 2 + 1.0);
-  return 6e-9 * nf * s->T * (1 + s->n_seed) + 8e-9 * d * s->T * s->samples * s->n_seed;
+/* Cost model (core-seconds) per unit, for largest-first ordering and `check`; constants fitted
+ * roughly on the benchmark machine (bench/RESULTS.md). Fourier-diagonal law: ~6 ns per
+ * (frequency, step, seed-or-covariance); Fourier-block (factor s): ~s² times that, plus an
+ * s²×s² eigen-problem per block and W2 time for dps/pigdm; dense: P_t applied to d columns
+ * with FFTs per step and a d³ eigen-decomposition per W2 time. Trajectories: ~8 ns per
+ * (pixel, step), with a few CG iterations per step for non-Fourier operators. */
+static double gds_unit_cost(const gds_sweep *s, const gds_operator_spec *op, gds_algorithm alg) {
+  double d = (double)s->prior.H * s->prior.W, nf = s->prior.H * (s->prior.W / 2 + 1.0), T = s->T;
+  double nw = s->n_w2t, traj = 8e-9 * d * T * s->samples * s->n_seed, law;
+  switch (op->type) {
+  case GDS_OP_SUPER_RESOLUTION: {
+    double f2 = (double)op->factor * op->factor;
+    law = 6e-9 * nf * f2 * T * (1 + s->n_seed);
+    if (alg == GDS_ALG_DPS || alg == GDS_ALG_PIGDM) law += 2e-9 * (d / f2) * f2 * f2 * f2 * nw;
+    traj *= 4;
+    break;
+  }
+  case GDS_OP_INPAINTING:
+    law = 5e-9 * d * d * log2(d) * T + 5e-9 * d * d * d * nw;
+    traj *= 10;
+    break;
+  default: law = 6e-9 * nf * T * (1 + s->n_seed); break;
+  }
+  return law + traj;
+}
+
+static int gds_unit_cmp(const void *a, const void *b) {
+  const gds_unit *x = a, *y = b;
+  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+  int kx[4] = {x->op, x->sigma, x->alg, x->alpha}, ky[4] = {y->op, y->sigma, y->alg, y->alpha};
+  for (int i = 0; i < 4; i++)
+    if (kx[i] != ky[i]) return kx[i] < ky[i] ? -1 : 1;
+  return 0;
 }
 
 static int gds_units_build(const gds_sweep *s, gds_unit **out, int *n) {
   int cap = s->n_op * s->n_sigma * s->n_alg * s->n_alpha, k = 0;
   gds_unit *u;
   GDS_CALL(GDS_ALLOC(u, cap));
-  double c = gds_unit_cost(s);
   for (int o = 0; o < s->n_op; o++)
     for (int g = 0; g < s->n_sigma; g++)
       for (int a = 0; a < s->n_alg; a++) {
+        double c = gds_unit_cost(s, &s->op[o], s->alg[a]);
         if (!gds_algorithm_uses_alpha(s->alg[a])) u[k++] = (gds_unit){o, g, a, -1, c};
         else
           for (int al = 0; al < s->n_alpha; al++) u[k++] = (gds_unit){o, g, a, al, c};
       }
+  /* Largest first (LPT), ties in grid order: the schedule is deterministic; results never
+   * depend on it anyway. */
+  qsort(u, (size_t)k, sizeof *u, gds_unit_cmp);
   *out = u;
   *n = k;
   return GDS_SUCCESS;
