@@ -3,7 +3,8 @@
 #   1. install missing Debian packages (scripts/install-deps.sh)
 #   2. Release build in build/, then the whole ctest suite: cmocka unit tests (tests/test_*.c)
 #      and integration tests (tests/it_*.sh, which run the binary under mpirun)
-#   3. AddressSanitizer + UBSan Debug build in build-asan/, running the unit tests under it.
+#   3. AddressSanitizer + UBSan Debug build in build-asan/ (-O1, as the ASan documentation
+#      advises: about 3x faster than -O0, same checks), running the unit tests under it.
 #      LeakSanitizer is off (ASAN_OPTIONS=detect_leaks=0): Open MPI and its plugins leak at
 #      MPI_Finalize by design, which would fail every MPI program; memory errors and
 #      undefined behaviour still abort the test.
@@ -37,7 +38,7 @@ took "release tests" $t
 
 step "AddressSanitizer/UBSan build (build-asan/)"
 t=$SECONDS
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGDS_SANITIZE=ON
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGDS_SANITIZE=ON -DCMAKE_C_FLAGS_DEBUG="-g -O1"
 cmake --build build-asan -j "$JOBS"
 took "asan build" $t
 
