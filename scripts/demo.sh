@@ -51,6 +51,7 @@ echo "  inspect: h5ls -r $out    status: build/gdsweep status $out"
 if [ -d "$report" ]; then
   echo "Figures and tables: $root/$report/"
   find "$report" -maxdepth 2 -type f | sort | sed 's/^/  /'
+  if [ -f "$report/index.html" ]; then echo "Open $root/$report/index.html in a browser."; fi
 else
   echo "No analysis report: analysis/report.py is not in this checkout yet."
 fi
