@@ -5,8 +5,9 @@
 # The binary runs as a singleton MPI process (no mpirun), which works as root with the
 # OMPI_ALLOW_RUN_AS_ROOT* variables; one case checks that an input error under mpirun -n 2
 # is reported once.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
-cd "$WORK"
+cd "$WORK" || exit 1
 
 # A small valid sweep (12x10, T = 50, 3 operators x 2 sigmas x 2 algorithms = 12 points);
 # the bad cases below are one-line edits of it. Line numbers matter to the messages.

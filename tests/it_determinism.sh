@@ -6,8 +6,9 @@
 #     with another rank count, equals an uninterrupted run.
 #  3. The same sweep stopped by SIGTERM sent to the ranks (what srun/scancel do) exits 3 with a
 #     readable, partial file; --resume completes it (exit 0) and it equals the reference.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
-cd "$WORK"
+cd "$WORK" || exit 1
 
 note "--- sweeps/tiny.yaml under 1, 1, 2 and 3 ranks"
 tiny="$GDS_SOURCE_DIR/sweeps/tiny.yaml"
@@ -90,15 +91,14 @@ n_done=$(done_points term.h5 || true)
 note "SIGTERM: ${n_done:-?}/$total points done"
 if [ -n "$n_done" ] && [ "$n_done" -lt "$total" ]; then
   pass "SIGTERM: the file is readable and partial"
-  h5dump -a /complete term.h5 | grep -q '(0): 0' && pass "SIGTERM: root attribute complete = 0" \
-    || fail "SIGTERM: root attribute complete is not 0"
+  expect_attr term.h5 complete 0 "SIGTERM"
 else
   fail "SIGTERM: expected a readable partial file, got ${n_done:-nothing} done"
 fi
 gds_mpi 1 run long.yaml -o term.h5 --resume --quiet
 expect_rc 0 "--resume of the SIGTERM'ed run (-n 1)"
 h5_same ref.h5 term.h5 "SIGTERM + resume vs uninterrupted"
-h5dump -a /resume_count term.h5 | grep -q '(0): 1' && pass "resume_count = 1 after one resume" \
-  || fail "resume_count is not 1 after one resume"
+expect_attr term.h5 resume_count 1 "after one resume"
+expect_attr term.h5 complete 1 "after the resume"
 
 gds_finish

@@ -93,6 +93,13 @@ expect_same_sum() { # FILE SUM WHAT
   else fail "$3: '$1' was modified"; fi
 }
 sum_of() { sha256sum "$1" | cut -d' ' -f1; }
+# expect_attr FILE ATTR VALUE WHAT: the root attribute ATTR of FILE is the integer VALUE.
+expect_attr() {
+  local got
+  got=$(h5dump -a "/$2" "$1" 2>/dev/null | sed -n 's/^ *(0): \(-\{0,1\}[0-9]*\)$/\1/p')
+  if [ "$got" = "$3" ]; then pass "$4: root attribute $2 = $3"
+  else fail "$4: root attribute $2 = '${got}', expected $3"; fi
+}
 
 # Count of done points in an output file, from `gdsweep status` ("F: n/N points done, ...").
 done_points() { "$GDSWEEP" status "$1" 2>/dev/null | sed -n '1s/.*: \([0-9]*\)\/[0-9]* points done.*/\1/p'; }
@@ -145,8 +152,8 @@ gds_wait_bg() {
   wait "$1" 2>/dev/null # no "Killed" job notice
   RC=$?
   set -e
-  local i
-  for i in $(seq 100); do [ -z "$(job_pids "$1")" ] && return 0; sleep 0.1; done
+  local _
+  for _ in $(seq 100); do [ -z "$(job_pids "$1")" ] && return 0; sleep 0.1; done
   kill_job KILL "$1"
 }
 # wait_for_progress FILE PID MIN: until FILE has at least MIN points done (status readable)
