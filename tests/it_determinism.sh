@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Integration test: results are a pure function of the sweep file and the grid point (SPEC §3).
+#  1. sweeps/tiny.yaml run twice with mpirun -n 1, and with -n 2 and -n 3 (oversubscribed):
+#     /results (but wall_time), /problem, /prior and /schedule bitwise identical (h5diff).
+#  2. A bigger sweep killed with SIGKILL (the whole MPI job) at a random moment, then resumed
+#     with another rank count, equals an uninterrupted run.
+#  3. The same sweep stopped by SIGTERM sent to the ranks (what srun/scancel do) exits 3 with a
+#     readable, partial file; --resume completes it (exit 0) and it equals the reference.
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$WORK" || exit 1
+
+note "--- sweeps/tiny.yaml under 1, 1, 2 and 3 ranks"
+tiny="$GDS_SOURCE_DIR/sweeps/tiny.yaml"
+for run in 1a:1 1b:1 2:2 3:3; do
+  gds_mpi "${run#*:}" run "$tiny" -o "tiny-${run%:*}.h5" --quiet
+  expect_rc 0 "tiny.yaml with mpirun -n ${run#*:}"
+done
+h5_same tiny-1a.h5 tiny-1b.h5 "tiny: two runs with -n 1"
+h5_same tiny-1a.h5 tiny-2.h5 "tiny: -n 1 vs -n 2"
+h5_same tiny-1a.h5 tiny-3.h5 "tiny: -n 1 vs -n 3"
+
+# ~3-5 s on 2 cores: 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points
+# in 30 work units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t.
+cat >long.yaml <<'EOF'
+name: kill-test
+prior: {texture: builtin:fabric, size: [32, 32]}
+diffusion: {steps: 400}
+grid:
+  operator:
+    - gaussian_blur: {std: 1.5}
+    - motion_blur: {length: 5, angle: 45}
+  sigma: [0.02, 0.05, 0.1]
+  alpha_dps: [0.05, 0.1, 0.2]
+  algorithm: [dps, pigdm, cgdm]
+  seed: [0, 1, 2, 3]
+output: {samples: 2, checkpoints: [400, 200, 100, 0]}
+EOF
+
+note "--- reference run of long.yaml (mpirun -n 2)"
+t0=$(date +%s%N)
+gds_mpi 2 run long.yaml -o ref.h5 --quiet
+t_ref=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.2f", (b - a) / 1e9}')
+expect_rc 0 "long.yaml reference run"
+note "reference run took ${t_ref} s"
+total=$(total_points ref.h5)
+
+note "--- SIGKILL of the whole job at a random moment, then --resume with 3 ranks"
+gds_start_bg kill.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o killed.h5 --quiet
+pid=$BG_PID
+# Once the file is built (status can read it), kill at a random moment within about the
+# first 60% of the reference run time.
+if wait_for_progress killed.h5 "$pid" 0; then
+  delay=$(awk -v t="$t_ref" -v r="$RANDOM" 'BEGIN {printf "%.2f", t * 0.6 * r / 32767}')
+  sleep "$delay"
+  kill_job KILL "$pid" # mpirun and every rank, as a node failure would
+fi
+gds_wait_bg "$pid"
+n_done=$(done_points killed.h5 || true)
+note "SIGKILL after ${delay:-?} s: ${n_done:-?}/$total points done (exit $RC)"
+if [ -z "$n_done" ]; then
+  fail "the killed run left no readable file (see $WORK/kill.log)"
+elif [ "$n_done" -ge "$total" ]; then
+  note "the sweep finished before the kill: resume has nothing to do (still checked)"
+else
+  gds status killed.h5
+  expect_rc 0 "status of the killed file"
+  expect_text "$STDOUT" "status of the killed file" "$((total - n_done)) missing"
+fi
+gds_mpi 3 run long.yaml -o killed.h5 --resume --quiet
+expect_rc 0 "--resume of the killed run (-n 3)"
+gds status killed.h5
+expect_text "$STDOUT" "status after resume" "$total/$total points done, 0 missing" "(complete)"
+h5_same ref.h5 killed.h5 "SIGKILL + resume vs uninterrupted"
+
+note "--- SIGTERM to the ranks: exit 3, then --resume (-n 1) completes"
+gds_start_bg term.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o term.h5
+pid=$BG_PID
+# Stop it once about a quarter of the points are done.
+if wait_for_progress term.h5 "$pid" $((total / 4)); then
+  kill_job TERM "$pid" gdsweep
+else
+  fail "the SIGTERM run ended before any point was done (see $WORK/term.log)"
+fi
+gds_wait_bg "$pid"
+if [ "$RC" -eq 3 ]; then pass "SIGTERM: exit code 3"
+else fail "SIGTERM: exit code $RC, expected 3 (log: $(tail -n 3 term.log | tr '\n' ' '))"; fi
+if grep -qF -- "--resume" term.log; then pass "SIGTERM: the message says how to resume"
+else fail "SIGTERM: no resume hint in term.log"; fi
+n_done=$(done_points term.h5 || true)
+note "SIGTERM: ${n_done:-?}/$total points done"
+if [ -n "$n_done" ] && [ "$n_done" -lt "$total" ]; then
+  pass "SIGTERM: the file is readable and partial"
+  expect_attr term.h5 complete 0 "SIGTERM"
+else
+  fail "SIGTERM: expected a readable partial file, got ${n_done:-nothing} done"
+fi
+gds_mpi 1 run long.yaml -o term.h5 --resume --quiet
+expect_rc 0 "--resume of the SIGTERM'ed run (-n 1)"
+h5_same ref.h5 term.h5 "SIGTERM + resume vs uninterrupted"
+expect_attr term.h5 resume_count 1 "after one resume"
+expect_attr term.h5 complete 1 "after the resume"
+
+gds_finish
