@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config git
       openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
       libfftw3-dev libfftw3-mpi-dev libscalapack-openmpi-dev libopenblas-dev liblapacke-dev
       libcmocka-dev libyaml-dev librandom123-dev libpng-dev
-      python3-h5py python3-numpy python3-scipy python3-matplotlib python3-pytest python3-yaml
+      python3-h5py python3-numpy python3-scipy python3-matplotlib python3-pytest python3-yaml python3-xarray
       netcdf-bin slurm-wlm munge
       procps)  # pgrep, used by the integration tests
 missing=()

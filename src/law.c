@@ -13,6 +13,12 @@ static const gds_law_backend *const gds_law_backends_[GDS_STRUCTURE_COUNT] = {
     [GDS_STRUCTURE_DENSE] = NULL,
 };
 
+int gds_law_check_operator(const gds_operator *op) {
+  if (!gds_law_backends_[op->structure])
+    GDS_ERROR(GDS_ERR_INPUT, "operator %s: no exact-law backend for its structure in this build", op->name);
+  return GDS_SUCCESS;
+}
+
 int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                    double sigma, gds_law **out) {
   GDS_CALL(gds_law_create_group(MPI_COMM_SELF, prior, sched, op, sigma, out));

@@ -2,6 +2,7 @@
 #include "gdsweep/run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -173,7 +174,10 @@ static int gds_run_setup(gds_run_ctx *c) {
   GDS_CALL(gds_schedule_create(s->T, s->beta_start, s->beta_end, s->variance, &c->sched));
   GDS_CALL(gds_prior_create(&s->prior, &c->prior));
   GDS_CALL(GDS_ALLOC(c->ops, s->n_op));
-  for (int i = 0; i < s->n_op; i++) GDS_CALL(gds_operator_create(&s->op[i], s->prior.H, s->prior.W, &c->ops[i]));
+  for (int i = 0; i < s->n_op; i++) {
+    GDS_CALL(gds_operator_create(&s->op[i], s->prior.H, s->prior.W, &c->ops[i]));
+    GDS_CALL(gds_law_check_operator(c->ops[i]));
+  }
   GDS_CALL(GDS_ALLOC(c->w2_mask, s->T + 1));
   for (int i = 0; i < s->n_w2t; i++) c->w2_mask[s->w2_times[i]] = 1;
   return GDS_SUCCESS;
@@ -450,6 +454,49 @@ static int gds_run_check_space(const char *out_path, double bytes) {
   return GDS_SUCCESS;
 }
 
+/* One writer per output: rank 0 holds a POSIX record lock on OUT.lock for the whole run, so a
+ * second job (or a --force run) on the same file is refused instead of truncating it. The
+ * kernel drops the lock when the process dies, so a killed job never blocks its --resume.
+ * Where the file system does not support locks (ENOLCK), the run goes on with a warning. */
+static int gds_run_lock(const char *out_path, int *fd_out) {
+  char path[4096 + 8];
+  snprintf(path, sizeof path, "%s.lock", out_path);
+  *fd_out = -1;
+  int fd = open(path, O_RDWR | O_CREAT, 0644);
+  if (fd < 0) return GDS_SUCCESS; /* an unwritable directory is reported by gds_io_create */
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+  if (fcntl(fd, F_SETLK, &fl) == 0) {
+    char who[300];
+    char host[256] = "?";
+    gethostname(host, sizeof host - 1);
+    int n = snprintf(who, sizeof who, "%s %ld\n", host, (long)getpid());
+    if (ftruncate(fd, 0) == 0 && write(fd, who, (size_t)n) == n) { /* informative only */ }
+    *fd_out = fd;
+    return GDS_SUCCESS;
+  }
+  int err = errno;
+  char who[300] = "";
+  ssize_t n = pread(fd, who, sizeof who - 1, 0);
+  who[n > 0 ? n : 0] = '\0';
+  if (n > 0 && who[n - 1] == '\n') who[n - 1] = '\0';
+  close(fd);
+  if (err == ENOLCK || err == EINVAL || err == EOPNOTSUPP) {
+    fprintf(stderr, "gdsweep: warning: %s: file locks are not supported here; make sure no other "
+            "job writes %s\n", path, out_path);
+    return GDS_SUCCESS;
+  }
+  GDS_ERROR(GDS_ERR_INPUT, "%s is being written by another gdsweep run (host and pid: %s; lock %s); "
+            "wait for it to finish or stop it first", out_path, who[0] ? who : "unknown", path);
+}
+
+static void gds_run_unlock(const char *out_path, int fd) {
+  if (fd < 0) return;
+  char path[4096 + 8];
+  snprintf(path, sizeof path, "%s.lock", out_path);
+  unlink(path);
+  close(fd); /* releases the lock */
+}
+
 /* Agree on an error code across ranks (the worst one wins). */
 static int gds_run_agree(MPI_Comm comm, int ierr) {
   int all = ierr;
@@ -486,11 +533,12 @@ int gds_run(MPI_Comm comm, const gds_run_options *opt) {
     return ierr;
   }
   /* Only rank 0 reports input errors: every rank validates the same file. */
-  int quiet_before = c.rank ? gds_error_set_quiet(1) : 0;
+  int quiet_before = c.rank ? gds_error_set_quiet(1) : 0, lock_fd = -1;
   ierr = gds_run_load(&c, opt->sweep_path);
   gds_run_estimate est = {0};
   if (!ierr) ierr = gds_run_estimate_sweep(c.sweep, &est);
   if (!ierr && c.rank == 0 && !opt->resume) ierr = gds_run_check_space(opt->out_path, est.bytes);
+  if (!ierr && c.rank == 0) ierr = gds_run_lock(opt->out_path, &lock_fd);
   if (c.rank) gds_error_set_quiet(quiet_before);
   ierr = gds_run_agree(comm, ierr);
   if (ierr) goto out;
@@ -560,6 +608,7 @@ close : {
     fprintf(stderr, "gdsweep: interrupted; finished points are saved. Continue with: gdsweep run %s -o %s --resume\n",
             opt->sweep_path, opt->out_path);
 out:
+  if (c.rank == 0) gds_run_unlock(opt->out_path, lock_fd);
   gds_run_teardown(&c);
   if (c.leaders != MPI_COMM_NULL) MPI_Comm_free(&c.leaders);
   MPI_Comm_free(&c.group);

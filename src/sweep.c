@@ -2,6 +2,7 @@
  * (one per mapping) validates it. Only the first error is reported, as
  * FILE:LINE: key.path: what is wrong, and what would be valid. */
 #include "gdsweep/sweep.h"
+#include "gdsweep/prior.h"
 
 #include "gdsweep/error.h"
 
@@ -427,6 +428,26 @@ static const sw_field sw_size_elems[2] = {
     {.key = "W", .kind = SW_INT, SW_GE(2), .example = "size: [64, 64]"},
 };
 
+/* An image file must decode and fit the prior size (a mask: exactly; a texture: at least, it
+ * is cropped), checked here so the message names the sweep file, line and key. */
+static int sw_check_image(const sw_ctx *c, const yaml_node_t *n, const char *path, const char *file,
+                          int exact) {
+  int h = 0, w = 0, H = c->s->prior.H, W = c->s->prior.W;
+  double *px = NULL;
+  int quiet = gds_error_set_quiet(1); /* the reason is restated below, with the line */
+  int ierr = gds_texture_load(file, &h, &w, &px);
+  gds_error_set_quiet(quiet);
+  free(px);
+  if (ierr) return sw_fail(c, n, path, "%s is not a readable 8/16-bit PNG or PGM image", file);
+  if (exact && (h != H || w != W))
+    return sw_fail(c, n, path, "mask %s is %d x %d (rows x columns) but the image is %d x %d; "
+                   "a mask must have the size of prior.size", file, h, w, H, W);
+  if (!exact && (h < H || w < W))
+    return sw_fail(c, n, path, "texture %s is %d x %d (rows x columns), smaller than prior.size "
+                   "[%d, %d]; give a smaller size or a larger texture", file, h, w, H, W);
+  return GDS_SUCCESS;
+}
+
 static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_prior_fields)], *w[SW_NF(sw_white_fields)];
@@ -461,16 +482,21 @@ static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
 
   s->prior.texture = s->texture;
   if (!strncmp(s->texture, "builtin:", 8)) {
-    /* Whether the name exists is checked where the texture module is linked (the CLI). */
-    if (!s->texture[8])
-      return sw_fail(c, v[PRIOR_TEXTURE], "prior.texture", "expected builtin:<name>, e.g. builtin:fabric");
-    return GDS_SUCCESS;
+    const char *const *names = gds_texture_builtin_names();
+    for (int i = 0; names[i]; i++)
+      if (!strcmp(s->texture + 8, names[i])) return GDS_SUCCESS;
+    char valid[512] = "";
+    for (int i = 0; names[i]; i++)
+      snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%sbuiltin:%s", i ? ", " : "", names[i]);
+    return sw_fail(c, v[PRIOR_TEXTURE], "prior.texture", "unknown built-in texture '%s'; valid: %s",
+                   s->texture, valid);
   }
   if (!s->texture[0])
     return sw_fail(c, v[PRIOR_TEXTURE], "prior.texture",
                    "expected builtin:<name> or the path of a PNG/PGM file, got an empty string");
   char resolved[4096 + 1024];
-  return sw_resolve_file(c, v[PRIOR_TEXTURE], "prior.texture", s->texture, resolved, sizeof resolved);
+  GDS_CALL(sw_resolve_file(c, v[PRIOR_TEXTURE], "prior.texture", s->texture, resolved, sizeof resolved));
+  return sw_check_image(c, v[PRIOR_TEXTURE], "prior.texture", resolved, 0);
 }
 
 enum { DIFF_STEPS, DIFF_BSTART, DIFF_BEND, DIFF_VARIANCE };
@@ -619,7 +645,8 @@ static int sw_inpainting(const sw_ctx *c, const yaml_node_t *n, const char *path
     memcpy(rel, op->mask_path, sizeof rel);
     sw_path_key(child, path, "path");
     if (!rel[0]) return sw_fail(c, v[INP_PATH], child, "expected the path of a PNG/PGM mask file");
-    return sw_resolve_file(c, v[INP_PATH], child, rel, op->mask_path, sizeof op->mask_path);
+    GDS_CALL(sw_resolve_file(c, v[INP_PATH], child, rel, op->mask_path, sizeof op->mask_path));
+    return sw_check_image(c, v[INP_PATH], child, op->mask_path, 1);
   }
   }
   return GDS_SUCCESS;

@@ -57,8 +57,8 @@ expect_no_file nope.h5 "run of a missing sweep file"
 
 bad_sweep texture_missing 's|builtin:fabric|missing.png|' \
   "texture_missing.yaml:2: prior.texture" "missing.png" "No such file"
-bad_sweep texture_small 's|builtin:fabric|small.pgm|' "small.pgm" "8x8" "12x10"
-bad_sweep texture_builtin 's|builtin:fabric|builtin:nope|' "builtin:nope" "builtin:fabric"
+bad_sweep texture_small 's|builtin:fabric|small.pgm|' "texture_small.yaml:2:" "prior.texture" "small.pgm is 8 x 8" "prior.size [12, 10]"
+bad_sweep texture_builtin 's|builtin:fabric|builtin:nope|' "texture_builtin.yaml:2: prior.texture" "builtin:nope" "builtin:fabric"
 bad_sweep operator_unknown 's|gaussian_blur: {std: 1.5}|blur: {std: 1.5}|' \
   "operator_unknown.yaml:7: grid.operator[1]" "unknown operator 'blur'"
 bad_sweep algorithm_unknown 's|\[dps, cgdm\]|[dps, foo]|' \

@@ -224,10 +224,18 @@ static void test_white_prior_and_output(void **state) {
   gds_sweep_destroy(&s);
 }
 
+/* An ASCII PGM of h x w pixels, value(i, j) = (i*w + j + shift) % 256 (0 at pixel 0 if shift 0). */
+static char *pgm_temp(int h, int w, int shift) {
+  char text[8192];
+  int n = snprintf(text, sizeof text, "P2\n%d %d\n255\n", w, h);
+  for (int i = 0; i < h * w; i++) n += snprintf(text + n, sizeof text - (size_t)n, "%d ", (i + shift) % 256);
+  return gds_test_write_temp(".pgm", text);
+}
+
 static void test_operators(void **state) {
   (void)state;
-  char *mask = gds_test_write_temp(".pgm", "P2\n2 2\n255\n0 255\n255 255\n");
-  char *tex = gds_test_write_temp(".pgm", "P2\n2 2\n255\n0 255\n255 0\n");
+  char *mask = pgm_temp(8, 12, 0); /* the sweep checks: a mask has the image size */
+  char *tex = pgm_temp(9, 13, 7);  /* a texture is at least the image size */
   assert_non_null(mask);
   assert_non_null(tex);
   char yaml[4096];

@@ -34,6 +34,9 @@ typedef struct gds_law_result {
   double **mean0;   /* [nseeds][d] m_0 */
 } gds_law_result;
 
+/* GDS_ERR_INPUT unless some backend computes the exact law for this operator (checked before
+ * a run creates its output). */
+int gds_law_check_operator(const gds_operator *op);
 int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                    double sigma, gds_law **out);
 /* Same, collective on a group of ranks that share the work (the dense backend distributes
