@@ -5,11 +5,12 @@
  * Two routes, both exact:
  *  - operator route (dps, pigdm): K_t is d×d, distributed by column blocks over the group
  *    (rank r owns full columns [c0[r], c0[r] + nc[r]); this is also the ScaLAPACK layout of
- *    a 1×p grid with block size ⌈d/p⌉). A step K ← P K Pᵀ + σ_t² I uses the symmetry of K:
- *    X = P K (P applied to the local columns with FFTs), Xᵀ = K Pᵀ by one all-to-all,
- *    K ← P Xᵀ: O(d² log d) per step, no d³ product. For W2, K is redistributed
- *    (pdgemr2d) to a 2-D block-cyclic layout and compared with the reference in the
- *    eigenbasis of Σ_post (pdgemm + pdsyev).
+ *    a 1×p grid with block size ⌈d/p⌉), held in real orthonormal Fourier coordinates where
+ *    Σ_t⁻¹ and J_t are diagonal. A step K ← P K Pᵀ + σ_t² I uses the symmetry of K:
+ *    X = P K (P applied to the local columns: 2 FFTs each, to pixels for A and back),
+ *    Xᵀ = K Pᵀ by one all-to-all, K ← P Xᵀ: O(d² log d) per step, no d³ product. For W2,
+ *    K is brought to pixels, redistributed (pdgemr2d) to a 2-D block-cyclic layout and
+ *    compared with the reference in the eigenbasis of Σ_post (pdgemm, pdsyevd, pdsyrk).
  *  - spectral route (none, cgdm): the guided score is the exact score of a Gaussian path
  *    N(√ᾱ_t μ_ref, ᾱ_t Σ_ref + (1 − ᾱ_t) I) — the prior for `none`; the posterior for
  *    `cgdm`, whose C_t is the exact Cov(v | x_t), so that by Bayes
@@ -50,10 +51,19 @@ typedef struct dn_data {
   int pr, pc, myr, myc, nb;
   int H, W, d, m, nf, nfp; /* nfp: half-spectrum stride rounded for FFTW alignment */
   int nb1, *c0, *nc;       /* column blocks of the operator route */
+  int ld;                  /* their leading dimension: d padded so that columns stay 64-byte
+                              aligned and a power-of-two d does not alias cache sets */
   double *lam;             /* nf: λ(ξ) on the half spectrum */
+  /* Real orthonormal Fourier coordinates c = Q_Fᵀ x of the operator route: half-spectrum
+   * entry f is a self-conjugate mode (fkind 0, one coordinate fci[f]), a cos/sin pair
+   * (fkind 1, coordinates fci[f], fci[f] + 1) or the stored conjugate of entry fci[f]
+   * (fkind 2). lamc: λ per coordinate (every Fourier multiplier is diagonal in c). */
+  int *fkind, *fci;
+  double *lamc;
   double *csig;            /* d: kernel of Σ (Σ x = csig ⊛ x) */
   double *aat;             /* m: diag A Aᵀ, or NULL when A Aᵀ is not diagonal */
   double *aat_full;        /* m×m A Aᵀ (column-major) when it is not diagonal */
+  int *ridx;               /* m: A x = x[ridx] when A is a restriction (inpainting), else NULL */
   dn_mat S;                /* Cholesky factor (lower) of A Σ Aᵀ + σ² I */
   dn_mat Qpost;            /* eigenvectors of Σ_post */
   double *Dpost, *postvar; /* eigenvalues of Σ_post (clipped, see dn_clip); diag Σ_post */
@@ -85,10 +95,11 @@ typedef struct dn_run {
   double *cov;               /* d×d row-major K_{t_stop} */
 } dn_run;
 
-/* P_t of the operator route: P x = (x − β(Σ_t⁻¹ x + J Aᵀ C_t⁻¹ (A J x − r)))/√α. */
+/* P_t of the operator route: P x = (x − β(Σ_t⁻¹ x + J Aᵀ C_t⁻¹ (A J x − r)))/√α (r = 0 for
+ * the columns of K, the measurement residual for the means). */
 typedef struct dn_step {
   double beta, isa;
-  double *ist, *jm;   /* nf: Σ_t⁻¹(ξ)/d and J_t(ξ)/d (the 1/d of the inverse DFT folded in) */
+  double *ist, *jm;   /* d: Σ_t⁻¹ and J_t per Fourier coordinate */
   double *cinv;       /* m: C_t⁻¹ when diagonal */
   double *cfac;       /* m×m Cholesky factor of C_t otherwise */
   int dense;          /* C_t applied through cfac */
@@ -250,9 +261,10 @@ static int dn_residuals(gds_law *law, int ns, const double *const *v, double *r)
  * I/s²), else as a dense m×m matrix (blurs), so pigdm's C_t is exact for any operator. */
 static int dn_setup_aat(gds_law *law) {
   dn_data *dd = law->data;
-  int m = dd->m, d = dd->d, ierr = GDS_SUCCESS, diagonal = 1;
+  int m = dd->m, d = dd->d, ierr = GDS_SUCCESS, diagonal = 1, restriction = 1;
   double *e, *x, *col;
   GDS_CALL(GDS_ALLOC(dd->aat, m));
+  GDS_CALL(GDS_ALLOC(dd->ridx, m));
   GDS_CALL(GDS_ALLOC(e, m));
   GDS_CALL_GOTO(ierr, out, GDS_ALLOC(x, d));
   GDS_CALL_GOTO(ierr, out, GDS_ALLOC(col, m));
@@ -267,6 +279,15 @@ static int dn_setup_aat(gds_law *law) {
       GDS_CALL_GOTO(ierr, out, gds_operator_apply(law->op, x, col));
       e[k] = 0.0;
       dd->aat[k] = col[k];
+      if (pass == 0 && restriction) { /* Aᵀ e_k = e_i for one pixel i: A picks pixel i */
+        int nz = 0;
+        for (int i = 0; i < d; i++)
+          if (x[i] != 0.0) {
+            nz++;
+            dd->ridx[k] = i;
+          }
+        restriction = nz == 1 && x[dd->ridx[k]] == 1.0;
+      }
       if (pass == 1) memcpy(dd->aat_full + (size_t)k * m, col, sizeof(double) * m);
       else
         for (int l = 0; l < m && diagonal; l++) diagonal = l == k || col[l] == 0.0;
@@ -275,6 +296,10 @@ static int dn_setup_aat(gds_law *law) {
   if (dd->aat_full) {
     free(dd->aat);
     dd->aat = NULL;
+  }
+  if (!restriction || !diagonal) {
+    free(dd->ridx);
+    dd->ridx = NULL;
   }
 out:
   free(e);
@@ -412,7 +437,11 @@ static void dn_destroy(gds_law *law) {
   free(dd->postvar);
   free(dd->aat);
   free(dd->aat_full);
+  free(dd->ridx);
   free(dd->lam);
+  free(dd->fkind);
+  free(dd->fci);
+  free(dd->lamc);
   free(dd->csig);
   free(dd->c0);
   free(dd->nc);
@@ -470,6 +499,7 @@ static int dn_setup(gds_law *law) {
   int mx = dd->pr > dd->pc ? dd->pr : dd->pc, nb = (d + 2 * mx - 1) / (2 * mx);
   dd->nb = nb < 2 ? 2 : nb > 64 ? 64 : nb;
   dd->nb1 = (d + np - 1) / np;
+  dd->ld = (d + 8 + 7) / 8 * 8;
   GDS_CALL(GDS_ALLOC(dd->c0, np));
   GDS_CALL(GDS_ALLOC(dd->nc, np));
   for (int r = 0; r < np; r++) {
@@ -489,6 +519,26 @@ static int dn_setup(gds_law *law) {
   int Wh = dd->W / 2 + 1;
   for (int q = 0; q < dd->H; q++)
     for (int r = 0; r < Wh; r++) dd->lam[q * Wh + r] = pr->spectrum[q * dd->W + r];
+  GDS_CALL(GDS_ALLOC(dd->fkind, dd->nf));
+  GDS_CALL(GDS_ALLOC(dd->fci, dd->nf));
+  GDS_CALL(GDS_ALLOC(dd->lamc, d));
+  for (int q = 0, k = 0; q < dd->H; q++)
+    for (int r = 0; r < Wh; r++) {
+      int f = q * Wh + r, cq = (dd->H - q) % dd->H, cr = (dd->W - r) % dd->W, fc = cr < Wh ? cq * Wh + cr : -1;
+      if (fc == f) {
+        dd->fkind[f] = 0;
+        dd->fci[f] = k;
+        dd->lamc[k++] = dd->lam[f];
+      } else if (fc >= 0 && fc < f) {
+        dd->fkind[f] = 2;
+        dd->fci[f] = fc;
+      } else {
+        dd->fkind[f] = 1;
+        dd->fci[f] = k;
+        dd->lamc[k++] = dd->lam[f];
+        dd->lamc[k++] = dd->lam[f];
+      }
+    }
   dd->csig[0] = 1.0; /* csig = Σ δ_0 */
   dn_mult(dd, dd->lam, dd->csig, dd->csig);
 
@@ -610,12 +660,111 @@ out:
 /* Operator route (dps, pigdm)                                                                */
 /* ---------------------------------------------------------------------------------------- */
 
+/* The recursion runs in the real orthonormal Fourier coordinates c = Q_Fᵀ x: Σ_t⁻¹ and J_t
+ * are diagonal there, so P_t costs 2 FFTs per vector (to pixels for A, back for Aᵀ) instead
+ * of 4; K̃ = Q_Fᵀ K Q_F, and K = Q_F K̃ Q_Fᵀ is formed only where W2 or K itself is wanted. */
+
+/* In each row q of the half spectrum, the entries 0 < r < W/2 are cos/sin pairs whose two
+ * coordinates follow each other in the order of the entries (dn_setup numbers them so): that
+ * run is a contiguous scaled copy of the interleaved complex array. Only the columns r = 0
+ * and r = W/2 need the per-entry kinds. */
+static inline void dn_run_bounds(const dn_data *dd, int *r1, int *r2) {
+  int Wh = dd->W / 2 + 1;
+  *r1 = 1;
+  *r2 = dd->W % 2 ? Wh : Wh - 1; /* interior r in [r1, r2) */
+}
+
+/* Half spectrum of x → c (r2c output in sp). */
+static void dn_pack(const dn_data *dd, const fftw_complex *restrict sp, double *restrict c) {
+  const double s1 = 1.0 / sqrt((double)dd->d), s2 = sqrt(2.0 / dd->d);
+  const double *restrict spd = (const double *)sp;
+  int Wh = dd->W / 2 + 1, r1, r2;
+  dn_run_bounds(dd, &r1, &r2);
+  for (int q = 0; q < dd->H; q++) {
+    int f0 = q * Wh;
+    if (r2 > r1) {
+      const double *restrict src = spd + 2 * (size_t)(f0 + r1);
+      double *restrict dst = c + dd->fci[f0 + r1];
+      for (int i = 0; i < 2 * (r2 - r1); i++) dst[i] = src[i] * s2;
+    }
+    for (int r = 0; r < Wh; r += (r == 0 && r2 > 1) ? r2 : 1) {
+      if (r >= r1 && r < r2) continue;
+      int f = f0 + r, k = dd->fci[f];
+      if (dd->fkind[f] == 1) {
+        c[k] = sp[f][0] * s2;
+        c[k + 1] = sp[f][1] * s2;
+      } else if (dd->fkind[f] == 0) {
+        c[k] = sp[f][0] * s1;
+      }
+    }
+  }
+}
+
+/* g ⊙ c (g per coordinate, NULL = 1) → half spectrum sp with c2r(sp) = Q_F (g ⊙ c) (the 1/d
+ * of the inverse DFT included; stored conjugates filled, as c2r reads them). */
+static void dn_unpack(const dn_data *dd, const double *restrict g, const double *restrict c, fftw_complex *restrict sp) {
+  const double u1 = 1.0 / sqrt((double)dd->d), u2 = 1.0 / sqrt(2.0 * dd->d);
+  double *restrict spd = (double *)sp;
+  int Wh = dd->W / 2 + 1, r1, r2;
+  dn_run_bounds(dd, &r1, &r2);
+  for (int q = 0; q < dd->H; q++) {
+    int f0 = q * Wh;
+    if (r2 > r1) {
+      int k0 = dd->fci[f0 + r1], n = 2 * (r2 - r1);
+      double *restrict dst = spd + 2 * (size_t)(f0 + r1);
+      const double *restrict src = c + k0;
+      if (g) {
+        const double *restrict gg = g + k0;
+        for (int i = 0; i < n; i++) dst[i] = src[i] * gg[i] * u2;
+      } else {
+        for (int i = 0; i < n; i++) dst[i] = src[i] * u2;
+      }
+    }
+  }
+  /* edge columns after the runs: a conjugate may refer to any row */
+  for (int q = 0; q < dd->H; q++)
+    for (int r = 0; r < Wh; r += (r == 0 && r2 > 1) ? r2 : 1) {
+      if (r >= r1 && r < r2) continue;
+      int f = q * Wh + r, k = dd->fci[f];
+      if (dd->fkind[f] == 1) {
+        sp[f][0] = c[k] * u2 * (g ? g[k] : 1.0);
+        sp[f][1] = c[k + 1] * u2 * (g ? g[k] : 1.0);
+      } else if (dd->fkind[f] == 0) {
+        sp[f][0] = c[k] * u1 * (g ? g[k] : 1.0);
+        sp[f][1] = 0.0;
+      }
+    }
+  for (int q = 0; q < dd->H; q++)
+    for (int r = 0; r < Wh; r += (r == 0 && r2 > 1) ? r2 : 1) {
+      int f = q * Wh + r;
+      if (r >= r1 && r < r2) continue;
+      if (dd->fkind[f] == 2) { /* conjugate of an entry filled above */
+        sp[f][0] = sp[dd->fci[f]][0];
+        sp[f][1] = -sp[dd->fci[f]][1];
+      }
+    }
+}
+
+/* c = Q_Fᵀ x; x may be dd->rbuf. */
+static void dn_to_coef(dn_data *dd, const double *x, double *c) {
+  if (x != dd->rbuf) memcpy(dd->rbuf, x, sizeof(double) * (size_t)dd->d);
+  fftw_execute_dft_r2c(dd->fwd, dd->rbuf, dd->cbuf);
+  dn_pack(dd, dd->cbuf, c);
+}
+
+/* x = Q_F (g ⊙ c); x may be dd->rbuf. */
+static void dn_from_coef(dn_data *dd, const double *g, const double *c, double *x) {
+  dn_unpack(dd, g, c, dd->cbuf);
+  fftw_execute_dft_c2r(dd->bwd, dd->cbuf, dd->rbuf);
+  if (x != dd->rbuf) memcpy(x, dd->rbuf, sizeof(double) * (size_t)dd->d);
+}
+
 /* Work space of the operator route. */
 typedef struct dn_work {
   dn_step st;
-  fftw_complex *xh; /* DN_BLK half spectra (stride nfp) */
-  double *yb;       /* m × DN_BLK measurement-space batch */
-  double *tmp;      /* d × DN_BLK output batch */
+  double *yb;  /* m × DN_BLK measurement-space batch */
+  double *tmp; /* ld × DN_BLK output batch */
+  double *zc;  /* d */
 } dn_work;
 
 static void dn_work_free(dn_work *w) {
@@ -623,38 +772,36 @@ static void dn_work_free(dn_work *w) {
   free(w->st.jm);
   free(w->st.cinv);
   free(w->st.cfac);
-  fftw_free(w->xh);
   free(w->yb);
   free(w->tmp);
+  free(w->zc);
 }
 
 static int dn_work_alloc(dn_data *dd, dn_work *w) {
-  GDS_CALL(GDS_ALLOC(w->st.ist, dd->nf));
-  GDS_CALL(GDS_ALLOC(w->st.jm, dd->nf));
+  GDS_CALL(GDS_ALLOC(w->st.ist, dd->d));
+  GDS_CALL(GDS_ALLOC(w->st.jm, dd->d));
   GDS_CALL(GDS_ALLOC(w->st.cinv, dd->m));
   if (dd->aat_full) GDS_CALL(GDS_ALLOC(w->st.cfac, (size_t)dd->m * dd->m));
-  w->xh = fftw_alloc_complex((size_t)dd->nfp * DN_BLK);
-  if (!w->xh) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (FFT batch)");
   GDS_CALL(GDS_ALLOC(w->yb, (size_t)dd->m * DN_BLK));
-  GDS_CALL(GDS_ALLOC(w->tmp, (size_t)dd->d * DN_BLK));
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * (size_t)dd->ld * DN_BLK, &w->tmp));
+  GDS_CALL(GDS_ALLOC(w->zc, dd->d));
   return GDS_SUCCESS;
 }
 
-/* Coefficients of P_t (SPEC §2): Σ_t⁻¹ = 1/(ᾱλ + 1 − ᾱ), J_t = √ᾱ λ Σ_t⁻¹ per frequency;
- * C_t = σ²/α_dps I (dps) or (1 − ᾱ) A Aᵀ + σ² I (pigdm), inverted exactly (diagonal, or
- * Cholesky when A Aᵀ is not diagonal; dps's C_t is always diagonal). */
+/* Coefficients of P_t (SPEC §2): Σ_t⁻¹ = 1/(ᾱλ + 1 − ᾱ), J_t = √ᾱ λ Σ_t⁻¹ per Fourier
+ * coordinate; C_t = σ²/α_dps I (dps) or (1 − ᾱ) A Aᵀ + σ² I (pigdm), inverted exactly
+ * (diagonal, or Cholesky when A Aᵀ is not diagonal; dps's C_t is always diagonal). */
 static int dn_step_coef(gds_law *law, dn_work *w, gds_algorithm alg, double alpha_dps, int t) {
   dn_data *dd = law->data;
   const gds_schedule *sc = law->sched;
-  double ab = sc->alpha_bar[t], sab = sqrt(ab), s2 = law->sigma * law->sigma, invd = 1.0 / dd->d;
+  double ab = sc->alpha_bar[t], sab = sqrt(ab), s2 = law->sigma * law->sigma;
   int m = dd->m;
   dn_step *st = &w->st;
   st->beta = sc->beta[t];
   st->isa = 1.0 / sqrt(sc->alpha[t]);
-  for (int f = 0; f < dd->nf; f++) {
-    double ist = 1.0 / (ab * dd->lam[f] + 1.0 - ab);
-    st->ist[f] = ist * invd;
-    st->jm[f] = sab * dd->lam[f] * ist * invd;
+  for (int k = 0; k < dd->d; k++) {
+    st->ist[k] = 1.0 / (ab * dd->lamc[k] + 1.0 - ab);
+    st->jm[k] = sab * dd->lamc[k] * st->ist[k];
   }
   st->dense = 0;
   if (alg == GDS_ALG_DPS || dd->aat) {
@@ -669,24 +816,21 @@ static int dn_step_coef(gds_law *law, dn_work *w, gds_algorithm alg, double alph
   return GDS_SUCCESS;
 }
 
-/* Y[:, c] = (X[:, c] − β(Σ_t⁻¹ x + J Aᵀ C_t⁻¹ (A J x − R[:, c])))/√α for n ≤ DN_BLK columns
- * (d×n, column-major, leading dimension d; Y may alias X; R is m×n or NULL): 4 real FFTs per
- * column; C_t⁻¹ is applied to the whole batch (BLAS-3 when dense). */
-static int dn_apply(gds_law *law, dn_work *w, int n, const double *X, double *Y, const double *R) {
+/* In Fourier coordinates, for n ≤ DN_BLK columns (leading dimensions ldx, ldy; Y may alias
+ * X; R is m×n or NULL):
+ *   Y[:, c] = (x − β(Σ_t⁻¹ x + J Q_Fᵀ Aᵀ C_t⁻¹ (A Q_F J x − R[:, c])))/√α,  x = X[:, c].
+ * 2 real FFTs per column; C_t⁻¹ is applied to the whole batch (BLAS-3 when dense). */
+static int dn_apply(gds_law *law, dn_work *w, int n, const double *X, int ldx, double *Y, int ldy, const double *R) {
   dn_data *dd = law->data;
   const dn_step *st = &w->st;
-  int d = dd->d, m = dd->m, nf = dd->nf;
+  const int d = dd->d, m = dd->m, *ridx = dd->ridx;
+  double *restrict rb = dd->rbuf;
   for (int c = 0; c < n; c++) {
-    fftw_complex *xh = w->xh + (size_t)dd->nfp * c;
-    memcpy(dd->rbuf, X + (size_t)d * c, sizeof(double) * d);
-    fftw_execute_dft_r2c(dd->fwd, dd->rbuf, xh);
-    for (int f = 0; f < nf; f++) {
-      dd->cbuf[f][0] = xh[f][0] * st->jm[f];
-      dd->cbuf[f][1] = xh[f][1] * st->jm[f];
-    }
-    fftw_execute_dft_c2r(dd->bwd, dd->cbuf, dd->rbuf); /* J x */
-    double *yb = w->yb + (size_t)m * c;
-    GDS_CALL(gds_operator_apply(law->op, dd->rbuf, yb));
+    dn_from_coef(dd, st->jm, X + (size_t)ldx * c, rb); /* J x in pixels */
+    double *restrict yb = w->yb + (size_t)m * c;
+    if (ridx)
+      for (int k = 0; k < m; k++) yb[k] = rb[ridx[k]];
+    else GDS_CALL(gds_operator_apply(law->op, rb, yb));
     if (R)
       for (int k = 0; k < m; k++) yb[k] -= R[(size_t)m * c + k];
   }
@@ -698,34 +842,40 @@ static int dn_apply(gds_law *law, dn_work *w, int n, const double *X, double *Y,
       for (int k = 0; k < m; k++) w->yb[(size_t)m * c + k] *= st->cinv[k];
   }
   for (int c = 0; c < n; c++) {
-    const fftw_complex *xh = w->xh + (size_t)dd->nfp * c;
-    GDS_CALL(gds_operator_apply_adjoint(law->op, w->yb + (size_t)m * c, dd->rbuf));
-    fftw_execute_dft_r2c(dd->fwd, dd->rbuf, dd->cbuf);
-    for (int f = 0; f < nf; f++) {
-      dd->cbuf[f][0] = xh[f][0] * st->ist[f] + dd->cbuf[f][0] * st->jm[f];
-      dd->cbuf[f][1] = xh[f][1] * st->ist[f] + dd->cbuf[f][1] * st->jm[f];
-    }
-    fftw_execute_dft_c2r(dd->bwd, dd->cbuf, dd->rbuf); /* H x − J Aᵀ C⁻¹ r */
-    const double *x = X + (size_t)d * c;
-    double *y = Y + (size_t)d * c;
-    for (int i = 0; i < d; i++) y[i] = (x[i] - st->beta * dd->rbuf[i]) * st->isa;
+    const double *restrict yb = w->yb + (size_t)m * c;
+    if (ridx) {
+      memset(rb, 0, sizeof(double) * d);
+      for (int k = 0; k < m; k++) rb[ridx[k]] = yb[k];
+    } else GDS_CALL(gds_operator_apply_adjoint(law->op, yb, rb));
+    double *restrict zc = w->zc;
+    dn_to_coef(dd, rb, zc);
+    const double *x = X + (size_t)ldx * c;
+    double *y = Y + (size_t)ldy * c;
+    for (int k = 0; k < d; k++) y[k] = (x[k] - st->beta * (st->ist[k] * x[k] + st->jm[k] * zc[k])) * st->isa;
   }
   return GDS_SUCCESS;
 }
 
-/* K ← P K Pᵀ + σ_t² I on the column blocks (K: d × nc[rank], column-major). X = P K is
- * written straight into per-destination blocks of xbuf (block for rank q: rows of q's
- * columns); one in-place all-to-all turns xbuf into the n_me × d row block of X, whose
- * transpose is (K Pᵀ)'s local columns; P is applied to those in place. */
-static int dn_step_cov(gds_law *law, dn_work *w, double *K, double *xbuf, double sig2) {
+/* Y[:, c] = Q_F X[:, c] (Fourier coordinates → pixels); Y may alias X. */
+static void dn_apply_basis(dn_data *dd, int n, const double *X, int ldx, double *Y, int ldy) {
+  for (int c = 0; c < n; c++) dn_from_coef(dd, NULL, X + (size_t)ldx * c, Y + (size_t)ldy * c);
+}
+
+/* out = M K Mᵀ on the column blocks (K, out: d × nc[rank], leading dimension ld; K symmetric)
+ * for M = P_t (basis = 0; out may be K; then + σ_t² I) or M = Q_F (basis = 1). M K is
+ * written straight into per-destination blocks of xbuf (block for rank q: the rows of q's
+ * columns); one in-place all-to-all turns xbuf into the n × d row block of M K, whose
+ * transpose is K Mᵀ's local columns; M is applied to those. */
+static int dn_sandwich(gds_law *law, dn_work *w, int basis, const double *K, double *xbuf, double *out, double sig2) {
   dn_data *dd = law->data;
-  int d = dd->d, me = dd->rank, n = dd->nc[me], np = dd->np;
+  int d = dd->d, me = dd->rank, n = dd->nc[me], np = dd->np, ld = dd->ld;
   for (int c = 0; c < n; c += DN_BLK) {
     int nb = n - c < DN_BLK ? n - c : DN_BLK;
-    GDS_CALL(dn_apply(law, w, nb, K + (size_t)d * c, w->tmp, NULL));
+    if (basis) dn_apply_basis(dd, nb, K + (size_t)ld * c, ld, w->tmp, ld);
+    else GDS_CALL(dn_apply(law, w, nb, K + (size_t)ld * c, ld, w->tmp, ld, NULL));
     for (int cc = 0; cc < nb; cc++)
       for (int q = 0; q < np; q++)
-        memcpy(xbuf + (size_t)dd->c0[q] * n + (size_t)dd->nc[q] * (c + cc), w->tmp + (size_t)d * cc + dd->c0[q],
+        memcpy(xbuf + (size_t)dd->c0[q] * n + (size_t)dd->nc[q] * (c + cc), w->tmp + (size_t)ld * cc + dd->c0[q],
                sizeof(double) * dd->nc[q]);
   }
   if (np > 1) {
@@ -741,17 +891,19 @@ static int dn_step_cov(gds_law *law, dn_work *w, double *K, double *xbuf, double
     free(cnt);
     GDS_CALL(ierr);
   }
-  /* K[:, j] = row c0[me] + j of X: transpose the n × d block (leading dimension n). */
+  /* out[:, j] = row c0[me] + j of M K: transpose the n × d block (leading dimension n) */
   enum { TB = 32 };
   for (int i0 = 0; i0 < d; i0 += TB)
     for (int j0 = 0; j0 < n; j0 += TB)
       for (int i = i0; i < i0 + TB && i < d; i++)
-        for (int j = j0; j < j0 + TB && j < n; j++) K[(size_t)d * j + i] = xbuf[(size_t)n * i + j];
+        for (int j = j0; j < j0 + TB && j < n; j++) out[(size_t)ld * j + i] = xbuf[(size_t)n * i + j];
   for (int c = 0; c < n; c += DN_BLK) {
     int nb = n - c < DN_BLK ? n - c : DN_BLK;
-    GDS_CALL(dn_apply(law, w, nb, K + (size_t)d * c, K + (size_t)d * c, NULL));
+    if (basis) dn_apply_basis(dd, nb, out + (size_t)ld * c, ld, out + (size_t)ld * c, ld);
+    else GDS_CALL(dn_apply(law, w, nb, out + (size_t)ld * c, ld, out + (size_t)ld * c, ld, NULL));
   }
-  for (int j = 0; j < n; j++) K[(size_t)d * j + dd->c0[me] + j] += sig2;
+  if (!basis)
+    for (int j = 0; j < n; j++) out[(size_t)ld * j + dd->c0[me] + j] += sig2;
   return GDS_SUCCESS;
 }
 
@@ -767,7 +919,7 @@ static int dn_step_cov(gds_law *law, dn_work *w, double *K, double *xbuf, double
 static int dn_w2_cov_dense(gds_law *law, const dn_ref *ref, const double *K, dn_mat *K2, dn_mat *T1, double *evals,
                            int t, double *out) {
   dn_data *dd = law->data;
-  int d = dd->d, info = 0, ierr = GDS_SUCCESS, desc1[GDS_DLEN], ld1 = d, lwork = -1, liwork = -1, iwq;
+  int d = dd->d, info = 0, ierr = GDS_SUCCESS, desc1[GDS_DLEN], ld1 = dd->ld, lwork = -1, liwork = -1, iwq;
   double ab = law->sched->alpha_bar[t], one = 1.0, zero = 0.0, wq, *work = NULL, *s = NULL;
   int *iwork = NULL;
   descinit_(desc1, &d, &d, &d, &dd->nb1, &dn_zero, &dn_zero, &dd->ctx1, &ld1, &info);
@@ -831,22 +983,32 @@ out:
   return ierr;
 }
 
-/* Records W2 at time t of the operator route: m − m* = y − √ᾱ δ_s. */
-static int dn_operator_record(gds_law *law, const dn_ref *ref, dn_run *rn, int t, const double *K, double *xbuf,
-                              dn_mat *T1, double *evals, const double *y) {
+/* Buffers of the operator route: K̃ (column blocks), the exchange buffer (also the 2-D copy
+ * of K for W2) and kp (pixel-space K, then the second 2-D matrix of W2). */
+typedef struct dn_obufs {
+  double *K, *xbuf, *kp, *evals;
+  dn_mat T1; /* descriptor of a d×d 2-D matrix; storage kp */
+} dn_obufs;
+
+/* Records W2 at time t of the operator route: K = Q_F K̃ Q_Fᵀ into kp, then
+ * dn_w2_cov_dense; m − m* = Q_F (ỹ − √ᾱ δ̃). */
+static int dn_operator_record(gds_law *law, dn_work *w, const dn_ref *ref, dn_run *rn, int t, dn_obufs *b,
+                              const double *yc, const double *dc) {
   int d = law->op->d, want = !rn->mask || rn->mask[t];
   if (rn->w2_cov) {
-    dn_mat K2 = *T1; /* same shape and descriptor as T1, storage in xbuf */
-    K2.a = xbuf;
-    if (want) GDS_CALL(dn_w2_cov_dense(law, ref, K, &K2, T1, evals, t, &rn->w2_cov[t]));
-    else rn->w2_cov[t] = NAN;
+    if (want) {
+      dn_mat K2 = b->T1; /* same shape and descriptor, storage in xbuf */
+      K2.a = b->xbuf;
+      GDS_CALL(dn_sandwich(law, w, 1, b->K, b->xbuf, b->kp, 0.0));
+      GDS_CALL(dn_w2_cov_dense(law, ref, b->kp, &K2, &b->T1, b->evals, t, &rn->w2_cov[t]));
+    } else rn->w2_cov[t] = NAN;
   }
   double sab = sqrt(law->sched->alpha_bar[t]);
   for (int s = 0; s < rn->ns && rn->w2_mean; s++) {
     if (!rn->w2_mean[s]) continue;
     double acc = 0;
     for (int i = 0; i < d && want; i++) {
-      double e = y[(size_t)s * d + i] - sab * rn->delta[(size_t)s * d + i];
+      double e = yc[(size_t)s * d + i] - sab * dc[(size_t)s * d + i];
       acc += e * e;
     }
     rn->w2_mean[s][t] = want ? sqrt(acc) : NAN;
@@ -855,74 +1017,93 @@ static int dn_operator_record(gds_law *law, const dn_ref *ref, dn_run *rn, int t
 }
 
 /* m_{t−1} = P_t m_t + b_t, K_{t−1} = P_t K_t P_tᵀ + σ_t² I (SPEC §2) with y = m − √ᾱ μ:
- * y_{t−1} = (y − β(Σ_t⁻¹ y + J Aᵀ C_t⁻¹ (A J y − r)))/√α_t, y_T = −√ᾱ_T μ, K_T = I. */
+ * y_{t−1} = (y − β(Σ_t⁻¹ y + J Aᵀ C_t⁻¹ (A J y − r)))/√α_t, y_T = −√ᾱ_T μ, K_T = I; both
+ * carried in Fourier coordinates (ỹ = Q_Fᵀ y, K̃ = Q_Fᵀ K Q_F; K̃_T = I). */
 static int dn_run_operator(gds_law *law, const dn_ref *ref, dn_run *rn) {
   dn_data *dd = law->data;
   const gds_schedule *sc = law->sched;
-  int d = dd->d, ns = rn->ns, T = sc->T, n = dd->nc[dd->rank], ierr = GDS_SUCCESS;
+  int d = dd->d, ns = rn->ns, T = sc->T, n = dd->nc[dd->rank], ld = dd->ld, ierr = GDS_SUCCESS;
   dn_work w = {0};
-  dn_mat T1 = {0};
-  double *K = NULL, *xbuf = NULL, *y = NULL, *evals = NULL;
-  int any_w2 = 0;
-  for (int t = rn->t_stop; t <= T && rn->w2_cov; t++) any_w2 |= !rn->mask || rn->mask[t];
+  dn_obufs b = {0};
+  double *yc = NULL, *dc = NULL, *full = NULL;
+  int *cnt = NULL;
   GDS_CALL_GOTO(ierr, out, dn_work_alloc(dd, &w));
+  GDS_CALL_GOTO(ierr, out, dn_mat_init(dd, &b.T1, d, d)); /* descriptor only; its storage is replaced */
+  dn_mat_free(&b.T1);
+  size_t n1 = (size_t)ld * (n > 0 ? n : 1), n2 = dn_lld(&b.T1) * (size_t)(b.T1.lc > 0 ? b.T1.lc : 1);
   size_t nx = (size_t)d * (n > 0 ? n : 1);
-  if (any_w2) {
-    GDS_CALL_GOTO(ierr, out, dn_mat_init(dd, &T1, d, d));
-    GDS_CALL_GOTO(ierr, out, GDS_ALLOC(evals, d));
-    size_t n2 = dn_lld(&T1) * (size_t)(T1.lc > 0 ? T1.lc : 1);
-    if (n2 > nx) nx = n2; /* xbuf doubles as the 2-D copy of K */
-  }
-  GDS_CALL_GOTO(ierr, out, gds_malloc_aligned(sizeof(double) * (size_t)d * (n > 0 ? n : 1), &K));
-  GDS_CALL_GOTO(ierr, out, gds_malloc_aligned(sizeof(double) * nx, &xbuf));
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(y, (size_t)d * (ns > 0 ? ns : 1)));
-  for (int j = 0; j < n; j++) K[(size_t)d * j + dd->c0[dd->rank] + j] = 1.0;
+  GDS_CALL_GOTO(ierr, out, gds_malloc_aligned(sizeof(double) * n1, &b.K));
+  GDS_CALL_GOTO(ierr, out, gds_malloc_aligned(sizeof(double) * (nx > n2 ? nx : n2), &b.xbuf));
+  GDS_CALL_GOTO(ierr, out, gds_malloc_aligned(sizeof(double) * (n1 > n2 ? n1 : n2), &b.kp));
+  b.T1.a = b.kp;
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(b.evals, d));
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(yc, (size_t)d * (ns > 0 ? ns : 1)));
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(dc, (size_t)d * (ns > 0 ? ns : 1)));
+  for (int j = 0; j < n; j++) b.K[(size_t)ld * j + dd->c0[dd->rank] + j] = 1.0;
   double sabT = sqrt(sc->alpha_bar[T]);
-  for (size_t i = 0; i < (size_t)ns * d; i++) y[i] = -sabT * law->prior->mean;
-  GDS_CALL_GOTO(ierr, out, dn_operator_record(law, ref, rn, T, K, xbuf, &T1, evals, y));
+  for (int s = 0; s < ns; s++) {
+    for (int i = 0; i < d; i++) dd->rbuf[i] = -sabT * law->prior->mean;
+    dn_to_coef(dd, dd->rbuf, yc + (size_t)d * s);
+    dn_to_coef(dd, rn->delta + (size_t)d * s, dc + (size_t)d * s);
+  }
+  GDS_CALL_GOTO(ierr, out, dn_operator_record(law, &w, ref, rn, T, &b, yc, dc));
   for (int t = T; t > rn->t_stop; t--) {
     GDS_CALL_GOTO(ierr, out, dn_step_coef(law, &w, rn->alg, rn->alpha_dps, t));
-    GDS_CALL_GOTO(ierr, out, dn_step_cov(law, &w, K, xbuf, sc->sigma2[t]));
+    GDS_CALL_GOTO(ierr, out, dn_sandwich(law, &w, 0, b.K, b.xbuf, b.K, sc->sigma2[t]));
     for (int s = 0; s < ns; s += DN_BLK) {
       int nb = ns - s < DN_BLK ? ns - s : DN_BLK;
-      GDS_CALL_GOTO(ierr, out, dn_apply(law, &w, nb, y + (size_t)d * s, y + (size_t)d * s, rn->r + (size_t)dd->m * s));
+      GDS_CALL_GOTO(ierr, out, dn_apply(law, &w, nb, yc + (size_t)d * s, d, yc + (size_t)d * s, d, rn->r + (size_t)dd->m * s));
     }
-    GDS_CALL_GOTO(ierr, out, dn_operator_record(law, ref, rn, t - 1, K, xbuf, &T1, evals, y));
+    GDS_CALL_GOTO(ierr, out, dn_operator_record(law, &w, ref, rn, t - 1, &b, yc, dc));
   }
   if (rn->mean) {
     double sab = sqrt(sc->alpha_bar[rn->t_stop]);
-    for (size_t i = 0; i < (size_t)ns * d; i++) rn->mean[i] = y[i] + sab * law->prior->mean;
-  }
-  if (rn->var || rn->cov) {
-    /* every rank gets all columns (d × d column-major; K is symmetric up to rounding) */
-    double *full = NULL;
-    int *cnt = NULL;
-    GDS_CALL_GOTO(ierr, out, GDS_ALLOC(full, (size_t)d * d));
-    ierr = GDS_ALLOC(cnt, 2 * dd->np);
-    if (!ierr) {
-      for (int q = 0; q < dd->np; q++) {
-        cnt[q] = d * dd->nc[q];
-        cnt[dd->np + q] = d * dd->c0[q];
-      }
-      if (MPI_Allgatherv(K, d * n, MPI_DOUBLE, full, cnt, cnt + dd->np, MPI_DOUBLE, dd->comm) != MPI_SUCCESS)
-        ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Allgatherv failed");
+    for (int s = 0; s < ns; s++) {
+      double *ms = rn->mean + (size_t)d * s;
+      dn_from_coef(dd, NULL, yc + (size_t)d * s, ms);
+      for (int i = 0; i < d; i++) ms[i] += sab * law->prior->mean;
     }
-    if (!ierr) {
-      for (int i = 0; i < d && rn->var; i++) rn->var[i] = full[(size_t)d * i + i];
-      for (int i = 0; i < d && rn->cov; i++)
+  }
+  if (rn->var || rn->cov) { /* K = Q_F K̃ Q_Fᵀ; every rank gets diag K (and K) */
+    GDS_CALL_GOTO(ierr, out, dn_sandwich(law, &w, 1, b.K, b.xbuf, b.kp, 0.0));
+    GDS_CALL_GOTO(ierr, out, GDS_ALLOC(cnt, 2 * dd->np));
+    int me = dd->rank, np = dd->np;
+    if (rn->var) {
+      for (int q = 0; q < np; q++) {
+        cnt[q] = dd->nc[q];
+        cnt[np + q] = dd->c0[q];
+      }
+      for (int j = 0; j < n; j++) b.xbuf[j] = b.kp[(size_t)ld * j + dd->c0[me] + j];
+      if (MPI_Allgatherv(b.xbuf, n, MPI_DOUBLE, rn->var, cnt, cnt + np, MPI_DOUBLE, dd->comm) != MPI_SUCCESS) {
+        ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Allgatherv failed");
+        goto out;
+      }
+    }
+    if (rn->cov) { /* tests only: d×d on every rank */
+      GDS_CALL_GOTO(ierr, out, GDS_ALLOC(full, (size_t)d * d));
+      for (int q = 0; q < np; q++) {
+        cnt[q] = d * dd->nc[q];
+        cnt[np + q] = d * dd->c0[q];
+      }
+      for (int j = 0; j < n; j++) memcpy(b.xbuf + (size_t)d * j, b.kp + (size_t)ld * j, sizeof(double) * d);
+      if (MPI_Allgatherv(b.xbuf, d * n, MPI_DOUBLE, full, cnt, cnt + np, MPI_DOUBLE, dd->comm) != MPI_SUCCESS) {
+        ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Allgatherv failed");
+        goto out;
+      }
+      for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) rn->cov[(size_t)d * i + j] = full[(size_t)d * j + i];
     }
-    free(full);
-    free(cnt);
-    GDS_CALL_GOTO(ierr, out, ierr);
   }
 out:
   dn_work_free(&w);
-  dn_mat_free(&T1);
-  free(K);
-  free(xbuf);
-  free(y);
-  free(evals);
+  free(b.K);
+  free(b.xbuf);
+  free(b.kp);
+  free(b.evals);
+  free(yc);
+  free(dc);
+  free(full);
+  free(cnt);
   return ierr;
 }
 
