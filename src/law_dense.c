@@ -49,10 +49,10 @@ typedef struct dn_data {
   int rank, np;
   int sys, ctx2, ctx1, have2, have1; /* BLACS system handle; pr×pc grid; 1×np grid */
   int pr, pc, myr, myc, nb;
-  int H, W, d, m, nf, nfp; /* nfp: half-spectrum stride rounded for FFTW alignment */
+  int H, W, d, m, nf;      /* image, measurement and half-spectrum sizes */
   int nb1, *c0, *nc;       /* column blocks of the operator route */
-  int ld;                  /* their leading dimension: d padded so that columns stay 64-byte
-                              aligned and a power-of-two d does not alias cache sets */
+  int ld;                  /* their leading dimension: d padded so that a power-of-two d does
+                              not alias cache sets in the transposition */
   double *lam;             /* nf: λ(ξ) on the half spectrum */
   /* Real orthonormal Fourier coordinates c = Q_Fᵀ x of the operator route: half-spectrum
    * entry f is a self-conjugate mode (fkind 0, one coordinate fci[f]), a cos/sin pair
@@ -477,7 +477,6 @@ static int dn_setup(gds_law *law) {
   dd->d = pr->H * pr->W;
   dd->m = law->op->m;
   dd->nf = dd->H * (dd->W / 2 + 1);
-  dd->nfp = (dd->nf + 3) / 4 * 4;
   int d = dd->d, np = dd->np;
   if (d < np) GDS_ERROR(GDS_ERR_INPUT, "image of %d pixels is too small for a group of %d ranks", d, np);
 
@@ -508,7 +507,7 @@ static int dn_setup(gds_law *law) {
   }
 
   dd->rbuf = fftw_alloc_real((size_t)d);
-  dd->cbuf = fftw_alloc_complex((size_t)dd->nfp);
+  dd->cbuf = fftw_alloc_complex((size_t)dd->nf);
   if (!dd->rbuf || !dd->cbuf) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (FFT buffers)");
   /* FFTW_ESTIMATE: plans, hence roundings, independent of timing (and of the group size). */
   dd->fwd = fftw_plan_dft_r2c_2d(dd->H, dd->W, dd->rbuf, dd->cbuf, FFTW_ESTIMATE);
