@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gdsweep/error.h"
 #include "law_impl.h"
@@ -10,7 +11,7 @@
 static const gds_law_backend *const gds_law_backends_[GDS_STRUCTURE_COUNT] = {
     [GDS_STRUCTURE_FOURIER_DIAGONAL] = &gds_law_backend_fourier_diag,
     [GDS_STRUCTURE_FOURIER_BLOCK] = &gds_law_backend_fourier_block,
-    [GDS_STRUCTURE_DENSE] = NULL,
+    [GDS_STRUCTURE_DENSE] = &gds_law_backend_dense,
 };
 
 int gds_law_check_operator(const gds_operator *op) {
@@ -25,9 +26,8 @@ int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operat
   return GDS_SUCCESS;
 }
 
-int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched,
-                         gds_operator *op, double sigma, gds_law **out) {
-  const gds_law_backend *be = gds_law_backends_[op->structure];
+static int gds_law_create_with(MPI_Comm group, const gds_law_backend *be, const gds_prior *prior,
+                               const gds_schedule *sched, gds_operator *op, double sigma, gds_law **out) {
   if (!be) GDS_ERROR(GDS_ERR_INPUT, "no exact-law backend for operator %s yet", op->name);
   if (!(sigma > 0)) GDS_ERROR(GDS_ERR_INPUT, "sigma must be > 0, got %g", sigma);
   if (op->H != prior->H || op->W != prior->W)
@@ -46,6 +46,38 @@ int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_sched
     GDS_CALL(ierr);
   }
   *out = law;
+  return GDS_SUCCESS;
+}
+
+int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched,
+                         gds_operator *op, double sigma, gds_law **out) {
+  GDS_CALL(gds_law_create_with(group, gds_law_backends_[op->structure], prior, sched, op, sigma, out));
+  return GDS_SUCCESS;
+}
+
+/* A backend is named by its full name or the part before '-' ("dense"). The dense backend
+ * only applies the operator, so it handles every structure; the others only their own. */
+int gds_law_create_backend(MPI_Comm group, const char *backend, const gds_prior *prior,
+                           const gds_schedule *sched, gds_operator *op, double sigma, gds_law **out) {
+  if (!backend) {
+    GDS_CALL(gds_law_create_group(group, prior, sched, op, sigma, out));
+    return GDS_SUCCESS;
+  }
+  const gds_law_backend *be = NULL;
+  int s_found = -1;
+  size_t len = strlen(backend);
+  for (int s = 0; s < GDS_STRUCTURE_COUNT; s++) {
+    const gds_law_backend *b = gds_law_backends_[s];
+    if (b && (!strcmp(b->name, backend) || (!strncmp(b->name, backend, len) && b->name[len] == '-'))) {
+      be = b;
+      s_found = s;
+      break;
+    }
+  }
+  if (!be) GDS_ERROR(GDS_ERR_INPUT, "unknown exact-law backend '%s'", backend);
+  if (s_found != (int)op->structure && s_found != GDS_STRUCTURE_DENSE)
+    GDS_ERROR(GDS_ERR_INPUT, "exact-law backend '%s' cannot handle operator %s", backend, op->name);
+  GDS_CALL(gds_law_create_with(group, be, prior, sched, op, sigma, out));
   return GDS_SUCCESS;
 }
 

@@ -28,5 +28,6 @@ struct gds_law {
 
 extern const gds_law_backend gds_law_backend_fourier_diag;
 extern const gds_law_backend gds_law_backend_fourier_block;
+extern const gds_law_backend gds_law_backend_dense;
 
 #endif

@@ -44,6 +44,10 @@ int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operat
  * Every later call on the law is collective on the group. gds_law_create uses MPI_COMM_SELF. */
 int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched,
                          gds_operator *op, double sigma, gds_law **out);
+/* Same with the backend named explicitly ("dense-distributed" or "dense" works for every
+ * operator; NULL picks by operator structure); GDS_ERR_INPUT if it cannot handle op. */
+int gds_law_create_backend(MPI_Comm group, const char *backend, const gds_prior *prior,
+                           const gds_schedule *sched, gds_operator *op, double sigma, gds_law **out);
 void gds_law_destroy(gds_law **law);
 const char *gds_law_backend_name(const gds_law *law);
 

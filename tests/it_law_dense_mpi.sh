@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Dense law backend across ranks (SPEC §2; law groups): test_law_dense --groups splits
+# MPI_COMM_WORLD into groups of 1, 2 (and 4) ranks, every group evaluates the same problems
+# (inpainting, super-resolution, blur; every algorithm) and each rank checks that its
+# multi-rank results equal its single-rank ones to 1e-10. Run by ctest from the build dir.
+set -euo pipefail
+exe=${GDS_TEST_LAW_DENSE:-tests/test_law_dense}
+[ -x "$exe" ] || { echo "it_law_dense_mpi: $exe not built" >&2; exit 1; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+# Waiting ranks yield the core instead of busy-polling (4 ranks share 2 cores).
+export OMPI_MCA_mpi_yield_when_idle=1
+mpirun -n 2 "$exe" --groups
+mpirun -n 4 --oversubscribe "$exe" --groups
