@@ -7,6 +7,7 @@
  * cannot write them, and netCDF-C cannot read fixed-length string arrays), and reports input
  * errors once. After the open nothing but raw data changes until mark_complete/close. */
 #include "gdsweep/io.h"
+#include "gdsweep/law.h"
 
 #include <errno.h>
 #include <fftw3.h>
@@ -636,6 +637,7 @@ static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_opera
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "name", op->name, 0));
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "type", type, 0));
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "parameters", params, 0));
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "law_backend", gds_law_backend_for(op), 0));
     gds_io_close_id(&g, H5Gclose);
     hsize_t vd[4] = {(hsize_t)s->n_sigma, (hsize_t)s->n_seed, (hsize_t)op->mh, (hsize_t)op->mw};
     /* Measurement rows/columns: the image's row/col scales when v is an image of the same

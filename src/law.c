@@ -14,6 +14,11 @@ static const gds_law_backend *const gds_law_backends_[GDS_STRUCTURE_COUNT] = {
     [GDS_STRUCTURE_DENSE] = &gds_law_backend_dense,
 };
 
+const char *gds_law_backend_for(const gds_operator *op) {
+  const gds_law_backend *be = op->spec.dense ? &gds_law_backend_dense : gds_law_backends_[op->structure];
+  return be ? be->name : "none";
+}
+
 int gds_law_check_operator(const gds_operator *op) {
   if (!gds_law_backends_[op->structure])
     GDS_ERROR(GDS_ERR_INPUT, "operator %s: no exact-law backend for its structure in this build", op->name);

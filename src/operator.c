@@ -49,33 +49,34 @@ void gds_format_double(double x, char *buf, int len) {
 }
 
 void gds_operator_spec_name(const gds_operator_spec *s, char *buf, int len) {
-  char a[32], b[32];
+  char a[32], b[32], p[4200] = "";
   switch (s->type) {
   case GDS_OP_GAUSSIAN_BLUR:
     gds_format_double(s->std, a, sizeof a);
-    snprintf(buf, (size_t)len, "gaussian_blur(std=%s)", a);
+    snprintf(p, sizeof p, "std=%s", a);
     break;
   case GDS_OP_MOTION_BLUR:
     gds_format_double(s->length, a, sizeof a);
     gds_format_double(s->angle, b, sizeof b);
-    snprintf(buf, (size_t)len, "motion_blur(length=%s,angle=%s)", a, b);
+    snprintf(p, sizeof p, "length=%s,angle=%s", a, b);
     break;
   case GDS_OP_INPAINTING:
     if (s->mask == GDS_MASK_RANDOM) {
       gds_format_double(s->keep, a, sizeof a);
-      snprintf(buf, (size_t)len, "inpainting(mask=random,keep=%s,mask_seed=%llu)", a,
-               (unsigned long long)s->mask_seed);
+      snprintf(p, sizeof p, "mask=random,keep=%s,mask_seed=%llu", a, (unsigned long long)s->mask_seed);
     } else if (s->mask == GDS_MASK_BOX) {
-      snprintf(buf, (size_t)len, "inpainting(mask=box,box=[%d,%d,%d,%d])", s->box[0], s->box[1],
-               s->box[2], s->box[3]);
+      snprintf(p, sizeof p, "mask=box,box=[%d,%d,%d,%d]", s->box[0], s->box[1], s->box[2], s->box[3]);
     } else {
       const char *base = strrchr(s->mask_path, '/');
-      snprintf(buf, (size_t)len, "inpainting(mask=file,path=%s)", base ? base + 1 : s->mask_path);
+      snprintf(p, sizeof p, "mask=file,path=%s", base ? base + 1 : s->mask_path);
     }
     break;
-  case GDS_OP_SUPER_RESOLUTION: snprintf(buf, (size_t)len, "super_resolution(factor=%d)", s->factor); break;
-  default: snprintf(buf, (size_t)len, "identity"); break;
+  case GDS_OP_SUPER_RESOLUTION: snprintf(p, sizeof p, "factor=%d", s->factor); break;
+  default: break;
   }
+  if (s->dense) snprintf(p + strlen(p), sizeof p - strlen(p), "%sbackend=dense", p[0] ? "," : "");
+  if (p[0]) snprintf(buf, (size_t)len, "%s(%s)", gds_operator_type_name(s->type), p);
+  else snprintf(buf, (size_t)len, "%s", gds_operator_type_name(s->type));
 }
 
 /* Signed periodic offset of index i on a period n, wrapped to [−n/2, n/2). */

@@ -59,7 +59,7 @@ typedef struct gds_unit {
 static double gds_unit_cost(const gds_sweep *s, const gds_operator_spec *op, gds_algorithm alg) {
   double d = (double)s->prior.H * s->prior.W, nf = s->prior.H * (s->prior.W / 2 + 1.0), T = s->T;
   double nw = s->n_w2t, traj = 8e-9 * d * T * s->samples * s->n_seed, law;
-  switch (op->type) {
+  switch (op->dense ? GDS_OP_INPAINTING : op->type) { /* the dense backend costs the same for any operator */
   case GDS_OP_SUPER_RESOLUTION: {
     double f2 = (double)op->factor * op->factor;
     law = 6e-9 * nf * f2 * T * (1 + s->n_seed);
@@ -260,10 +260,15 @@ static int gds_run_poll(gds_run_ctx *c) {
 /* ---------------------------------------------------------------------------------------
  * One unit: measurements, (posterior), exact law for the seed bundle, trajectories, writes. */
 
+/* Whether the operator's exact law comes from the dense backend (its structure, or asked). */
+static int gds_run_op_dense(const gds_operator *op) {
+  return op->structure == GDS_STRUCTURE_DENSE || op->spec.dense;
+}
+
 /* Whether the ranks of a group share the unit (the dense backend distributes K_t); other
  * units are computed by the group leader alone. */
 static int gds_unit_needs_group(const gds_run_ctx *c, const gds_unit *u) {
-  return c->gsize > 1 && c->ops[u->op]->structure == GDS_STRUCTURE_DENSE;
+  return c->gsize > 1 && gds_run_op_dense(c->ops[u->op]);
 }
 
 /* Run by the leader and, for group units, by every rank of the group in lockstep: the law is
@@ -303,7 +308,8 @@ static int gds_unit_run(gds_run_ctx *c, const gds_unit *u, int *npoints_written)
   double *pvar = mean0[0] + d; /* scratch: free until the law evaluation */
 
   for (int e = 0; e < ns; e++) GDS_CALL_GOTO(ierr, out, gds_operator_measure(op, u->op, c->x0[e], sigma, s->seed[e], v[e]));
-  GDS_CALL_GOTO(ierr, out, gds_law_create_group(lawcomm, c->prior, c->sched, op, sigma, &law));
+  GDS_CALL_GOTO(ierr, out, gds_law_create_backend(lawcomm, op->spec.dense ? "dense" : NULL, c->prior, c->sched,
+                                                  op, sigma, &law));
   /* Problem data of (op, σ) is written once, by the unit of the first algorithm / α. */
   if (u->alg == 0 && u->alpha <= 0) {
     for (int e = 0; e < ns; e++) {

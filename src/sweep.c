@@ -540,15 +540,25 @@ static int sw_diffusion(const sw_ctx *c, const yaml_node_t *n) {
 
 #define OP_OFF(member) offsetof(gds_operator_spec, member)
 
+/* Every operator accepts `backend: auto | dense` (dense: exact law by the dense backend, for
+ * cross-checks); it is the last field of each table. */
+static const char *const sw_backend_names[] = {"auto", "dense", NULL};
+#define SW_BACKEND_FIELD                                                                         \
+  {.key = "backend", .kind = SW_ENUM, .off = OP_OFF(dense), .choices = sw_backend_names,          \
+   .example = "backend: dense"}
+static const sw_field sw_identity_fields[] = {SW_BACKEND_FIELD};
+
 static const sw_field sw_gauss_fields[] = {
     {.key = "std", .kind = SW_REAL, .required = 1, .off = OP_OFF(std), SW_GT(0), .example = "std: 2.0"},
+    SW_BACKEND_FIELD,
 };
 static const sw_field sw_motion_fields[] = {
     {.key = "length", .kind = SW_REAL, .required = 1, .off = OP_OFF(length), SW_GT(0),
      .example = "length: 9"},
     {.key = "angle", .kind = SW_REAL, .off = OP_OFF(angle), .example = "angle: 30"},
+    SW_BACKEND_FIELD,
 };
-enum { INP_MASK, INP_KEEP, INP_SEED, INP_BOX, INP_PATH };
+enum { INP_MASK, INP_KEEP, INP_SEED, INP_BOX, INP_PATH, INP_BACKEND };
 static const sw_field sw_inpaint_fields[] = {
     [INP_MASK] = {.key = "mask", .kind = SW_ENUM, .required = 1, .off = OP_OFF(mask),
                   .choices = sw_mask_names, .example = "mask: random"},
@@ -559,10 +569,12 @@ static const sw_field sw_inpaint_fields[] = {
     [INP_BOX] = {.key = "box", .kind = SW_NODE, .example = "box: [16, 16, 32, 32]"},
     [INP_PATH] = {.key = "path", .kind = SW_STR, .off = OP_OFF(mask_path), .cap = 4096,
                   .example = "path: mask.png"},
+    [INP_BACKEND] = SW_BACKEND_FIELD,
 };
 static const sw_field sw_sr_fields[] = {
     {.key = "factor", .kind = SW_INT, .required = 1, .off = OP_OFF(factor), SW_GE(2),
      .example = "factor: 4"},
+    SW_BACKEND_FIELD,
 };
 
 typedef struct sw_op_kind {
@@ -574,7 +586,7 @@ typedef struct sw_op_kind {
 } sw_op_kind;
 
 static const sw_op_kind sw_op_kinds[] = {
-    {"identity", GDS_OP_IDENTITY, NULL, 0, "- identity: {}"},
+    {"identity", GDS_OP_IDENTITY, sw_identity_fields, SW_NF(sw_identity_fields), "- identity: {}"},
     {"gaussian_blur", GDS_OP_GAUSSIAN_BLUR, sw_gauss_fields, SW_NF(sw_gauss_fields),
      "- gaussian_blur: {std: 2.0}"},
     {"motion_blur", GDS_OP_MOTION_BLUR, sw_motion_fields, SW_NF(sw_motion_fields),
@@ -609,7 +621,7 @@ static int sw_inpainting(const sw_ctx *c, const yaml_node_t *n, const char *path
   char child[SW_PATH];
   const int H = c->s->prior.H, W = c->s->prior.W;
   const char *const *keys = sw_mask_keys[op->mask];
-  for (int i = INP_KEEP; i < SW_NF(sw_inpaint_fields); i++) {
+  for (int i = INP_KEEP; i <= INP_PATH; i++) {
     if (!v[i]) continue;
     int ok = 0;
     for (int j = 0; keys[j]; j++) ok |= !strcmp(keys[j], sw_inpaint_fields[i].key);
@@ -674,8 +686,8 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
 
   if (kind->type == GDS_OP_IDENTITY) {
     if (sw_is_null(val)) return GDS_SUCCESS;
-    yaml_node_t *none[1];
-    return sw_mapping(c, val, child, NULL, 0, op, none, "- identity: {}");
+    yaml_node_t *none[SW_NF(sw_identity_fields)];
+    return sw_mapping(c, val, child, kind->fields, kind->nf, op, none, "{} or {backend: dense}");
   }
   yaml_node_t *v[8];
   const char *form = strchr(kind->form, '{');
@@ -699,20 +711,13 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
 }
 
 /* Same operator, field by field (what gds_operator_spec_name would print). */
+/* Two operators are the same iff their canonical names are (the operator module's naming). */
 static int sw_op_same(const gds_operator_spec *a, const gds_operator_spec *b) {
-  if (a->type != b->type) return 0;
-  switch (a->type) {
-  case GDS_OP_IDENTITY: return 1;
-  case GDS_OP_GAUSSIAN_BLUR: return a->std == b->std;
-  case GDS_OP_MOTION_BLUR: return a->length == b->length && a->angle == b->angle;
-  case GDS_OP_SUPER_RESOLUTION: return a->factor == b->factor;
-  case GDS_OP_INPAINTING:
-    if (a->mask != b->mask) return 0;
-    if (a->mask == GDS_MASK_RANDOM) return a->keep == b->keep && a->mask_seed == b->mask_seed;
-    if (a->mask == GDS_MASK_BOX) return !memcmp(a->box, b->box, sizeof a->box);
-    return !strcmp(a->mask_path, b->mask_path);
-  }
-  return 0;
+  char na[4400], nb[4400];
+  gds_operator_spec_name(a, na, sizeof na);
+  gds_operator_spec_name(b, nb, sizeof nb);
+  return !strcmp(na, nb) && (a->type != GDS_OP_INPAINTING || a->mask != GDS_MASK_FILE ||
+                              !strcmp(a->mask_path, b->mask_path));
 }
 
 /* ---- grid and output ---------------------------------------------------------------- */
@@ -1061,6 +1066,7 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
       }
       break;
     }
+    if (o->dense) sw_put(&b, ",backend=dense");
     sw_put(&b, "\n");
   }
   sw_put(&b, "grid.sigma=");

@@ -232,6 +232,26 @@ static char *pgm_temp(int h, int w, int shift) {
   return gds_test_write_temp(".pgm", text);
 }
 
+/* `backend: dense` makes a distinct operator (its own canonical name) of the same kind. */
+static void test_backend_dense(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: b\nprior: {texture: builtin:noise, size: [8, 8]}\ndiffusion: {steps: 100}\n"
+                           "grid:\n  operator:\n    - gaussian_blur: {std: 1}\n"
+                           "    - gaussian_blur: {std: 1, backend: dense}\n    - identity: {backend: dense}\n"
+                           "  sigma: [0.1]\n  algorithm: [dps]\n",
+                           NULL);
+  assert_int_equal(s->n_op, 3);
+  assert_int_equal(s->op[0].dense, 0);
+  assert_int_equal(s->op[1].dense, 1);
+  assert_int_equal(s->op[2].dense, 1);
+  char name[256];
+  gds_operator_spec_name(&s->op[1], name, sizeof name);
+  assert_string_equal(name, "gaussian_blur(std=1,backend=dense)");
+  gds_operator_spec_name(&s->op[2], name, sizeof name);
+  assert_string_equal(name, "identity(backend=dense)");
+  gds_sweep_destroy(&s);
+}
+
 static void test_operators(void **state) {
   (void)state;
   char *mask = pgm_temp(8, 12, 0); /* the sweep checks: a mask has the image size */
@@ -377,7 +397,9 @@ static const bad_case bad_cases[] = {
     {"bad_operator_not_a_mapping", HEAD GRID_WITH("[identity]", "[0.1]", "[dps]"), ":5:", "grid.operator[0]",
      "- identity: {}"},
     {"bad_identity_with_params", HEAD GRID_WITH("[identity: {std: 1}]", "[0.1]", "[dps]"), ":5:",
-     "grid.operator[0].identity.std", "no keys are allowed"},
+     "grid.operator[0].identity.std", "unknown key 'std'; valid keys here: backend"},
+    {"bad_backend_value", HEAD GRID_WITH("[gaussian_blur: {std: 1, backend: scalapack}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].gaussian_blur.backend", "auto, dense"},
     {"bad_unknown_algorithm", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[dps, ddim]"), ":7:",
      "grid.algorithm[1]", "one of none, dps, pigdm, cgdm"},
     {"bad_unknown_variance", L_NAME L_PRIOR "diffusion: {steps: 100, variance: ddim}\n" L_GRID, ":3:",
@@ -509,7 +531,7 @@ int main(void) {
   const struct CMUnitTest fixed[] = {
       cmocka_unit_test(test_demo),        cmocka_unit_test(test_tiny),
       cmocka_unit_test(test_defaults),    cmocka_unit_test(test_small_T),
-      cmocka_unit_test(test_white_prior_and_output), cmocka_unit_test(test_operators),
+      cmocka_unit_test(test_white_prior_and_output), cmocka_unit_test(test_operators), cmocka_unit_test(test_backend_dense),
       cmocka_unit_test(test_parse_api),   cmocka_unit_test(test_fingerprint),
   };
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) tests[n++] = fixed[i];

@@ -37,6 +37,9 @@ typedef struct gds_law_result {
 /* GDS_ERR_INPUT unless some backend computes the exact law for this operator (checked before
  * a run creates its output). */
 int gds_law_check_operator(const gds_operator *op);
+/* Name of the backend a run uses for the operator ("fourier-diagonal", "fourier-block",
+ * "dense-distributed"; `backend: dense` forces the last); stored in the output. */
+const char *gds_law_backend_for(const gds_operator *op);
 int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                    double sigma, gds_law **out);
 /* Same, collective on a group of ranks that share the work (the dense backend distributes

@@ -33,6 +33,8 @@ typedef struct gds_operator_spec {
   uint64_t mask_seed;      /*   random */
   int box[4];              /*   box: row, col, height, width (missing) */
   char mask_path[4096];    /*   file: resolved path, non-zero = observed */
+  int dense;               /* `backend: dense`: exact law by the dense backend whatever the
+                              structure (cross-checks); 0 = the structure's own backend */
 } gds_operator_spec;
 
 /* Read-only after create. */
