@@ -7,10 +7,12 @@
 #   BUILD_DIR defaults to ./build of the repository; options go to gds_bench (e.g. -r 7, -s 128,
 #   --cases law); numpy_ref.py takes the size, T, reps and cases from gds_bench's dump.
 # env: KEEP=DIR keeps the dump and raw outputs in DIR; PYTHON (default /usr/bin/python3);
-#      CORE (default 0) the core to pin to.
+#      CORE (default 0) the core to pin to; WAIT_IDLE=S waits up to S s for an idle machine
+#      before each program (bench/idle.sh; IDLE_PCT, default 90).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+. "$here/idle.sh"
 build=$root/build
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then build=$1; shift; fi
 exe=$build/bench/gds_bench
@@ -32,7 +34,7 @@ echo "# gdsweep single-core benchmark"
 echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "revision: $(git -C "$root" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)" \
      "($(git -C "$root" rev-parse --abbrev-ref HEAD 2>/dev/null || echo '?'))"
-echo "machine:  $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" \
+echo "machine:  $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(getconf _NPROCESSORS_ONLN) cores" \
      "($(lscpu | sed -n 's/^Thread(s) per core: *//p') thread/core)," \
      "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -r)"
 echo "software: $(gcc --version | head -1); FFTW $(pkg-config --modversion fftw3 2>/dev/null || echo '?');" \
@@ -41,8 +43,10 @@ echo "pinning:  ${pin[*]:-none (taskset unavailable)}; OPENBLAS_NUM_THREADS=1"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) before"
 echo
 
+wait_idle "before gds_bench"
 "${pin[@]}" "$exe" --dump "$work/problem" "$@" | tee "$work/c.txt"
 echo
+wait_idle "before numpy_ref.py"
 "${pin[@]}" "$py" "$here/numpy_ref.py" "$work/problem" | tee "$work/numpy.txt"
 rc=${PIPESTATUS[0]}
 echo

@@ -5,11 +5,13 @@
 #
 # usage: bench/scaling.sh [BUILD_DIR] [--size N] [--steps T] [--seeds S] [--samples K]
 #                         [--reps R] [--np "1 2"] [--bind "core none"] [--keep DIR]
+# env: WAIT_IDLE=S waits up to S s for an idle machine before each run (bench/idle.sh).
 # defaults: 64x64, T = 1000, 4 seeds, 1 sample, 3 reps; the grid is 2 operators x 2 sigmas x
 # 2 alphas x 3 algorithms (dps, pigdm, cgdm) x seeds = 96 points with 4 seeds.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+. "$here/idle.sh"
 build=$root/build
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then build=$1; shift; fi
 size=64 steps=1000 seeds=4 samples=1 reps=3 nps="1 2" binds="core none" keep=
@@ -59,7 +61,7 @@ EOF
 echo "# gdsweep MPI scaling"
 echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "revision: $(git -C "$root" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)"
-echo "machine:  $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM"
+echo "machine:  $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(getconf _NPROCESSORS_ONLN) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM"
 echo "mpirun:   $(mpirun --version 2>&1 | head -1)"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) before"
 check=$("$exe" check "$yaml")
@@ -97,6 +99,7 @@ for bind in $binds; do
   for np in $nps; do
     walls=() cpus=()
     for r in $(seq "$reps"); do
+      wait_idle "np=$np bind=$bind #$r" | sed 's/^/  /'
       read -r w u s < <(run_once "$np" "$bind" "$work/out_${np}_${bind}.h5")
       walls+=("$w")
       cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
