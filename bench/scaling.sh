@@ -100,6 +100,7 @@ for bind in $binds; do
     walls=() cpus=()
     for r in $(seq "$reps"); do
       wait_idle "np=$np bind=$bind #$r" | sed 's/^/  /'
+      w= u= s=
       read -r w u s < <(run_once "$np" "$bind" "$work/out_${np}_${bind}.h5") || true
       [ -n "${s:-}" ] || { echo "scaling.sh: run np=$np bind=$bind failed" >&2; exit 2; }
       walls+=("$w")
