@@ -375,7 +375,7 @@ static void usage(FILE *f) {
           "      --seed N        seed of x0, n and the sampler noise (default 0)\n"
           "      --dump DIR      write problem + C results as .npy for bench/numpy_ref.py\n"
           "      --check-steps K trajectory steps replayed by numpy_ref.py (default 3)\n"
-          "output: one line 'BENCH name median_s min_s max_s reps' per case\n");
+          "output: one line 'BENCH name median_s min_s max_s reps cpu_median_s' per case\n");
 }
 
 static int parse_int(const char *s, int lo, const char *what, int *out) {
