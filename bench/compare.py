@@ -25,7 +25,8 @@ def parse(path):
 
 
 def fmt(x):
-    return "-" if x is None else f"{x:.3f}"
+    """Seconds: 3 decimals, or 3 significant digits below 0.1 s (small problems)."""
+    return "-" if x is None else (f"{x:.3f}" if x >= 0.1 else f"{x:.3g}")
 
 
 def main():
@@ -49,7 +50,7 @@ def main():
         if rmin is not None:
             target.append(f">= {rmin:g}x")
             verdict.append(("PASS" if ratio is not None and ratio >= rmin else "FAIL") + " ratio")
-        rows.append((name, fmt(cb["med"]), f"{cb['min']:.3f}-{cb['max']:.3f}", fmt(cb["cpu"]),
+        rows.append((name, fmt(cb["med"]), f"{fmt(cb['min'])}-{fmt(cb['max'])}", fmt(cb["cpu"]),
                      fmt(nb["med"] if nb else None), fmt(nb["cpu"] if nb else None),
                      "-" if ratio is None else f"{ratio:.2f}x", "-" if ratio_cpu is None else f"{ratio_cpu:.2f}x",
                      ", ".join(target) or "(component)", ", ".join(verdict) or "-"))
