@@ -38,6 +38,8 @@ enum { MAX_REPS = 1000, N_CKPT = 6 };
 
 typedef struct bench_opts {
   int H, W, T, reps, warmup, check_steps;
+  int sr;       /* > 1: super_resolution(factor=sr) instead of the Gaussian blur */
+  int w2_times; /* > 0: W2 at that many equally spaced times (T..0) instead of every t */
   double std, sigma, alpha;
   long seed;
   const char *texture, *cases, *algs, *traj_algs, *dump;
@@ -49,6 +51,7 @@ typedef struct bench_problem {
   gds_schedule *sched;
   gds_operator *op;
   double *x0, *v;
+  unsigned char *w2_mask; /* NULL: W2 at every t */
   int d;
 } bench_problem;
 
@@ -131,16 +134,22 @@ static int problem_create(const bench_opts *o, bench_problem *pb) {
   GDS_CALL(gds_prior_create(&po, &pb->prior));
   GDS_CALL(gds_schedule_create(o->T, b0, b1, GDS_VARIANCE_BETA, &pb->sched));
   gds_operator_spec spec = {.type = GDS_OP_GAUSSIAN_BLUR, .std = o->std};
+  if (o->sr > 1) spec = (gds_operator_spec){.type = GDS_OP_SUPER_RESOLUTION, .factor = o->sr};
   GDS_CALL(gds_operator_create(&spec, o->H, o->W, &pb->op));
   pb->d = o->H * o->W;
   GDS_CALL(GDS_ALLOC(pb->x0, pb->d));
   GDS_CALL(GDS_ALLOC(pb->v, pb->op->m));
   GDS_CALL(gds_prior_sample(pb->prior, o->seed, pb->x0));
   GDS_CALL(gds_operator_measure(pb->op, 0, pb->x0, o->sigma, o->seed, pb->v));
+  if (o->w2_times > 0) {
+    GDS_CALL(GDS_ALLOC(pb->w2_mask, o->T + 1));
+    for (int k = 0; k < o->w2_times; k++) pb->w2_mask[(int)((double)o->T * k / (o->w2_times - 1) + 0.5)] = 1;
+  }
   return GDS_SUCCESS;
 }
 
 static void problem_destroy(bench_problem *pb) {
+  free(pb->w2_mask);
   free(pb->x0);
   free(pb->v);
   gds_operator_destroy(&pb->op);
@@ -191,7 +200,7 @@ static int law_once(const bench_opts *o, bench_problem *pb, gds_algorithm alg, l
   int ierr = gds_law_posterior(law, pb->v, out->post_mean, out->post_var);
   double t2 = now_s(), c2 = cpu_s();
   const double *vv[1] = {pb->v};
-  gds_law_request req = {.algorithm = alg, .alpha_dps = o->alpha, .nseeds = 1, .v = vv, .w2_mask = NULL};
+  gds_law_request req = {.algorithm = alg, .alpha_dps = o->alpha, .nseeds = 1, .v = vv, .w2_mask = pb->w2_mask};
   gds_law_result res = {.w2_cov = out->w2_cov, .var0 = out->var0, .w2_mean = &out->w2_mean, .w2 = &out->w2, .mean0 = &out->mean0};
   if (!ierr) ierr = gds_law_evaluate(law, &req, &res);
   gds_law_destroy(&law);
@@ -375,6 +384,8 @@ static void usage(FILE *f) {
           "      --seed N        seed of x0, n and the sampler noise (default 0)\n"
           "      --dump DIR      write problem + C results as .npy for bench/numpy_ref.py\n"
           "      --check-steps K trajectory steps replayed by numpy_ref.py (default 3)\n"
+          "      --sr S          super_resolution(factor=S) instead of the blur (Fourier-block law)\n"
+          "      --w2-times N    W2 at N equally spaced times only (default: every t)\n"
           "output: one line 'BENCH name median_s min_s max_s reps cpu_median_s' per case\n");
 }
 
@@ -395,7 +406,8 @@ static int parse_pos(const char *s, const char *what, double *out) {
 }
 
 static int parse_args(int argc, char **argv, bench_opts *o) {
-  enum { O_WARM = 256, O_CASES, O_ALGS, O_TALGS, O_STD, O_SIGMA, O_ALPHA, O_TEX, O_SEED, O_DUMP, O_CHECK, O_H, O_W };
+  enum { O_WARM = 256, O_CASES, O_ALGS, O_TALGS, O_STD, O_SIGMA, O_ALPHA, O_TEX, O_SEED, O_DUMP, O_CHECK, O_H, O_W,
+         O_SR, O_W2T };
   static const struct option lo[] = {
       {"size", required_argument, 0, 's'},     {"steps", required_argument, 0, 'T'},
       {"reps", required_argument, 0, 'r'},     {"warmup", required_argument, 0, O_WARM},
@@ -405,6 +417,7 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
       {"texture", required_argument, 0, O_TEX}, {"seed", required_argument, 0, O_SEED},
       {"dump", required_argument, 0, O_DUMP},   {"check-steps", required_argument, 0, O_CHECK},
       {"height", required_argument, 0, O_H},    {"width", required_argument, 0, O_W},
+      {"sr", required_argument, 0, O_SR},       {"w2-times", required_argument, 0, O_W2T},
       {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   int c, n;
   while ((c = getopt_long(argc, argv, "s:T:r:h", lo, NULL)) != -1) {
@@ -425,6 +438,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
     case O_SEED: GDS_CALL(parse_int(optarg, 0, "seed", &n)); o->seed = n; break;
     case O_DUMP: o->dump = optarg; break;
     case O_CHECK: GDS_CALL(parse_int(optarg, 1, "check-steps", &o->check_steps)); break;
+    case O_SR: GDS_CALL(parse_int(optarg, 2, "sr", &o->sr)); break;
+    case O_W2T: GDS_CALL(parse_int(optarg, 2, "w2-times", &o->w2_times)); break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); GDS_ERROR(GDS_ERR_INPUT, "bad command line");
     }
