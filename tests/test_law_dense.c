@@ -376,55 +376,7 @@ static void mc_check(gds_algorithm alg, gds_variance var) {
   assert_int_equal(gds_law_create(prior, sc, op, sigma, &law), 0);
   assert_int_equal(gds_sampler_create(prior, sc, op, sigma, &smp), 0);
   assert_string_equal(gds_sampler_backend_name(smp), "generic");
-  int ck[2] = {MT / 2, 0};
-  float *traj = malloc(sizeof(float) * 2 * MD);
-  double *sum = calloc(2 * MD, sizeof(double)), *sq = calloc(2 * MD, sizeof(double));
-  double (*pw)[MH][MW] = calloc(2, sizeof(*pw));
-  double mean[2][MD], *cov = malloc(sizeof(double) * 2 * MD * MD);
-  for (int c = 0; c < 2; c++)
-    assert_int_equal(gds_law_moments(law, alg, alpha, v, ck[c], mean[c], cov + c * MD * MD, NULL, NULL), 0);
-  for (int n = 0; n < NTRAJ; n++) {
-    assert_int_equal(gds_sampler_run(smp, alg, alpha, v, 11, n, 2, ck, traj, NULL), 0);
-    for (int c = 0; c < 2; c++) {
-      double cen[MD];
-      for (int i = 0; i < MD; i++) {
-        cen[i] = traj[c * MD + i] - mean[c][i];
-        sum[c * MD + i] += traj[c * MD + i];
-        sq[c * MD + i] += cen[i] * cen[i];
-      }
-      for (int q = 0; q < MH; q++)
-        for (int r = 0; r < MW; r++) {
-          double re, im;
-          gds_test_dft_coef(MH, MW, cen, q, r, &re, &im);
-          pw[c][q][r] += re * re + im * im;
-        }
-    }
-  }
-  for (int c = 0; c < 2; c++) {
-    const double *K = cov + c * MD * MD;
-    for (int i = 0; i < MD; i++) {
-      double kii = K[i * MD + i], se = sqrt(kii / NTRAJ) + 1e-6; /* float32 trajectories */
-      GDS_ASSERT_CLOSE(sum[c * MD + i] / NTRAJ, mean[c][i], 0, 5 * se);
-      /* (y − m)² has mean K_ii and standard deviation √2 K_ii */
-      GDS_ASSERT_CLOSE(sq[c * MD + i] / NTRAJ, kii, 5 * sqrt(2.0 / NTRAJ), 1e-12);
-    }
-    for (int q = 0; q < MH; q++)
-      for (int r = 0; r < MW; r++) {
-        double ex = 0;
-        for (int i = 0; i < MD; i++)
-          for (int j = 0; j < MD; j++) {
-            double ph = -2 * M_PI * ((double)q * (i / MW - j / MW) / MH + (double)r * (i % MW - j % MW) / MW);
-            ex += K[i * MD + j] * cos(ph);
-          }
-        /* Var |ŷ|² ≤ 2 (E|ŷ|²)² whatever the correlation of its real and imaginary parts */
-        GDS_ASSERT_CLOSE(pw[c][q][r] / NTRAJ, ex, 5 * sqrt(2.0 / NTRAJ), 1e-12);
-      }
-  }
-  free(traj);
-  free(sum);
-  free(sq);
-  free(pw);
-  free(cov);
+  gds_test_mc_check(law, smp, alg, alpha, v, MH, MW, MT / 2, NTRAJ);
   gds_sampler_destroy(&smp);
   gds_law_destroy(&law);
   gds_operator_destroy(&op);

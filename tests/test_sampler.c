@@ -1,8 +1,7 @@
 /* Monte Carlo test of the real sampler against the exact law (SPEC §2 "Accuracy"):
- * ≥ 2000 trajectories per algorithm; empirical mean per pixel and power per frequency at
- * t = 0 and at a middle checkpoint agree with N(m_t, K_t) within 5 standard errors.
- * The exact moments come from gds_law_moments (dense K_t); the per-frequency variance
- * E|DFT(y − m)(ξ)|² = Σ_ij K_ij e^{−2πi ξ·(p_i − p_j)} is evaluated by brute force here. */
+ * ≥ 2000 trajectories per algorithm; empirical mean and variance per pixel and power per
+ * frequency at t = 0 and at a middle checkpoint agree with N(m_t, K_t) within 5 standard
+ * errors (gds_test_mc_check, tests/testutil.c: brute force over the dense K_t). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,52 +29,7 @@ static void check_alg(gds_algorithm alg, gds_operator_type optype, gds_variance 
   gds_sampler *smp;
   assert_int_equal(gds_law_create(prior, sc, op, sigma, &law), 0);
   assert_int_equal(gds_sampler_create(prior, sc, op, sigma, &smp), 0);
-  int ck[2] = {T / 2, 0};
-  float *traj = malloc(sizeof(float) * 2 * D);
-  double *sum = calloc(2 * D, sizeof(double));
-  double (*pw)[H][W] = calloc(2, sizeof(*pw)); /* Σ |DFT(y − m)|² per checkpoint */
-  double mean[2][D], *cov = malloc(sizeof(double) * 2 * D * D);
-  for (int c = 0; c < 2; c++)
-    assert_int_equal(gds_law_moments(law, alg, alpha, v, ck[c], mean[c], cov + c * D * D, NULL, NULL), 0);
-
-  for (int n = 0; n < NTRAJ; n++) {
-    assert_int_equal(gds_sampler_run(smp, alg, alpha, v, 11, n, 2, ck, traj, NULL), 0);
-    for (int c = 0; c < 2; c++) {
-      double cen[D];
-      for (int i = 0; i < D; i++) {
-        sum[c * D + i] += traj[c * D + i];
-        cen[i] = traj[c * D + i] - mean[c][i];
-      }
-      for (int q = 0; q < H; q++)
-        for (int r = 0; r < W; r++) {
-          double re, im;
-          gds_test_dft_coef(H, W, cen, q, r, &re, &im);
-          pw[c][q][r] += re * re + im * im;
-        }
-    }
-  }
-  for (int c = 0; c < 2; c++) {
-    const double *K = cov + c * D * D;
-    for (int i = 0; i < D; i++) {
-      double se = sqrt(K[i * D + i] / NTRAJ) + 1e-6; /* float32 storage of trajectories */
-      GDS_ASSERT_CLOSE(sum[c * D + i] / NTRAJ, mean[c][i], 0, 5 * se);
-    }
-    for (int q = 0; q < H; q++)
-      for (int r = 0; r < W; r++) { /* exact E|ŷ(ξ)|² by brute force over K */
-        double ex = 0;
-        for (int i = 0; i < D; i++)
-          for (int j = 0; j < D; j++) {
-            double ph = -2 * M_PI * ((double)q * (i / W - j / W) / H + (double)r * (i % W - j % W) / W);
-            ex += K[i * D + j] * cos(ph);
-          }
-        /* |ŷ|² is d·k·Exp(1) (complex) or d·k·χ²₁ (real): std of the mean ≤ ex·sqrt(2/N). */
-        GDS_ASSERT_CLOSE(pw[c][q][r] / NTRAJ, ex, 5 * sqrt(2.0 / NTRAJ), 1e-12);
-      }
-  }
-  free(traj);
-  free(sum);
-  free(pw);
-  free(cov);
+  gds_test_mc_check(law, smp, alg, alpha, v, H, W, T / 2, NTRAJ);
   gds_sampler_destroy(&smp);
   gds_law_destroy(&law);
   gds_operator_destroy(&op);

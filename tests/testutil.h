@@ -28,3 +28,14 @@ void gds_test_prior_free(struct gds_prior *p);
 /* Brute-force un-normalised 2-D DFT coefficient (row frequency q, column frequency r) of a
  * real H×W image: X = Σ x(i,j) e^{−2πi(qi/H + rj/W)}. */
 void gds_test_dft_coef(int H, int W, const double *x, int q, int r, double *re, double *im);
+
+/* Monte Carlo check of a sampler against an exact law (SPEC §2 "Accuracy"): ntraj real
+ * trajectories (noise key (11, sample)) of an H×W problem; at t_mid and t = 0, the empirical
+ * mean per pixel, the variance per pixel and the power per frequency E|DFT(y − m_t)(ξ)|² =
+ * Σ_ij K_ij e^{−2πi ξ·(p_i − p_j)} (brute force over the dense K_t of gds_law_moments) agree
+ * with N(m_t, K_t) within 5 standard errors (|ŷ|² of a complex Gaussian, circular or not, and
+ * (y − m)² have standard deviation ≤ √2 times their mean). */
+struct gds_law;
+struct gds_sampler;
+void gds_test_mc_check(struct gds_law *law, struct gds_sampler *smp, int alg, double alpha,
+                       const double *v, int H, int W, int t_mid, int ntraj);
