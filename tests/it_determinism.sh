@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration test: results are a pure function of the sweep file and the grid point (SPEC §3).
-#  1. sweeps/tiny.yaml run twice with mpirun -n 1, and with -n 2 and -n 3 (oversubscribed):
+#  1. sweeps/tiny.yaml run twice with mpirun -n 1, and with -n 2, 3 and 4 (oversubscribed):
 #     /results, /problem, /prior and /schedule bitwise identical (h5diff).
 #  2. A bigger sweep killed with SIGKILL (the whole MPI job) at a random moment, then resumed
 #     with another rank count, equals an uninterrupted run.
@@ -10,15 +10,16 @@
 source "$(dirname "$0")/lib.sh"
 cd "$WORK" || exit 1
 
-note "--- sweeps/tiny.yaml under 1, 1, 2 and 3 ranks"
+note "--- sweeps/tiny.yaml under 1, 1, 2, 3 and 4 ranks"
 tiny="$GDS_SOURCE_DIR/sweeps/tiny.yaml"
-for run in 1a:1 1b:1 2:2 3:3; do
+for run in 1a:1 1b:1 2:2 3:3 4:4; do
   gds_mpi "${run#*:}" run "$tiny" -o "tiny-${run%:*}.h5" --quiet
   expect_rc 0 "tiny.yaml with mpirun -n ${run#*:}"
 done
 h5_same tiny-1a.h5 tiny-1b.h5 "tiny: two runs with -n 1"
 h5_same tiny-1a.h5 tiny-2.h5 "tiny: -n 1 vs -n 2"
 h5_same tiny-1a.h5 tiny-3.h5 "tiny: -n 1 vs -n 3"
+h5_same tiny-1a.h5 tiny-4.h5 "tiny: -n 1 vs -n 4"
 
 # ~3-5 s on 2 cores: 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points
 # in 30 work units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t.
