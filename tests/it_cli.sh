@@ -166,6 +166,18 @@ gds run base.yaml -o nothing.h5 --resume
 expect_rc 1 "--resume of a missing output"
 expect_text "$STDERR" "--resume of a missing output" "nothing.h5" "nothing to resume"
 expect_no_file nothing.h5 "--resume of a missing output"
+# An output larger than the free disk space: 100 seeds x 100000 samples x 5 checkpoints of a
+# 32x32 image is ~200 TB of trajectories; refused before anything is written.
+{
+  printf 'name: huge\nprior: {texture: builtin:noise, size: [32, 32]}\ndiffusion: {steps: 100}\n'
+  printf 'grid:\n  operator: [identity: {}]\n  sigma: [0.1]\n  algorithm: [cgdm]\n  seed: ['
+  seq -s, 0 99 | tr -d '\n'
+  printf ']\noutput: {samples: 100000, checkpoints: [100, 75, 50, 25, 0]}\n'
+} >huge.yaml
+gds run huge.yaml -o huge.h5
+expect_rc 1 "output larger than the free disk space"
+expect_text "$STDERR" "output larger than the free disk space" "huge.h5" "the output needs about" "are free in"
+expect_no_file huge.h5 "output larger than the free disk space"
 touch regular
 gds run base.yaml -o regular/out.h5
 expect_rc 1 "output under a regular file"
