@@ -289,8 +289,8 @@ int gds_operator_apply_adjoint(gds_operator *op, const double *y, double *x) {
 int gds_operator_measure(gds_operator *op, int op_index, const double *x0, double sigma,
                          int64_t seed, double *v) {
   double *n;
-  GDS_CALL(GDS_ALLOC(n, op->m));
   GDS_CALL(gds_operator_apply(op, x0, v));
+  GDS_CALL(GDS_ALLOC(n, op->m));
   gds_rng_normal(gds_rng_key_make(GDS_STREAM_NOISE, (uint64_t)seed, (uint64_t)op_index), 0, (size_t)op->m, n);
   for (int i = 0; i < op->m; i++) v[i] += sigma * n[i];
   free(n);
