@@ -86,53 +86,10 @@ static void compare_case(gds_algorithm alg, int H, int W, int s, gds_variance va
   fixture fx;
   fixture_make(&fx, H, W, s, T, var, sigma, white);
   int D = fx.d, M = fx.m;
-  dref_schedule ds = {T, fx.sc->beta, var == GDS_VARIANCE_BETA_TILDE};
-  double rw2[T + 1], rmean[T + 1], rcov[T + 1], rm0[DMAX], *rK0 = malloc(sizeof(double) * D * D);
-  double rpm[DMAX], *rpc = malloc(sizeof(double) * D * D);
-  assert_int_equal(dref_law(D, M, fx.mu, fx.Sigma, fx.A, sigma, fx.v, (dref_alg)alg, alpha, &ds, rw2, rmean, rcov, 0,
-                            rm0, rK0, NULL, NULL, rpm, rpc),
-                   0);
   gds_law *law;
   assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, sigma, &law), 0);
   assert_string_equal(gds_law_backend_name(law), "fourier-block");
-  double w2[T + 1], wm[T + 1], wc[T + 1], m0[DMAX], var0[DMAX];
-  double *w2p[1] = {w2}, *wmp[1] = {wm}, *m0p[1] = {m0};
-  const double *vp[1] = {fx.v};
-  gds_law_request rq = {.algorithm = alg, .alpha_dps = alpha, .nseeds = 1, .v = vp};
-  gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p};
-  assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
-  for (int t = 0; t <= T; t++) {
-    GDS_ASSERT_CLOSE(w2[t], rw2[t], RTOL, ATOL);
-    GDS_ASSERT_CLOSE(wm[t], rmean[t], RTOL, ATOL);
-    GDS_ASSERT_CLOSE(wc[t], rcov[t], RTOL, ATOL);
-  }
-  for (int i = 0; i < D; i++) {
-    GDS_ASSERT_CLOSE(m0[i], rm0[i], RTOL, ATOL);
-    GDS_ASSERT_CLOSE(var0[i], rK0[i * D + i], RTOL, ATOL);
-  }
-  double pm[DMAX], pv[DMAX];
-  assert_int_equal(gds_law_posterior(law, fx.v, pm, pv), 0);
-  for (int i = 0; i < D; i++) {
-    GDS_ASSERT_CLOSE(pm[i], rpm[i], RTOL, ATOL);
-    GDS_ASSERT_CLOSE(pv[i], rpc[i * D + i], RTOL, ATOL);
-  }
-  const int ts = T / 2;
-  double mm[DMAX], rmm[DMAX], refm[DMAX], rrefm[DMAX];
-  double *K = malloc(sizeof(double) * D * D), *rK = malloc(sizeof(double) * D * D);
-  double *Kr = malloc(sizeof(double) * D * D), *rKr = malloc(sizeof(double) * D * D);
-  assert_int_equal(dref_law(D, M, fx.mu, fx.Sigma, fx.A, sigma, fx.v, (dref_alg)alg, alpha, &ds, NULL, NULL, NULL,
-                            ts, rmm, rK, rrefm, rKr, NULL, NULL),
-                   0);
-  assert_int_equal(gds_law_moments(law, alg, alpha, fx.v, ts, mm, K, refm, Kr), 0);
-  for (int i = 0; i < D; i++) {
-    GDS_ASSERT_CLOSE(mm[i], rmm[i], RTOL, ATOL);
-    GDS_ASSERT_CLOSE(refm[i], rrefm[i], RTOL, ATOL);
-    for (int j = 0; j < D; j++) {
-      GDS_ASSERT_CLOSE(K[i * D + j], rK[i * D + j], RTOL, ATOL);
-      GDS_ASSERT_CLOSE(Kr[i * D + j], rKr[i * D + j], RTOL, ATOL);
-    }
-  }
-  free(K); free(rK); free(Kr); free(rKr); free(rK0); free(rpc);
+  gds_test_law_vs_reference(law, D, M, fx.mu, fx.Sigma, fx.A, sigma, fx.v, alg, alpha, fx.sc, RTOL, ATOL);
   gds_law_destroy(&law);
   fixture_free(&fx);
 }

@@ -133,8 +133,7 @@ static void outputs_free(outputs *o) {
   free(o->pm); free(o->pv); free(o->mm); free(o->K); free(o->refm); free(o->Kr);
 }
 
-static int outputs_compute(gds_law *law, const fixture *fx, gds_algorithm alg, double alpha, int ts, outputs *o) {
-  int d = fx->d, T = fx->T;
+static void outputs_alloc(outputs *o, int d, int T) {
   o->d = d;
   o->T = T;
   o->w2 = malloc(sizeof(double) * (T + 1));
@@ -148,6 +147,11 @@ static int outputs_compute(gds_law *law, const fixture *fx, gds_algorithm alg, d
   o->refm = malloc(sizeof(double) * d);
   o->K = malloc(sizeof(double) * d * d);
   o->Kr = malloc(sizeof(double) * d * d);
+}
+
+static int outputs_compute(gds_law *law, const fixture *fx, gds_algorithm alg, double alpha, int ts, outputs *o) {
+  int d = fx->d, T = fx->T;
+  outputs_alloc(o, d, T);
   double *w2p[1] = {o->w2}, *wmp[1] = {o->wm}, *m0p[1] = {o->m0};
   const double *vp[1] = {fx->v};
   gds_law_request rq = {.algorithm = alg, .alpha_dps = alpha, .nseeds = 1, .v = vp};
@@ -200,19 +204,7 @@ static double outputs_compare(const outputs *a, const outputs *b, double rtol, d
 static void reference_outputs(const fixture *fx, gds_algorithm alg, double alpha, double sigma, int ts, outputs *o) {
   int d = fx->d, T = fx->T;
   dref_schedule ds = {T, fx->sc->beta, fx->sc->variance == GDS_VARIANCE_BETA_TILDE};
-  o->d = d;
-  o->T = T;
-  o->w2 = malloc(sizeof(double) * (T + 1));
-  o->wm = malloc(sizeof(double) * (T + 1));
-  o->wc = malloc(sizeof(double) * (T + 1));
-  o->m0 = malloc(sizeof(double) * d);
-  o->var0 = malloc(sizeof(double) * d);
-  o->pm = malloc(sizeof(double) * d);
-  o->pv = malloc(sizeof(double) * d);
-  o->mm = malloc(sizeof(double) * d);
-  o->refm = malloc(sizeof(double) * d);
-  o->K = malloc(sizeof(double) * d * d);
-  o->Kr = malloc(sizeof(double) * d * d);
+  outputs_alloc(o, d, T);
   double *K0 = malloc(sizeof(double) * d * d), *pc = malloc(sizeof(double) * d * d);
   assert_int_equal(dref_law(d, fx->m, fx->mu, fx->Sigma, fx->A, sigma, fx->v, (dref_alg)alg, alpha, &ds, o->w2, o->wm,
                             o->wc, 0, o->m0, K0, NULL, NULL, o->pm, pc),

@@ -154,3 +154,54 @@ void gds_test_mc_check(gds_law *law, gds_sampler *smp, int alg, double alpha, co
   free(mean);
   free(cov);
 }
+
+#include "gdsweep/schedule.h"
+#include "reference/dense_ref.h"
+
+void gds_test_law_vs_reference(gds_law *law, int d, int m, const double *mu, const double *Sigma, const double *A,
+                               double sigma, const double *v, int alg, double alpha, const gds_schedule *sc,
+                               double rtol, double atol) {
+  const int T = sc->T, ts = T / 2;
+  const size_t dd = (size_t)d * d;
+  dref_schedule ds = {T, sc->beta, sc->variance == GDS_VARIANCE_BETA_TILDE};
+  /* reference: curves, m_0, K_0, posterior; then (m_t, K_t) and the reference law at T/2 */
+  double *curves = malloc(sizeof(double) * 6 * (T + 1)), *vec = malloc(sizeof(double) * 10 * d);
+  double *mat = malloc(sizeof(double) * 6 * dd);
+  double *rw2 = curves, *rwm = rw2 + T + 1, *rwc = rwm + T + 1, *w2 = rwc + T + 1, *wm = w2 + T + 1, *wc = wm + T + 1;
+  double *rm0 = vec, *rpm = vec + d, *rmm = vec + 2 * d, *rrefm = vec + 3 * d, *m0 = vec + 4 * d, *var0 = vec + 5 * d;
+  double *pm = vec + 6 * d, *pv = vec + 7 * d, *mm = vec + 8 * d, *refm = vec + 9 * d;
+  double *rK0 = mat, *rpc = mat + dd, *rK = mat + 2 * dd, *rKr = mat + 3 * dd, *K = mat + 4 * dd, *Kr = mat + 5 * dd;
+  assert_int_equal(dref_law(d, m, mu, Sigma, A, sigma, v, (dref_alg)alg, alpha, &ds, rw2, rwm, rwc, 0, rm0, rK0,
+                            NULL, NULL, rpm, rpc),
+                   0);
+  assert_int_equal(dref_law(d, m, mu, Sigma, A, sigma, v, (dref_alg)alg, alpha, &ds, NULL, NULL, NULL, ts, rmm, rK,
+                            rrefm, rKr, NULL, NULL),
+                   0);
+  double *w2p[1] = {w2}, *wmp[1] = {wm}, *m0p[1] = {m0};
+  const double *vp[1] = {v};
+  gds_law_request rq = {.algorithm = (gds_algorithm)alg, .alpha_dps = alpha, .nseeds = 1, .v = vp};
+  gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p};
+  assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+  assert_int_equal(gds_law_posterior(law, v, pm, pv), 0);
+  assert_int_equal(gds_law_moments(law, (gds_algorithm)alg, alpha, v, ts, mm, K, refm, Kr), 0);
+  for (int t = 0; t <= T; t++) {
+    GDS_ASSERT_CLOSE(w2[t], rw2[t], rtol, atol);
+    GDS_ASSERT_CLOSE(wm[t], rwm[t], rtol, atol);
+    GDS_ASSERT_CLOSE(wc[t], rwc[t], rtol, atol);
+  }
+  for (int i = 0; i < d; i++) {
+    GDS_ASSERT_CLOSE(m0[i], rm0[i], rtol, atol);
+    GDS_ASSERT_CLOSE(var0[i], rK0[(size_t)i * d + i], rtol, atol);
+    GDS_ASSERT_CLOSE(pm[i], rpm[i], rtol, atol);
+    GDS_ASSERT_CLOSE(pv[i], rpc[(size_t)i * d + i], rtol, atol);
+    GDS_ASSERT_CLOSE(mm[i], rmm[i], rtol, atol);
+    GDS_ASSERT_CLOSE(refm[i], rrefm[i], rtol, atol);
+  }
+  for (size_t k = 0; k < dd; k++) {
+    GDS_ASSERT_CLOSE(K[k], rK[k], rtol, atol);
+    GDS_ASSERT_CLOSE(Kr[k], rKr[k], rtol, atol);
+  }
+  free(curves);
+  free(vec);
+  free(mat);
+}

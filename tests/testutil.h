@@ -39,3 +39,12 @@ struct gds_law;
 struct gds_sampler;
 void gds_test_mc_check(struct gds_law *law, struct gds_sampler *smp, int alg, double alpha,
                        const double *v, int H, int W, int t_mid, int ntraj);
+
+/* An exact-law backend against the independent dense reference (tests/reference/dense_ref.h)
+ * on one problem (prior N(mu, Sigma), A m×d, σ, v, schedule): W2 curves at every t, m_0,
+ * diag K_0, posterior mean and variance, and the full (m_t, K_t) and reference law at T/2,
+ * each within max(rtol·|ref|, atol) (SPEC §2 "Accuracy"). */
+struct gds_schedule;
+void gds_test_law_vs_reference(struct gds_law *law, int d, int m, const double *mu, const double *Sigma,
+                               const double *A, double sigma, const double *v, int alg, double alpha,
+                               const struct gds_schedule *sc, double rtol, double atol);
