@@ -200,7 +200,7 @@ static int law_once(const bench_opts *o, bench_problem *pb, gds_algorithm alg, l
   int ierr = gds_law_posterior(law, pb->v, out->post_mean, out->post_var);
   double t2 = now_s(), c2 = cpu_s();
   const double *vv[1] = {pb->v};
-  gds_law_request req = {.algorithm = alg, .alpha_dps = o->alpha, .nseeds = 1, .v = vv, .w2_mask = pb->w2_mask};
+  gds_law_request req = {.cfg = {.alg = {.kind = alg}, .alpha_dps = o->alpha}, .nseeds = 1, .v = vv, .w2_mask = pb->w2_mask};
   gds_law_result res = {.w2_cov = out->w2_cov, .var0 = out->var0, .w2_mean = &out->w2_mean, .w2 = &out->w2, .mean0 = &out->mean0};
   if (!ierr) ierr = gds_law_evaluate(law, &req, &res);
   gds_law_destroy(&law);

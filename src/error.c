@@ -1,6 +1,7 @@
 /* Error raising and tracing; see include/gdsweep/error.h. */
 #include "gdsweep/error.h"
 
+#include <mpi.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,4 +59,15 @@ char *gds_strdup(const char *s) {
   char *d = malloc(n);
   if (d) memcpy(d, s, n);
   return d;
+}
+
+int gds_error_mpi(int mpi_code, const char *file, int line, const char *func, const char *call) {
+  char msg[MPI_MAX_ERROR_STRING] = "";
+  int len = 0, rank = -1;
+  if (MPI_Error_string(mpi_code, msg, &len) != MPI_SUCCESS) snprintf(msg, sizeof msg, "MPI error code %d", mpi_code);
+  int inited = 0, finalized = 0;
+  MPI_Initialized(&inited);
+  MPI_Finalized(&finalized);
+  if (inited && !finalized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return gds_error_raise(GDS_ERR_RUNTIME, file, line, func, "rank %d: %s failed: %s", rank, call, msg);
 }

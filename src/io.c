@@ -486,7 +486,7 @@ static int gds_io_build_grid(gds_io_builder *b, const gds_sweep *s, gds_operator
                                          H5T_NATIVE_DOUBLE, s->alpha_dps,
                                          "alpha_dps axis: DPS step weight, C_t = sigma^2/alpha_dps "
                                          "(only algorithm dps depends on it)", "1"));
-  for (int i = 0; i < s->n_alg; i++) names[i] = gds_algorithm_name(s->alg[i]);
+  for (int i = 0; i < s->n_alg; i++) names[i] = gds_algorithm_name(s->alg[i].kind);
   GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ALG, str, s->n_alg, str, names,
                                          "algorithm axis: guidance algorithm", NULL));
   GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SEED, H5T_STD_I64LE, s->n_seed,

@@ -102,12 +102,13 @@ int gds_law_posterior(gds_law *law, const double *v, double *mean, double *var) 
 
 static int gds_law_check_alpha(gds_algorithm alg, double alpha_dps) {
   if (alg < 0 || alg >= GDS_ALG_COUNT) GDS_ERROR(GDS_ERR_INPUT, "invalid algorithm index %d", (int)alg);
+  if (alg == GDS_ALG_DDRM) GDS_ERROR(GDS_ERR_INPUT, "algorithm ddrm is not implemented yet");
   if (alg == GDS_ALG_DPS && !(alpha_dps > 0)) GDS_ERROR(GDS_ERR_INPUT, "alpha_dps must be > 0, got %g", alpha_dps);
   return GDS_SUCCESS;
 }
 
 int gds_law_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res) {
-  GDS_CALL(gds_law_check_alpha(req->algorithm, req->alpha_dps));
+  GDS_CALL(gds_law_check_alpha(req->cfg.alg.kind, req->cfg.alpha_dps));
   GDS_CALL(law->backend->evaluate(law, req, res));
   return GDS_SUCCESS;
 }

@@ -1165,7 +1165,7 @@ static int dn_evaluate(gds_law *law, const gds_law_request *req, gds_law_result 
   for (int s = 0; s < ns; s++) wm[s] = cov + (size_t)(T + 1) * (s + 1);
   if (res->mean0) GDS_CALL_GOTO(ierr, out, GDS_ALLOC(mean, (size_t)d * (ns > 0 ? ns : 1)));
   int want_cov = res->w2_cov || res->w2, want_mean = res->w2_mean || res->w2;
-  dn_run rn = {.alg = req->algorithm, .alpha_dps = req->alpha_dps, .ns = ns, .t_stop = 0, .mask = req->w2_mask,
+  dn_run rn = {.alg = req->cfg.alg.kind, .alpha_dps = req->cfg.alpha_dps, .ns = ns, .t_stop = 0, .mask = req->w2_mask,
                .w2_cov = want_cov ? cov : NULL, .w2_mean = want_mean ? wm : NULL, .mean = mean, .var = res->var0};
   GDS_CALL_GOTO(ierr, out, dn_run_any(law, &rn, req->v));
   if (!want_cov)

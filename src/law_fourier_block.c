@@ -898,15 +898,15 @@ static int fb_evaluate(gds_law *law, const gds_law_request *req, gds_law_result 
   int ns = req->nseeds, T = law->sched->T;
   fb_seed *sd;
   double *buf, *cov = NULL, **wm = NULL;
-  if (req->algorithm == GDS_ALG_CGDM) GDS_CALL(fb_prepare_posterior_basis(fb));
+  if (req->cfg.alg.kind == GDS_ALG_CGDM) GDS_CALL(fb_prepare_posterior_basis(fb));
   GDS_CALL(fb_alloc_seeds(fb, ns, &sd, &buf));
-  for (int s = 0; s < ns; s++) fb_measure(law, req->v[s], &sd[s], req->algorithm != GDS_ALG_NONE);
+  for (int s = 0; s < ns; s++) fb_measure(law, req->v[s], &sd[s], req->cfg.alg.kind != GDS_ALG_NONE);
   /* cov[T+1] then one mean curve per seed: w2 needs both even when the caller wants only w2 */
   int ierr = GDS_ALLOC(cov, (size_t)(T + 1) * (ns + 1));
   if (!ierr) ierr = GDS_ALLOC(wm, ns > 0 ? ns : 1);
   if (!ierr) {
     for (int s = 0; s < ns; s++) wm[s] = cov + (size_t)(T + 1) * (s + 1);
-    fb_run(law, req->algorithm, req->alpha_dps, ns, sd, 0, req->w2_mask, cov, wm, res->var0 != NULL);
+    fb_run(law, req->cfg.alg.kind, req->cfg.alpha_dps, ns, sd, 0, req->w2_mask, cov, wm, res->var0 != NULL);
     for (int s = 0; s < ns; s++) {
       if (res->w2_mean) memcpy(res->w2_mean[s], wm[s], sizeof(double) * (size_t)(T + 1));
       if (res->w2)

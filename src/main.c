@@ -60,6 +60,14 @@ static int cmd_run(int argc, char **argv) {
   if (!opt.sweep_path) return usage_error("run needs a sweep file", NULL);
   if (!opt.out_path) return usage_error("run needs an output file (-o OUT.h5)", NULL);
   if (opt.resume && opt.force) return usage_error("--resume and --force exclude each other", NULL);
+  const char *slow = getenv("GDSWEEP_TEST_UNIT_SECONDS"); /* test-only, see gds_run_options */
+  if (slow && *slow) {
+    char *end = NULL;
+    double x = strtod(slow, &end);
+    if (*end || !(x >= 0 && x <= 3600))
+      return usage_error("GDSWEEP_TEST_UNIT_SECONDS must be a number of seconds in [0, 3600], got", slow);
+    opt.test_unit_seconds = x;
+  }
 
   /* Handlers first: a stop request arriving during MPI start-up must not kill the rank. */
   int ierr = gds_run_install_signal_handlers();

@@ -92,8 +92,8 @@ static int gds_units_build(const gds_sweep *s, gds_unit **out, int *n) {
   for (int o = 0; o < s->n_op; o++)
     for (int g = 0; g < s->n_sigma; g++)
       for (int a = 0; a < s->n_alg; a++) {
-        double c = gds_unit_cost(s, &s->op[o], s->alg[a]);
-        if (!gds_algorithm_uses_alpha(s->alg[a])) u[k++] = (gds_unit){o, g, a, -1, c};
+        double c = gds_unit_cost(s, &s->op[o], s->alg[a].kind);
+        if (!gds_algorithm_uses_alpha(s->alg[a].kind)) u[k++] = (gds_unit){o, g, a, -1, c};
         else
           for (int al = 0; al < s->n_alpha; al++) u[k++] = (gds_unit){o, g, a, al, c};
       }
@@ -281,7 +281,7 @@ static int gds_unit_run(gds_run_ctx *c, const gds_unit *u, int *npoints_written)
   int ns = s->n_seed, T = s->T, d = s->prior.H * s->prior.W, m = op->m;
   int nck = s->n_ckpt, nsm = s->samples, ierr = GDS_SUCCESS;
   double sigma = s->sigma[u->sigma];
-  gds_algorithm alg = s->alg[u->alg];
+  gds_algorithm alg = s->alg[u->alg].kind;
   double alpha = u->alpha >= 0 ? s->alpha_dps[u->alpha] : 1.0;
   double t0 = gds_now();
   *npoints_written = 0;
@@ -319,7 +319,7 @@ static int gds_unit_run(gds_run_ctx *c, const gds_unit *u, int *npoints_written)
       GDS_CALL_GOTO(ierr, out, gds_io_write_posterior(c->io, u->op, u->sigma, e, pmean, e == 0 ? pvar : NULL));
     }
   }
-  gds_law_request rq = {.algorithm = alg, .alpha_dps = alpha, .nseeds = ns, .v = (const double *const *)v,
+  gds_law_request rq = {.cfg = {.alg = {.kind = alg}, .alpha_dps = alpha}, .nseeds = ns, .v = (const double *const *)v,
                         .w2_mask = c->w2_mask};
   gds_law_result rs = {.w2_cov = w2c, .var0 = var0, .w2_mean = wm, .w2 = w2, .mean0 = mean0};
   GDS_CALL_GOTO(ierr, out, gds_law_evaluate(law, &rq, &rs));
@@ -334,6 +334,13 @@ static int gds_unit_run(gds_run_ctx *c, const gds_unit *u, int *npoints_written)
                                                  traj + ((size_t)e * nsm + k) * nck * d, NULL));
         if (gds_run_poll(c)) goto out; /* drop the unit: none of its points is marked done */
       }
+  }
+  /* Test-only minimum unit duration (gds_run_options.test_unit_seconds): sleep in short
+   * slices so that a stop request still drops the unit promptly. */
+  while (gds_now() - t0 < c->opt->test_unit_seconds) {
+    struct timespec ts = {0, 20000000};
+    nanosleep(&ts, NULL);
+    if (gds_run_poll(c)) goto out;
   }
   double wall = (gds_now() - t0) / gds_unit_npoints(s, u);
   for (int al = 0; al < s->n_alpha; al++) {

@@ -109,6 +109,7 @@ int gds_sampler_run(gds_sampler *s, gds_algorithm alg, double alpha_dps, const d
     s->ck_slot[ckpt[k]] = k;
   }
   if (alg < 0 || alg >= GDS_ALG_COUNT) GDS_ERROR(GDS_ERR_INPUT, "invalid algorithm index %d", (int)alg);
+  if (alg == GDS_ALG_DDRM) GDS_ERROR(GDS_ERR_INPUT, "algorithm ddrm is not implemented yet");
   if (alg == GDS_ALG_DPS && !(alpha_dps > 0)) GDS_ERROR(GDS_ERR_INPUT, "alpha_dps must be > 0, got %g", alpha_dps);
   GDS_CALL(s->backend->set_measurement(s, v));
 

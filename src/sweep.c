@@ -515,6 +515,9 @@ static int sw_diffusion(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_diffusion_fields)];
   s->variance = GDS_VARIANCE_BETA;
+  s->process = GDS_PROCESS_DDPM;
+  s->beta_min = 0.1;
+  s->beta_max = 20;
   GDS_CALL(sw_mapping(c, n, "diffusion", sw_diffusion_fields, SW_NF(sw_diffusion_fields), s, v,
                       "{steps: 1000, beta_start: 1.0e-4, beta_end: 0.02, variance: beta}"));
   /* SPEC §1 defaults (gds_schedule_default_betas), computed here to keep this module standalone.
@@ -778,7 +781,22 @@ static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
   /* The algorithm module owns the names (enum order = gds_algorithm). */
   const sw_field alg_elem = {.key = "algorithm", .kind = SW_ENUM, .choices = gds_algorithm_names(),
                              .example = "algorithm: [dps, pigdm, cgdm]"};
-  GDS_CALL(sw_list(c, v[GRID_ALG], "grid.algorithm", &alg_elem, sizeof(gds_algorithm), &s->n_alg, &s->alg));
+  gds_algorithm *kinds = NULL;
+  GDS_CALL(sw_list(c, v[GRID_ALG], "grid.algorithm", &alg_elem, sizeof(gds_algorithm), &s->n_alg, &kinds));
+  int ierr = GDS_ALLOC(s->alg, s->n_alg);
+  for (int i = 0; !ierr && i < s->n_alg; i++) s->alg[i] = (gds_algorithm_spec){.kind = kinds[i]};
+  free(kinds);
+  GDS_CALL(ierr);
+  /* Axes of SPEC §7 with their single default value (not yet read from the file). */
+  GDS_CALL(GDS_ALLOC(s->scheme, 1));
+  GDS_CALL(GDS_ALLOC(s->steps, 1));
+  GDS_CALL(GDS_ALLOC(s->eps, 1));
+  GDS_CALL(GDS_ALLOC(s->init, 1));
+  s->n_scheme = s->n_steps = s->n_eps = s->n_init = 1;
+  s->scheme[0] = (gds_scheme_spec){GDS_SCHEME_DDPM, 0};
+  s->steps[0] = s->T;
+  s->eps[0] = 0;
+  s->init[0] = GDS_INIT_NORMAL;
   if (v[GRID_SEED]) {
     GDS_CALL(sw_list(c, v[GRID_SEED], "grid.seed", &sw_seed_elem, sizeof(int64_t), &s->n_seed, &s->seed));
   } else {
@@ -994,6 +1012,10 @@ void gds_sweep_destroy(gds_sweep **sp) {
   free(s->sigma);
   free(s->alpha_dps);
   free(s->alg);
+  free(s->scheme);
+  free(s->steps);
+  free(s->eps);
+  free(s->init);
   free(s->seed);
   free(s->ckpt);
   free(s->w2_times);
@@ -1002,7 +1024,8 @@ void gds_sweep_destroy(gds_sweep **sp) {
 }
 
 int64_t gds_sweep_npoints(const gds_sweep *s) {
-  return (int64_t)s->n_op * s->n_sigma * s->n_alpha * s->n_alg * s->n_seed;
+  return (int64_t)s->n_op * s->n_sigma * s->n_alpha * s->n_alg * s->n_scheme * s->n_steps * s->n_eps *
+         s->n_init * s->n_seed;
 }
 
 /* ---- canonical form and fingerprint ------------------------------------------------- */
@@ -1074,7 +1097,11 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
   sw_put(&b, "\ngrid.alpha_dps=");
   for (int i = 0; i < s->n_alpha; i++) sw_put(&b, "%s%.17g", i ? "," : "", s->alpha_dps[i]);
   sw_put(&b, "\ngrid.algorithm=");
-  for (int i = 0; i < s->n_alg; i++) sw_put(&b, "%s%s", i ? "," : "", gds_algorithm_name(s->alg[i]));
+  for (int i = 0; i < s->n_alg; i++) {
+    char name[128];
+    gds_algorithm_spec_name(&s->alg[i], name, sizeof name);
+    sw_put(&b, "%s%s", i ? "," : "", name);
+  }
   sw_put(&b, "\ngrid.seed=");
   for (int i = 0; i < s->n_seed; i++) sw_put(&b, "%s%lld", i ? "," : "", (long long)s->seed[i]);
   sw_put(&b, "\noutput.samples=%d\noutput.checkpoints=", s->samples);

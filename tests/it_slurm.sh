@@ -9,8 +9,9 @@
 #   B  a real time limit: --time=1 --signal=B:USR1@10, the job stops cleanly before the limit
 #      (exit 3, 0 < done < total), the afterany follow-up resumes and completes; the file equals
 #      an uninterrupted `mpirun -n 2` run (h5diff of /results and /problem).
-# The sweeps of C and B are sized from a short calibration run so that they outlast the signals
-# on this machine. Skips (exit 77) without Slurm/munge or root. About 2-3 minutes on 2 cores.
+# The sweeps of C and B outlast the signals whatever the machine's speed or load: every work unit
+# lasts at least UNIT_S seconds (test-only knob GDSWEEP_TEST_UNIT_SECONDS).
+# Skips (exit 77) without Slurm/munge or root. About 3-4 minutes on 2 cores.
 # Environment: GDSWEEP (binary, default ./gdsweep), GDS_SOURCE_DIR, GDS_KEEP_TMP=1 (keep the
 # temporary directory), GDS_SLURM_VERBOSE=1 (daemon log tails at the end).
 set -euo pipefail
@@ -102,6 +103,7 @@ joblog() { # the job's log (gdsweep.sbatch's default --output=gdsweep-%x-%j.out 
   return 0
 }
 submit() { "$src/jobscripts/submit.sh" "$@" 2>>"$work/run/submit.log"; }
+submit_slow() { GDSWEEP_TEST_UNIT_SECONDS="$UNIT_S" submit "$@"; } # jobs of C and B (see UNIT_S)
 
 # A sweep of NOPS (1 or 2) operators x NSIGMA sigmas x 3 alphas x 3 algorithms x SEEDS on 64x64
 # with T = STEPS; W2 and trajectories stored at few times only (small files, same cost).
@@ -127,27 +129,20 @@ EOF
 
 cd "$work/run"
 # ------------------------------------------------------------------------------------------
-# Calibration: one (operator, sigma) group with one seed at T = 1000, twice (the faster counts:
-# a busy moment must not make the sweeps too short). The sweeps then scale T: the time-limit
-# sweep is 2 operators x 12 sigmas x 2 seeds (24 groups of two seeds, ~2 t_group each, shared by
-# 2 ranks) for ~50 s; the requeue sweep is one group with 2 seeds for ~5 s.
-make_sweep calib 1 calib.yaml 1 0 1000
-t_group=""
-for _ in 1 2; do
-  c0=$(date +%s%N)
-  "$gdsweep" run calib.yaml -o calib.h5 --quiet --force || fail "calibration run failed"
-  t_group=$(awk -v a="$c0" -v b="$(date +%s%N)" -v m="$t_group" 'BEGIN { t = (b - a) / 1e9; if (m != "" && m < t) t = m; printf "%.2f", t }')
-done
-steps() { # T for a 2-rank wall time of $1 s with $2 groups of 2 seeds
-  awk -v t="$t_group" -v w="$1" -v g="$2" 'BEGIN { n = int(1000 * w / (g * t) + 0.5); if (n < 100) n = 100; if (n > 20000) n = 20000; print n }'
-}
-T_long="$(steps 50 24)" T_medium="$(steps 5 1)"
-log "calibration: ${t_group}s per group (T = 1000, 1 seed) -> time-limit sweep T = $T_long (~50 s on 2 ranks), requeue sweep T = $T_medium"
-make_sweep slurm-timelimit 12 long.yaml 2 "0, 1" "$T_long"
-make_sweep slurm-requeue 1 medium.yaml 1 "0, 1" "$T_medium"
+# Sweep lengths do not depend on how fast or busy this machine is: the jobs run with the test-only
+# knob GDSWEEP_TEST_UNIT_SECONDS (gds_run_options.test_unit_seconds), so every work unit lasts at
+# least UNIT_S seconds (slept, interruptibly). A sweep of U units on 2 ranks therefore lasts at
+# least U*UNIT_S/2 seconds on any machine, and a busy machine only makes it longer.
+#   time-limit sweep: 2 operators x 12 sigmas x (3 dps alphas + pigdm + cgdm) = 120 units >= 90 s,
+#     longer than the job's 60 s limit, so the USR1 (20..50 s in) always finds work left;
+#   requeue sweep: 1 operator x 2 sigmas x 5 = 10 units >= 7.5 s, longer than the ~1 s it runs
+#     before the USR1.
+UNIT_S=1.5
+make_sweep slurm-timelimit 12 long.yaml 2 "0, 1" 200
+make_sweep slurm-requeue 2 medium.yaml 1 "0, 1" 200
+log "sweeps: every unit lasts >= ${UNIT_S}s (GDSWEEP_TEST_UNIT_SECONDS): time-limit sweep >= 90 s, requeue sweep >= 7.5 s on 2 ranks"
 
-# The uninterrupted reference for B, at nice 19: it uses the cores only while the jobs leave
-# them idle (scheduling gaps, the requeue delay, waiting for a time-limit pass).
+# The uninterrupted reference for B (no slow-down knob: it finishes in seconds), at nice 19.
 nice -n 19 mpirun -n 2 "$gdsweep" run long.yaml -o ref.h5 --quiet >ref.log 2>&1 &
 ref_pid=$!
 
@@ -171,7 +166,7 @@ log "A: ok ($(( $(date +%s) - t_a ))s)"
 # ------------------------------------------------------------------------------------------
 log "C: requeue after a USR1 to the batch shell"
 t_c=$(date +%s)
-id_c="$(submit medium.yaml medium.h5 -n 2 -t 5 -J requeue)"
+id_c="$(submit_slow medium.yaml medium.h5 -n 2 -t 5 -J requeue)"
 end=$(( $(date +%s) + 60 ))
 until grep -q 'work units on 2 ranks' "$(joblog "$id_c")" 2>/dev/null; do
   [ "$(date +%s)" -lt "$end" ] || fail "job $id_c did not start gdsweep"
@@ -200,7 +195,7 @@ if [ -n "$last_pass" ]; then
   log "B: waiting ${w}s for a time-limit pass"
   sleep "$w"
 fi
-mapfile -t ids < <(submit long.yaml long.h5 -n 2 -t 1 -w 10 -J timelimit --chain 1)
+mapfile -t ids < <(submit_slow long.yaml long.h5 -n 2 -t 1 -w 10 -J timelimit --chain 1)
 [ "${#ids[@]}" = 2 ] || fail "submit.sh --chain 1 printed ${#ids[@]} job ids, expected 2"
 # The follow-up gets time to finish whatever is left even on a slow or busy machine.
 scontrol update JobId="${ids[1]}" TimeLimit=5 || fail "cannot change the time limit of job ${ids[1]}"

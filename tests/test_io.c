@@ -38,7 +38,11 @@ typedef struct fixture {
   gds_operator op[NOP];
   gds_operator *ops[NOP];
   double sigma[NS], alpha[NA];
-  gds_algorithm alg[NG];
+  gds_algorithm_spec alg[NG];
+  gds_scheme_spec scheme[1];
+  int steps[1];
+  double eps[1];
+  gds_init init[1];
   int64_t seed[NE];
   int ckpt[NCK], w2t[3];
   double beta[T + 1], alph[T + 1], abar[T + 1], sigma2[T + 1];
@@ -68,7 +72,11 @@ static void fixture_init(fixture *f, int samples, const char *text) {
   s->n_seed = NE;
   f->sigma[0] = 0.01, f->sigma[1] = 0.05;
   f->alpha[0] = 0.5, f->alpha[1] = 1.0;
-  f->alg[0] = GDS_ALG_DPS, f->alg[1] = GDS_ALG_CGDM;
+  f->alg[0] = (gds_algorithm_spec){.kind = GDS_ALG_DPS}, f->alg[1] = (gds_algorithm_spec){.kind = GDS_ALG_CGDM};
+  f->scheme[0] = (gds_scheme_spec){GDS_SCHEME_DDPM, 0};
+  f->steps[0] = T;
+  s->n_scheme = s->n_steps = s->n_eps = s->n_init = 1;
+  s->scheme = f->scheme, s->steps = f->steps, s->eps = f->eps, s->init = f->init;
   f->seed[0] = 0, f->seed[1] = 7;
   s->sigma = f->sigma;
   s->alpha_dps = f->alpha;

@@ -72,14 +72,14 @@ static void compare_case(gds_algorithm alg, gds_operator_type type, gds_variance
 static void test_dense_all(void **st) {
   (void)st;
   const gds_operator_type ops[] = {GDS_OP_IDENTITY, GDS_OP_GAUSSIAN_BLUR, GDS_OP_MOTION_BLUR};
-  for (int a = 0; a < GDS_ALG_COUNT; a++)
+  for (int a = 0; a <= GDS_ALG_CGDM; a++)
     for (int o = 0; o < 3; o++)
       for (int v = 0; v < 2; v++) compare_case((gds_algorithm)a, ops[o], (gds_variance)v, 0);
 }
 
 static void test_dense_white_prior(void **st) {
   (void)st;
-  for (int a = 0; a < GDS_ALG_COUNT; a++) compare_case((gds_algorithm)a, GDS_OP_GAUSSIAN_BLUR, GDS_VARIANCE_BETA, 1);
+  for (int a = 0; a <= GDS_ALG_CGDM; a++) compare_case((gds_algorithm)a, GDS_OP_GAUSSIAN_BLUR, GDS_VARIANCE_BETA, 1);
 }
 
 /* w2 at t = 0 for one algorithm and T, with the default SPEC schedule. */
@@ -99,7 +99,7 @@ static double w2_at0(gds_algorithm alg, int T, double sigma, double *cov_part) {
   assert_int_equal(gds_law_create(prior, sc, op, sigma, &law), 0);
   double *w2p[1] = {w2}, *wm = malloc(sizeof(double) * (T + 1)), *wmp[1] = {wm};
   const double *vp[1] = {v};
-  gds_law_request rq = {.algorithm = alg, .alpha_dps = 1.0, .nseeds = 1, .v = vp};
+  gds_law_request rq = {.cfg = {.alg = {.kind = alg}, .alpha_dps = 1.0}, .nseeds = 1, .v = vp};
   gds_law_result rs = {.w2_cov = wc, .w2 = w2p, .w2_mean = wmp};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
   double r = w2[0];
@@ -152,12 +152,12 @@ static void test_huge_sigma_gives_prior(void **st) {
   }
   double none[51], *np[1] = {none}, g[51], *gp[1] = {g};
   const double *vp[1] = {fx.v};
-  gds_law_request rq = {.algorithm = GDS_ALG_NONE, .nseeds = 1, .v = vp, .alpha_dps = 1};
+  gds_law_request rq = {.cfg = {.alg = {.kind = GDS_ALG_NONE}, .alpha_dps = 1}, .nseeds = 1, .v = vp};
   gds_law_result rs = {.w2 = np, .w2_mean = gp};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
-  for (int a = GDS_ALG_PIGDM; a < GDS_ALG_COUNT; a++) {
+  for (int a = GDS_ALG_PIGDM; a <= GDS_ALG_CGDM; a++) {
     double w[51], *wp[1] = {w};
-    rq.algorithm = (gds_algorithm)a;
+    rq.cfg.alg.kind = (gds_algorithm)a;
     rs.w2 = wp;
     assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
     for (int t = 0; t <= 50; t++) GDS_ASSERT_CLOSE(w[t], none[t], 1e-6, 1e-9);
@@ -177,7 +177,7 @@ static void test_w2_mask(void **st) {
   mask[0] = mask[7] = mask[20] = 1;
   double all[21], part[21], *ap[1] = {all}, *pp[1] = {part}, m1[21], m2[21], *m1p[1] = {m1}, *m2p[1] = {m2};
   const double *vp[1] = {fx.v};
-  gds_law_request rq = {.algorithm = GDS_ALG_PIGDM, .nseeds = 1, .v = vp};
+  gds_law_request rq = {.cfg = {.alg = {.kind = GDS_ALG_PIGDM}, .alpha_dps = 1}, .nseeds = 1, .v = vp};
   gds_law_result rs = {.w2 = ap, .w2_mean = m1p};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
   rq.w2_mask = mask;
@@ -202,7 +202,7 @@ static void test_bundle_equals_single(void **st) {
   double v2[D], a[21], b[21], c[21], *ab[2] = {a, b}, *cp[1] = {c};
   gds_test_fill_uniform(77, D, 0, 1, v2);
   const double *vs[2] = {fx.v, v2}, *v1[1] = {v2};
-  gds_law_request rq = {.algorithm = GDS_ALG_DPS, .alpha_dps = 0.5, .nseeds = 2, .v = vs};
+  gds_law_request rq = {.cfg = {.alg = {.kind = GDS_ALG_DPS}, .alpha_dps = 0.5}, .nseeds = 2, .v = vs};
   gds_law_result rs = {.w2 = ab};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
   rq.nseeds = 1;

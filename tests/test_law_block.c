@@ -96,19 +96,19 @@ static void compare_case(gds_algorithm alg, int H, int W, int s, gds_variance va
 
 static void test_dense_12x8_s2(void **st) {
   (void)st;
-  for (int a = 0; a < GDS_ALG_COUNT; a++)
+  for (int a = 0; a <= GDS_ALG_CGDM; a++)
     for (int v = 0; v < 2; v++) compare_case((gds_algorithm)a, 12, 8, 2, (gds_variance)v, 0);
 }
 
 static void test_dense_12x8_s4(void **st) {
   (void)st;
-  for (int a = 0; a < GDS_ALG_COUNT; a++)
+  for (int a = 0; a <= GDS_ALG_CGDM; a++)
     for (int v = 0; v < 2; v++) compare_case((gds_algorithm)a, 12, 8, 4, (gds_variance)v, 0);
 }
 
 static void test_dense_8x12_s2_s4(void **st) {
   (void)st;
-  for (int a = 0; a < GDS_ALG_COUNT; a++)
+  for (int a = 0; a <= GDS_ALG_CGDM; a++)
     for (int v = 0; v < 2; v++) {
       compare_case((gds_algorithm)a, 8, 12, 2, (gds_variance)v, 0);
       compare_case((gds_algorithm)a, 8, 12, 4, (gds_variance)v, 0);
@@ -118,7 +118,7 @@ static void test_dense_8x12_s2_s4(void **st) {
 /* Odd low-res sizes (no Nyquist class) and s = 3; factor 1 (n = 1 blocks, A = I). */
 static void test_dense_odd_and_trivial(void **st) {
   (void)st;
-  for (int a = 0; a < GDS_ALG_COUNT; a++) {
+  for (int a = 0; a <= GDS_ALG_CGDM; a++) {
     compare_case((gds_algorithm)a, 9, 12, 3, GDS_VARIANCE_BETA, 0);
     compare_case((gds_algorithm)a, 10, 6, 2, GDS_VARIANCE_BETA_TILDE, 0);
     compare_case((gds_algorithm)a, 6, 4, 1, GDS_VARIANCE_BETA, 0);
@@ -127,7 +127,7 @@ static void test_dense_odd_and_trivial(void **st) {
 
 static void test_dense_white_prior(void **st) {
   (void)st;
-  for (int a = 0; a < GDS_ALG_COUNT; a++) compare_case((gds_algorithm)a, 12, 8, 2, GDS_VARIANCE_BETA, 1);
+  for (int a = 0; a <= GDS_ALG_CGDM; a++) compare_case((gds_algorithm)a, 12, 8, 2, GDS_VARIANCE_BETA, 1);
 }
 
 /* var0 and the posterior variance are s-periodic but not constant (K is not stationary). */
@@ -139,7 +139,7 @@ static void test_variance_periodic(void **st) {
   assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, 0.1, &law), 0);
   double var0[96], pv[96];
   const double *vp[1] = {fx.v};
-  gds_law_request rq = {.algorithm = GDS_ALG_CGDM, .nseeds = 1, .v = vp};
+  gds_law_request rq = {.cfg = {.alg = {.kind = GDS_ALG_CGDM}, .alpha_dps = 1}, .nseeds = 1, .v = vp};
   gds_law_result rs = {.var0 = var0};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
   assert_int_equal(gds_law_posterior(law, fx.v, NULL, pv), 0);
@@ -169,7 +169,7 @@ static void test_mask_and_bundle(void **st) {
   double v2[6], all[21], part[21], other[21], *ap[2] = {all, other}, *pp[1] = {part};
   gds_test_fill_uniform(77, 6, 0, 1, v2);
   const double *vs[2] = {fx.v, v2}, *v1[1] = {fx.v};
-  gds_law_request rq = {.algorithm = GDS_ALG_PIGDM, .nseeds = 2, .v = vs};
+  gds_law_request rq = {.cfg = {.alg = {.kind = GDS_ALG_PIGDM}, .alpha_dps = 1}, .nseeds = 2, .v = vs};
   gds_law_result rs = {.w2 = ap};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
   rq.nseeds = 1;
@@ -204,12 +204,12 @@ static void test_huge_sigma_gives_prior(void **st) {
   }
   double none[31], *np[1] = {none};
   const double *vp[1] = {fx.v};
-  gds_law_request rq = {.algorithm = GDS_ALG_NONE, .nseeds = 1, .v = vp, .alpha_dps = 1};
+  gds_law_request rq = {.cfg = {.alg = {.kind = GDS_ALG_NONE}, .alpha_dps = 1}, .nseeds = 1, .v = vp};
   gds_law_result rs = {.w2 = np};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
-  for (int a = GDS_ALG_DPS; a < GDS_ALG_COUNT; a++) {
+  for (int a = GDS_ALG_DPS; a <= GDS_ALG_CGDM; a++) {
     double w[31], *wp[1] = {w};
-    rq.algorithm = (gds_algorithm)a;
+    rq.cfg.alg.kind = (gds_algorithm)a;
     rs.w2 = wp;
     assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
     for (int t = 0; t <= 30; t++) GDS_ASSERT_CLOSE(w[t], none[t], 1e-6, 1e-9);

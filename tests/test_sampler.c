@@ -87,7 +87,7 @@ static void test_generic_equals_fourier(void **st) {
     assert_string_equal(gds_sampler_backend_name(sg), "generic");
     double v[D], yf[D], yg[D];
     gds_test_fill_uniform(4, D, 0.1, 0.9, v);
-    for (int a = 0; a < GDS_ALG_COUNT; a++) {
+    for (int a = 0; a <= GDS_ALG_CGDM; a++) {
       assert_int_equal(gds_sampler_run(sf, (gds_algorithm)a, 0.6, v, 2, 5, 0, NULL, NULL, yf), 0);
       assert_int_equal(gds_sampler_run(sg, (gds_algorithm)a, 0.6, v, 2, 5, 0, NULL, NULL, yg), 0);
       for (int i = 0; i < D; i++) GDS_ASSERT_CLOSE(yg[i], yf[i], 1e-9, 1e-10);

@@ -100,9 +100,9 @@ static void test_demo(void **state) {
   assert_int_equal(s->n_alpha, 3);
   assert_true(s->alpha_dps[0] == 0.01 && s->alpha_dps[1] == 0.03 && s->alpha_dps[2] == 0.1);
   assert_int_equal(s->n_alg, 3);
-  assert_int_equal(s->alg[0], GDS_ALG_DPS);
-  assert_int_equal(s->alg[1], GDS_ALG_PIGDM);
-  assert_int_equal(s->alg[2], GDS_ALG_CGDM);
+  assert_int_equal(s->alg[0].kind, GDS_ALG_DPS);
+  assert_int_equal(s->alg[1].kind, GDS_ALG_PIGDM);
+  assert_int_equal(s->alg[2].kind, GDS_ALG_CGDM);
   assert_int_equal(s->n_seed, 2);
   assert_true(s->seed[0] == 0 && s->seed[1] == 1);
   assert_int_equal(gds_sweep_npoints(s), 2 * 2 * 3 * 3 * 2);
@@ -164,7 +164,7 @@ static void test_defaults(void **state) {
   GDS_ASSERT_CLOSE(s->beta_end, 20.0 / 1000, 1e-15, 0);
   assert_int_equal(s->variance, GDS_VARIANCE_BETA);
   assert_int_equal(s->op[0].type, GDS_OP_IDENTITY);
-  assert_int_equal(s->alg[0], GDS_ALG_NONE);
+  assert_int_equal(s->alg[0].kind, GDS_ALG_NONE);
   assert_int_equal(s->n_alpha, 1);
   assert_true(s->alpha_dps[0] == 1.0);
   assert_int_equal(s->n_seed, 1);

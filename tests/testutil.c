@@ -179,7 +179,7 @@ void gds_test_law_vs_reference(gds_law *law, int d, int m, const double *mu, con
                    0);
   double *w2p[1] = {w2}, *wmp[1] = {wm}, *m0p[1] = {m0};
   const double *vp[1] = {v};
-  gds_law_request rq = {.algorithm = (gds_algorithm)alg, .alpha_dps = alpha, .nseeds = 1, .v = vp};
+  gds_law_request rq = {.cfg = {.alg = {.kind = (gds_algorithm)alg}, .alpha_dps = alpha}, .nseeds = 1, .v = vp};
   gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
   assert_int_equal(gds_law_posterior(law, v, pm, pv), 0);

@@ -39,6 +39,32 @@ int gds_error_set_quiet(int quiet);
     }                                                                                      \
   } while (0)
 
+/* MPI calls: with MPI_ERRORS_RETURN set on the communicators gdsweep uses, a failing MPI call
+ * returns a code instead of aborting; GDS_MPI_CALL turns it into GDS_ERR_RUNTIME with the MPI
+ * error string, the call's text and the caller's file/line. */
+int gds_error_mpi(int mpi_code, const char *file, int line, const char *func, const char *call);
+#define GDS_MPI_CALL(expr)                                                                 \
+  do {                                                                                     \
+    int gds_mpierr_ = (expr);                                                              \
+    if (gds_mpierr_ != 0 /* MPI_SUCCESS */)                                                \
+      return gds_error_mpi(gds_mpierr_, __FILE__, __LINE__, __func__, #expr);              \
+  } while (0)
+
+/* Cooperative interruption. Long computations (the law recursion, sampler steps, dense units)
+ * call gds_poll_check every so often; when the poll says stop they return GDS_ERR_INTERRUPTED
+ * and leave their outputs unspecified (the caller drops the unit). NULL polls never stop.
+ * A computation collective on a group (dense backend) must reach the same decision on every
+ * rank of the group (e.g. by reducing the poll's answer). */
+typedef struct gds_poll {
+  int (*stop)(void *ctx); /* non-zero: stop as soon as possible */
+  void *ctx;
+} gds_poll;
+static inline int gds_poll_stop(const gds_poll *p) { return p && p->stop && p->stop(p->ctx); }
+#define GDS_POLL(p)                                                                        \
+  do {                                                                                     \
+    if (gds_poll_stop(p)) return GDS_ERR_INTERRUPTED;                                      \
+  } while (0)
+
 /* Allocation helpers: zeroed memory, error (not NULL) on failure. */
 int gds_calloc(size_t n, size_t size, void *ptr_out);
 int gds_malloc_aligned(size_t bytes, void *ptr_out); /* 64-byte aligned, free with free() */

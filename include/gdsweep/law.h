@@ -9,19 +9,21 @@
 
 #include <mpi.h>
 
+#include "gdsweep/error.h"
 #include "gdsweep/algorithm.h"
 #include "gdsweep/operator.h"
 #include "gdsweep/prior.h"
 #include "gdsweep/schedule.h"
+#include "gdsweep/scheme.h"
 
 typedef struct gds_law gds_law;
 
 typedef struct gds_law_request {
-  gds_algorithm algorithm;
-  double alpha_dps;             /* used by dps only */
+  gds_sampler_config cfg;       /* algorithm, α_dps, scheme, steps (≤ 0: T), ε, init */
   int nseeds;                   /* number of measurements in the bundle */
   const double *const *v;       /* [nseeds][m] measurements */
   const unsigned char *w2_mask; /* [T+1]: W2 wanted at t where non-zero; NULL = every t */
+  const gds_poll *poll;         /* may be NULL; when it says stop: GDS_ERR_INTERRUPTED */
 } gds_law_request;
 
 /* Caller-allocated outputs; any pointer may be NULL when not wanted. W2 entries at times
@@ -32,6 +34,10 @@ typedef struct gds_law_result {
   double **w2_mean; /* [nseeds][T+1] ‖m_t − m*_t‖ */
   double **w2;      /* [nseeds][T+1] sqrt(w2_mean² + w2_cov²) */
   double **mean0;   /* [nseeds][d] m_0 */
+  /* W2 between the law of the sampler's output and the target itself (SPEC §7.5). */
+  double *w2_final_cov;  /* [1] (seed-independent) */
+  double *w2_final_mean; /* [nseeds] */
+  double *w2_final;      /* [nseeds] */
 } gds_law_result;
 
 /* GDS_ERR_INPUT unless some backend computes the exact law for this operator (checked before

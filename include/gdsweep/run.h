@@ -22,6 +22,11 @@ typedef struct gds_run_options {
   int resume, force;      /* --resume, --force (exclusive) */
   int quiet;              /* --quiet: no progress lines */
   int group_size;         /* --group-size G: ranks per dense-backend group (divides the ranks; 0 = 1) */
+  /* Test-only: every work unit lasts at least this many wall-clock seconds (the remainder is
+   * slept, interruptibly, before its points are written). main() sets it from the environment
+   * variable GDSWEEP_TEST_UNIT_SECONDS. Lets tests build sweeps that are guaranteed to outlast a
+   * time limit however fast or busy the machine is, instead of calibrating on its speed. */
+  double test_unit_seconds;
 } gds_run_options;
 
 /* Collective on comm. Returns GDS_SUCCESS, GDS_ERR_INPUT (nothing written),

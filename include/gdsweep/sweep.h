@@ -12,6 +12,7 @@
 #include "gdsweep/operator.h"
 #include "gdsweep/prior.h"
 #include "gdsweep/schedule.h"
+#include "gdsweep/scheme.h"
 
 /* Read-only after load. */
 typedef struct gds_sweep {
@@ -24,15 +25,23 @@ typedef struct gds_sweep {
   gds_prior_options prior; /* prior.texture points into `texture`, prior.base_dir to `dir` */
   char texture[4096];
 
-  int T;                   /* diffusion.steps */
+  gds_process process;     /* diffusion.process: ddpm (default, SPEC §1) or vp_sde (§7.3) */
+  int T;                   /* diffusion.steps (ddpm) */
   double beta_start, beta_end;
   gds_variance variance;
+  double beta_min, beta_max; /* vp_sde β(u) range (defaults 0.1, 20) */
 
-  /* Grid axes, in the SPEC §5 order. */
+  /* Grid axes, in the SPEC §7.8 order (format 2). The axes after `algorithm` are optional in
+   * the file and then hold one default value: scheme [ddpm], sampler_steps [T], eps [0],
+   * init [normal]. */
   int n_op;        gds_operator_spec *op;
   int n_sigma;     double *sigma;
   int n_alpha;     double *alpha_dps;
-  int n_alg;       gds_algorithm *alg;
+  int n_alg;       gds_algorithm_spec *alg;
+  int n_scheme;    gds_scheme_spec *scheme;
+  int n_steps;     int *steps;
+  int n_eps;       double *eps;
+  int n_init;      gds_init *init;
   int n_seed;      int64_t *seed;
 
   int samples;               /* output.samples (may be 0) */
@@ -53,7 +62,7 @@ int gds_sweep_parse(const char *text, size_t len, const char *filename, const ch
                     gds_sweep **out);
 void gds_sweep_destroy(gds_sweep **s);
 
-/* Number of grid points: n_op·n_sigma·n_alpha·n_alg·n_seed. */
+/* Number of grid points: the product of the nine axis lengths. */
 int64_t gds_sweep_npoints(const gds_sweep *s);
 
 /* Canonical serialisation of everything in the sweep that influences results (prior, schedule,
