@@ -262,7 +262,7 @@ static int dump_traj_check(const bench_opts *o, bench_problem *pb, gds_sampler *
   float *y;
   GDS_CALL(GDS_ALLOC(noise, (size_t)(k + 1) * d));
   GDS_CALL(GDS_ALLOC(y, 2 * (size_t)d));
-  int ierr = gds_sampler_run(smp, alg, o->alpha, pb->v, o->seed, 0, 2, ck, y, NULL);
+  int ierr = gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = alg}, .alpha_dps = o->alpha}, pb->v, o->seed, 0, 2, ck, y, NULL, NULL);
   gds_rng_key key = gds_rng_key_make(GDS_STREAM_SAMPLER, (uint64_t)o->seed, 0);
   gds_rng_normal(key, 0, (size_t)d, noise); /* y_T */
   for (int j = 1; j <= k; j++) gds_rng_normal(key, (uint64_t)(o->T - j + 1), (size_t)d, noise + (size_t)j * d);
@@ -290,7 +290,7 @@ static int bench_traj(const bench_opts *o, bench_problem *pb, gds_algorithm alg)
   GDS_CALL(GDS_ALLOC(tm, 2 * (size_t)o->reps)); /* wall, then CPU */
   for (int r = -o->warmup; r < o->reps && !ierr; r++) {
     double t0 = now_s(), c0 = cpu_s();
-    ierr = gds_sampler_run(smp, alg, o->alpha, pb->v, o->seed, r < 0 ? 0 : r, N_CKPT, ck, traj, y0);
+    ierr = gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = alg}, .alpha_dps = o->alpha}, pb->v, o->seed, r < 0 ? 0 : r, N_CKPT, ck, traj, y0, NULL);
     if (r >= 0) {
       tm[r] = now_s() - t0;
       tm[o->reps + r] = cpu_s() - c0;

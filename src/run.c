@@ -330,8 +330,8 @@ static int gds_unit_run(gds_run_ctx *c, const gds_unit *u, int *npoints_written)
     GDS_CALL_GOTO(ierr, out, gds_sampler_create(c->prior, c->sched, op, sigma, &smp));
     for (int e = 0; e < ns; e++)
       for (int k = 0; k < nsm; k++) {
-        GDS_CALL_GOTO(ierr, out, gds_sampler_run(smp, alg, alpha, v[e], s->seed[e], k, nck, s->ckpt,
-                                                 traj + ((size_t)e * nsm + k) * nck * d, NULL));
+        GDS_CALL_GOTO(ierr, out, gds_sampler_run(smp, &rq.cfg, v[e], s->seed[e], k, nck, s->ckpt,
+                                                 traj + ((size_t)e * nsm + k) * nck * d, NULL, NULL));
         if (gds_run_poll(c)) goto out; /* drop the unit: none of its points is marked done */
       }
   }

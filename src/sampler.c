@@ -98,10 +98,14 @@ static void gds_sampler_store(const gds_sampler *s, int t, const double *y, floa
   if (y0 && t == 0) memcpy(y0, y, sizeof(double) * (size_t)s->d);
 }
 
-int gds_sampler_run(gds_sampler *s, gds_algorithm alg, double alpha_dps, const double *v,
-                    int64_t seed, int64_t sample, int n_ckpt, const int *ckpt, float *traj,
-                    double *y0) {
+int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double *v, int64_t seed,
+                    int64_t sample, int n_ckpt, const int *ckpt, float *traj, double *y0,
+                    const gds_poll *poll) {
   const gds_schedule *sc = s->sched;
+  gds_algorithm alg = cfg->alg.kind;
+  double alpha_dps = cfg->alpha_dps;
+  if (cfg->scheme.kind != GDS_SCHEME_DDPM || (cfg->steps > 0 && cfg->steps != sc->T) || cfg->init != GDS_INIT_NORMAL)
+    GDS_ERROR(GDS_ERR_INPUT, "sampler: only the DDPM scheme with T steps and normal init is implemented yet");
   int T = sc->T, d = s->d;
   for (int t = 0; t <= T; t++) s->ck_slot[t] = -1;
   for (int k = 0; k < n_ckpt; k++) {
@@ -118,6 +122,7 @@ int gds_sampler_run(gds_sampler *s, gds_algorithm alg, double alpha_dps, const d
   gds_rng_normal(key, 0, (size_t)d, y); /* y_T ~ N(0, I) */
   gds_sampler_store(s, T, y, traj, y0);
   for (int t = T; t >= 1; t--) {
+    GDS_POLL(poll);
     GDS_CALL(s->backend->drift(s, alg, alpha_dps, t, y));
     if (sc->sigma2[t] > 0) {
       double sd = sqrt(sc->sigma2[t]);

@@ -58,9 +58,9 @@ static void test_common_noise(void **st) {
   gds_test_fill_uniform(1, D, 0, 1, v);
   float a[D], b[D], c[D];
   int ckT = T;
-  assert_int_equal(gds_sampler_run(smp, GDS_ALG_DPS, 1.0, v, 3, 1, 1, &ckT, a, NULL), 0);
-  assert_int_equal(gds_sampler_run(smp, GDS_ALG_CGDM, 1.0, v, 3, 1, 1, &ckT, b, NULL), 0);
-  assert_int_equal(gds_sampler_run(smp, GDS_ALG_CGDM, 1.0, v, 3, 2, 1, &ckT, c, NULL), 0);
+  assert_int_equal(gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = GDS_ALG_DPS}, .alpha_dps = 1.0}, v, 3, 1, 1, &ckT, a, NULL, NULL), 0);
+  assert_int_equal(gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = GDS_ALG_CGDM}, .alpha_dps = 1.0}, v, 3, 1, 1, &ckT, b, NULL, NULL), 0);
+  assert_int_equal(gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = GDS_ALG_CGDM}, .alpha_dps = 1.0}, v, 3, 2, 1, &ckT, c, NULL, NULL), 0);
   assert_memory_equal(a, b, sizeof a);
   assert_memory_not_equal(a, c, sizeof a);
   gds_sampler_destroy(&smp);
@@ -88,8 +88,8 @@ static void test_generic_equals_fourier(void **st) {
     double v[D], yf[D], yg[D];
     gds_test_fill_uniform(4, D, 0.1, 0.9, v);
     for (int a = 0; a <= GDS_ALG_CGDM; a++) {
-      assert_int_equal(gds_sampler_run(sf, (gds_algorithm)a, 0.6, v, 2, 5, 0, NULL, NULL, yf), 0);
-      assert_int_equal(gds_sampler_run(sg, (gds_algorithm)a, 0.6, v, 2, 5, 0, NULL, NULL, yg), 0);
+      assert_int_equal(gds_sampler_run(sf, &(gds_sampler_config){.alg = {.kind = (gds_algorithm)a}, .alpha_dps = 0.6}, v, 2, 5, 0, NULL, NULL, yf, NULL), 0);
+      assert_int_equal(gds_sampler_run(sg, &(gds_sampler_config){.alg = {.kind = (gds_algorithm)a}, .alpha_dps = 0.6}, v, 2, 5, 0, NULL, NULL, yg, NULL), 0);
       for (int i = 0; i < D; i++) GDS_ASSERT_CLOSE(yg[i], yf[i], 1e-9, 1e-10);
     }
     gds_sampler_destroy(&sf);

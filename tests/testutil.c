@@ -113,7 +113,7 @@ void gds_test_mc_check(gds_law *law, gds_sampler *smp, int alg, double alpha, co
                                      NULL, NULL),
                      0);
   for (int n = 0; n < ntraj; n++) {
-    assert_int_equal(gds_sampler_run(smp, (gds_algorithm)alg, alpha, v, 11, n, 2, ck, traj, NULL), 0);
+    assert_int_equal(gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = (gds_algorithm)alg}, .alpha_dps = alpha}, v, 11, n, 2, ck, traj, NULL, NULL), 0);
     for (int c = 0; c < 2; c++) {
       for (int i = 0; i < D; i++) {
         cen[i] = traj[c * D + i] - mean[c * D + i];

@@ -10,6 +10,8 @@
 #include "gdsweep/operator.h"
 #include "gdsweep/prior.h"
 #include "gdsweep/schedule.h"
+#include "gdsweep/scheme.h"
+#include "gdsweep/error.h"
 
 typedef struct gds_sampler gds_sampler;
 
@@ -21,10 +23,12 @@ int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, g
                             double sigma, const char *backend, gds_sampler **out);
 const char *gds_sampler_backend_name(const gds_sampler *s);
 void gds_sampler_destroy(gds_sampler **s);
-/* One trajectory y_T → y_0 guided by v (m values). y_t is stored at each checkpoint time
- * ckpt[k] (any order, 0..T) into traj[k·d ..] (may be NULL); y_0 into y0 (may be NULL). */
-int gds_sampler_run(gds_sampler *s, gds_algorithm alg, double alpha_dps, const double *v,
-                    int64_t seed, int64_t sample, int n_ckpt, const int *ckpt, float *traj,
-                    double *y0);
+/* One trajectory of the sampler `cfg` (algorithm, α_dps, scheme, steps (≤ 0: T), ε, init)
+ * guided by v (m values). y_t is stored at each checkpoint time ckpt[k] (any order, 0..T)
+ * into traj[k·d ..] (may be NULL); the output y_0 into y0 (may be NULL). `poll` (may be
+ * NULL) is checked between steps: GDS_ERR_INTERRUPTED when it says stop. */
+int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double *v, int64_t seed,
+                    int64_t sample, int n_ckpt, const int *ckpt, float *traj, double *y0,
+                    const gds_poll *poll);
 
 #endif
