@@ -158,7 +158,7 @@ static int outputs_compute(gds_law *law, const fixture *fx, gds_algorithm alg, d
   gds_law_result rs = {.w2_cov = o->wc, .var0 = o->var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p};
   int e = gds_law_evaluate(law, &rq, &rs);
   if (!e) e = gds_law_posterior(law, fx->v, o->pm, o->pv);
-  if (!e) e = gds_law_moments(law, alg, alpha, fx->v, ts, o->mm, o->K, o->refm, o->Kr);
+  if (!e) e = gds_law_moments(law, &rq.cfg, fx->v, ts, o->mm, o->K, o->refm, o->Kr);
   return e;
 }
 

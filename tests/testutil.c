@@ -108,12 +108,11 @@ void gds_test_mc_check(gds_law *law, gds_sampler *smp, int alg, double alpha, co
   double *sum = calloc(2 * (size_t)D, sizeof(double)), *sq = calloc(2 * (size_t)D, sizeof(double));
   double *pw = calloc(2 * (size_t)D, sizeof(double)), *cen = malloc(sizeof(double) * D);
   double *mean = malloc(sizeof(double) * 2 * D), *cov = malloc(sizeof(double) * 2 * D * D);
+  gds_sampler_config cfg = {.alg = {.kind = (gds_algorithm)alg}, .alpha_dps = alpha};
   for (int c = 0; c < 2; c++)
-    assert_int_equal(gds_law_moments(law, (gds_algorithm)alg, alpha, v, ck[c], mean + c * D, cov + (size_t)c * D * D,
-                                     NULL, NULL),
-                     0);
+    assert_int_equal(gds_law_moments(law, &cfg, v, ck[c], mean + c * D, cov + (size_t)c * D * D, NULL, NULL), 0);
   for (int n = 0; n < ntraj; n++) {
-    assert_int_equal(gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = (gds_algorithm)alg}, .alpha_dps = alpha}, v, 11, n, 2, ck, traj, NULL, NULL), 0);
+    assert_int_equal(gds_sampler_run(smp, &cfg, v, 11, n, 2, ck, traj, NULL, NULL), 0);
     for (int c = 0; c < 2; c++) {
       for (int i = 0; i < D; i++) {
         cen[i] = traj[c * D + i] - mean[c * D + i];
@@ -183,7 +182,7 @@ void gds_test_law_vs_reference(gds_law *law, int d, int m, const double *mu, con
   gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
   assert_int_equal(gds_law_posterior(law, v, pm, pv), 0);
-  assert_int_equal(gds_law_moments(law, (gds_algorithm)alg, alpha, v, ts, mm, K, refm, Kr), 0);
+  assert_int_equal(gds_law_moments(law, &rq.cfg, v, ts, mm, K, refm, Kr), 0);
   for (int t = 0; t <= T; t++) {
     GDS_ASSERT_CLOSE(w2[t], rw2[t], rtol, atol);
     GDS_ASSERT_CLOSE(wm[t], rwm[t], rtol, atol);
