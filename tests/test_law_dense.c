@@ -25,6 +25,7 @@
 #include "gdsweep/prior.h"
 #include "gdsweep/sampler.h"
 #include "gdsweep/schedule.h"
+#include "gdsweep/scheme.h"
 #include "reference/dense_ref.h"
 #include "testutil.h"
 
@@ -255,6 +256,56 @@ static void test_ref_inpaint_box_12x8(void **st) { (void)st; compare_reference(1
 static void test_ref_inpaint_box_8x12(void **st) { (void)st; compare_reference(8, 12, OP_BOX); }
 static void test_ref_blur_12x8(void **st) { (void)st; compare_reference(12, 8, OP_BLUR); }
 static void test_ref_sr_8x12(void **st) { (void)st; compare_reference(8, 12, OP_SR); }
+
+/* Every sampler of SPEC §7.1–7.4 (gds_test_sampler_configs) on the dense backend against the
+ * independent dense reference, on a non-square 4×6 image: inpainting (random mask, box),
+ * super-resolution and a Gaussian blur through the dense backend. ddrm on the blur is refused
+ * (no SVD without A Aᵀ diagonal) by gds_law_supports and by the evaluation. */
+static void test_samplers_vs_reference(void **st) {
+  (void)st;
+  enum { ST = 16 };
+  const op_kind kinds[] = {OP_RANDOM, OP_BOX, OP_SR, OP_BLUR};
+  const double sigma = 0.12, alpha = 0.5;
+  gds_sampler_config cfgs[64];
+  int nc = gds_test_sampler_configs(ST, alpha, cfgs, 64), ncmp = 0;
+  double worst = 0;
+  for (int o = 0; o < 4; o++)
+    for (int var = 0; var < 2; var++) {
+      fixture fx;
+      fixture_make(&fx, 4, 6, kinds[o], ST, (gds_variance)var, sigma);
+      gds_law *law;
+      assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "dense", fx.prior, fx.sc, fx.op, sigma, &law), 0);
+      for (int c = 0; c < nc; c++) {
+        char tag[160], an[64], sn[64];
+        gds_algorithm_spec_name(&cfgs[c].alg, an, sizeof an);
+        gds_scheme_spec_name(&cfgs[c].scheme, sn, sizeof sn);
+        snprintf(tag, sizeof tag, "%s %s %s S=%d %s %s", op_kind_name[kinds[o]], an, sn, cfgs[c].steps,
+                 gds_init_name(cfgs[c].init), gds_variance_name((gds_variance)var));
+        if (kinds[o] == OP_BLUR && cfgs[c].alg.kind == GDS_ALG_DDRM) {
+          fx.op->spec.dense = 1;
+          int q = gds_error_set_quiet(1);
+          assert_int_equal(gds_law_supports(fx.op, &cfgs[c].alg), GDS_ERR_INPUT);
+          const double *vp[1] = {fx.v};
+          gds_law_request rq = {.cfg = cfgs[c], .nseeds = 1, .v = vp};
+          gds_law_result rs = {0};
+          assert_int_equal(gds_law_evaluate(law, &rq, &rs), GDS_ERR_INPUT);
+          gds_error_set_quiet(q);
+          fx.op->spec.dense = 0;
+          assert_int_equal(gds_law_supports(fx.op, &cfgs[c].alg), 0); /* the Fourier backend has the SVD */
+          continue;
+        }
+        double w = gds_test_law_vs_reference_cfg(law, fx.d, fx.m, fx.mu, fx.Sigma, fx.A, sigma, fx.v, &cfgs[c], fx.sc, RTOL,
+                                                 ATOL, 0, tag);
+        if (w > 1) print_error("FAILED %s (%.3g x tol)\n", tag, w);
+        worst = fmax(worst, w);
+        ncmp++;
+      }
+      gds_law_destroy(&law);
+      fixture_free(&fx);
+    }
+  print_message("samplers vs reference: worst %.3f of tolerance over %d configurations\n", worst, ncmp);
+  assert_true(worst <= 1.0);
+}
 
 /* Inpainting goes to the dense backend by default; the Fourier backend refuses it. */
 static void test_backend_choice(void **st) {
@@ -550,6 +601,7 @@ int main(int argc, char **argv) {
   else if (argc > 1 && !strcmp(argv[1], "--bench")) rc = bench_mode(argc, argv);
   else {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_samplers_vs_reference),
         cmocka_unit_test(test_backend_choice),
         cmocka_unit_test(test_bad_masks),
         cmocka_unit_test(test_ref_inpaint_random_12x8),
