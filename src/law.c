@@ -165,8 +165,12 @@ static int gds_law_walk(gds_law *law, gds_law_eval *ev, int upto, const unsigned
   for (int j = 0; j <= upto; j++) {
     int idx = p->point[j], want = rec_any && (!mask || mask[idx]);
     *last = (gds_law_rec){.abar = p->abar[j], .want = want, .mean = last->mean};
-    if (j == 0) GDS_CALL(want ? law->backend->record(law, ev, last) : GDS_SUCCESS);
-    else {
+    if (j == 0) {
+      if (want && p->start == GDS_START_EXACT) { /* the start law is the reference law itself */
+        last->cov = 0.0;
+        for (int s = 0; s < ns; s++) last->mean[s] = 0.0;
+      } else if (want) GDS_CALL(law->backend->record(law, ev, last));
+    } else {
       GDS_CALL(gds_law_poll(law, poll));
       if (gds_law_all_latched(lt, ns)) { /* nothing finite is left to compute */
         lt->early = 1;

@@ -270,9 +270,24 @@ static void test_samplers_vs_reference(void **st) {
   gds_test_prior_free(prior);
 }
 
+/* Divergence and stop requests on the Fourier-diagonal backend (issue 8): a diverging dps is
+ * +inf from its divergence on, never NaN; a stop poll ends the evaluation between steps. */
+static void test_divergence_and_poll(void **st) {
+  (void)st;
+  fixture fx;
+  fixture_make(&fx, GDS_OP_GAUSSIAN_BLUR, 60, GDS_VARIANCE_BETA, 0.01, 0);
+  gds_law *law;
+  assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, 0.01, &law), 0);
+  gds_test_divergence(law, fx.v, D, 60);
+  gds_test_poll(law, fx.v, 60);
+  gds_law_destroy(&law);
+  fixture_free(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_samplers_vs_reference),
+      cmocka_unit_test(test_divergence_and_poll),
       cmocka_unit_test(test_dense_all),
       cmocka_unit_test(test_dense_white_prior),
       cmocka_unit_test(test_cgdm_converges_like_1_over_T),

@@ -303,9 +303,24 @@ static void test_samplers_vs_reference(void **st) {
   assert_true(worst <= 1.0);
 }
 
+/* Divergence and stop requests on the Fourier-block backend (issue 8: a diverging dps gave NaN
+ * on super-resolution). */
+static void test_divergence_and_poll(void **st) {
+  (void)st;
+  fixture fx;
+  fixture_make(&fx, 12, 8, 2, 60, GDS_VARIANCE_BETA, 0.01, 0);
+  gds_law *law;
+  assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, 0.01, &law), 0);
+  gds_test_divergence(law, fx.v, fx.d, 60);
+  gds_test_poll(law, fx.v, 60);
+  gds_law_destroy(&law);
+  fixture_free(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_samplers_vs_reference),
+      cmocka_unit_test(test_divergence_and_poll),
       cmocka_unit_test(test_dense_12x8_s2),     cmocka_unit_test(test_dense_12x8_s4),
       cmocka_unit_test(test_dense_8x12_s2_s4),  cmocka_unit_test(test_dense_odd_and_trivial),
       cmocka_unit_test(test_dense_white_prior), cmocka_unit_test(test_variance_periodic),

@@ -295,3 +295,78 @@ int gds_test_sampler_configs(int T, double alpha, gds_sampler_config *out, int m
           out[n++] = (gds_sampler_config){.alg = ddrm[a], .alpha_dps = alpha, .steps = steps[k], .init = (gds_init)i};
   return n;
 }
+
+void gds_test_divergence(gds_law *law, const double *v, int d, int T) {
+  double *buf = malloc(sizeof(double) * (4 * (size_t)(T + 1) + 2 * (size_t)d));
+  double *w2 = buf, *wm = w2 + T + 1, *wc = wm + T + 1, *m0 = wc + T + 1, *var0 = m0 + d;
+  unsigned char *mask = calloc((size_t)T + 1, 1);
+  for (int t = 0; t <= T; t += 3) mask[t] = 1;
+  for (int pass = 0; pass < 2; pass++) {
+    double fin, fm, fc, *w2p[1] = {w2}, *wmp[1] = {wm}, *m0p[1] = {m0};
+    const double *vp[1] = {v};
+    gds_law_request rq = {.cfg = {.alg = {.kind = GDS_ALG_DPS}, .alpha_dps = 1e6}, .nseeds = 1, .v = vp,
+                          .w2_mask = pass ? mask : NULL};
+    gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p,
+                         .w2_final = &fin, .w2_final_mean = &fm, .w2_final_cov = &fc};
+    assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+    /* each part, in sampling order: finite, then +inf at every later wanted time (a covariance
+     * that overflowed must not come back as a finite number, e.g. 0) */
+    int inf_c = 0, inf_m = 0, tstar = -1;
+    for (int t = T; t >= 0; t--) {
+      if (pass && !mask[t]) {
+        assert_true(isnan(w2[t]) && isnan(wm[t]) && isnan(wc[t]));
+        continue;
+      }
+      assert_false(isnan(w2[t]) || isnan(wm[t]) || isnan(wc[t]));
+      if (inf_c) assert_true(isinf(wc[t]) && wc[t] > 0);
+      if (inf_m) assert_true(isinf(wm[t]) && wm[t] > 0);
+      inf_c |= isinf(wc[t]);
+      inf_m |= isinf(wm[t]);
+      if (tstar < 0 && (inf_c || inf_m)) tstar = t;
+      if (inf_c || inf_m) assert_true(isinf(w2[t]) && w2[t] > 0);
+    }
+    assert_true(tstar > 0 && tstar < T); /* finite at T, diverged before t = 0 */
+    assert_true(isfinite(w2[T]));
+    assert_true(inf_c && inf_m); /* both the covariance and the mean overflow */
+    assert_true(isinf(fin) && fin > 0);
+    assert_true(isinf(fc) && isinf(fm));
+    assert_false(isnan(fc) || isnan(fm));
+    for (int i = 0; i < d; i++) {
+      assert_false(isnan(m0[i]));
+      assert_true(isinf(var0[i]) && var0[i] > 0);
+    }
+  }
+  free(buf);
+  free(mask);
+}
+
+typedef struct {
+  int calls, stop_at;
+} gds_test_poll_ctx;
+
+static int gds_test_poll_stop(void *ctx) {
+  gds_test_poll_ctx *p = ctx;
+  return ++p->calls >= p->stop_at;
+}
+
+void gds_test_poll(gds_law *law, const double *v, int T) {
+  const double *vp[1] = {v};
+  double w2[T + 1], *w2p[1] = {w2};
+  const gds_sampler_config cfgs[] = {
+      {.alg = {.kind = GDS_ALG_PIGDM}, .alpha_dps = 1},
+      {.alg = {.kind = GDS_ALG_CGDM}, .alpha_dps = 1, .scheme = {GDS_SCHEME_DDIM, 0.5}, .steps = 5},
+      {.alg = {.kind = GDS_ALG_DDRM, .eta = 0.85, .eta_b = 1}, .steps = 7},
+  };
+  for (size_t c = 0; c < sizeof cfgs / sizeof *cfgs; c++) {
+    int S = cfgs[c].steps > 0 ? cfgs[c].steps : T;
+    for (int k = 1; k <= S + 1; k += S / 2 > 0 ? S / 2 : 1) {
+      gds_test_poll_ctx pc = {0, k};
+      gds_poll poll = {gds_test_poll_stop, &pc};
+      gds_law_request rq = {.cfg = cfgs[c], .nseeds = 1, .v = vp, .poll = &poll};
+      gds_law_result rs = {.w2 = w2p};
+      int e = gds_law_evaluate(law, &rq, &rs);
+      assert_int_equal(e, k <= S ? GDS_ERR_INTERRUPTED : GDS_SUCCESS);
+      assert_int_equal(pc.calls, k <= S ? k : S); /* asked once per step, stopped at once */
+    }
+  }
+}

@@ -65,3 +65,15 @@ double gds_test_law_vs_reference_cfg(struct gds_law *law, int d, int m, const do
  * and ddrm(0.85, 1), ddrm(0.3, 0.5) × {normal, exact} × {T, 5}; α_dps = alpha. Fills up to
  * max entries of out and returns the count. */
 int gds_test_sampler_configs(int T, double alpha, struct gds_sampler_config *out, int max);
+
+/* SPEC/issue 8 "honest numbers": a dps sampler that diverges (C = σ²/α_dps tiny: every step
+ * multiplies K by ~1e10) evaluated with W2 at every time and at `mask`-selected times: no NaN
+ * at a wanted time, finite from T down to some t*, +inf from t* on (sampling order) for
+ * w2_cov, w2_mean and w2; NaN exactly where the mask says no; w2_final and its parts +inf;
+ * mean0 and var0 without NaN and var0 +inf. */
+void gds_test_divergence(struct gds_law *law, const double *v, int d, int T);
+
+/* Stop requests (issue 8): a poll that says stop at its k-th call makes gds_law_evaluate
+ * return GDS_ERR_INTERRUPTED for k ≤ the number of steps, and the evaluation succeeds when the
+ * poll never says stop; the poll is asked about once per step. */
+void gds_test_poll(struct gds_law *law, const double *v, int T);
