@@ -284,10 +284,173 @@ static void test_divergence_and_poll(void **st) {
   fixture_free(&fx);
 }
 
+/* W2 at t = 0 of a sampler configuration on the blur problem of w2_at0. */
+static double w2_at0_cfg(const gds_sampler_config *cfg, int T, double sigma) {
+  gds_prior *prior = gds_test_prior_random(H, W, 0.4, 23);
+  gds_schedule *sc;
+  double b0, b1;
+  gds_schedule_default_betas(T, &b0, &b1);
+  assert_int_equal(gds_schedule_create(T, b0, b1, GDS_VARIANCE_BETA, &sc), 0);
+  gds_operator_spec spec = {.type = GDS_OP_GAUSSIAN_BLUR, .std = 1.5};
+  gds_operator *op;
+  assert_int_equal(gds_operator_create(&spec, H, W, &op), 0);
+  double x0[D], v[D], w2[T + 1], *w2p[1] = {w2}, fin;
+  gds_test_fill_uniform(9, D, 0.1, 0.9, x0);
+  assert_int_equal(gds_operator_measure(op, 0, x0, sigma, 1, v), 0);
+  gds_law *law;
+  assert_int_equal(gds_law_create(prior, sc, op, sigma, &law), 0);
+  const double *vp[1] = {v};
+  gds_law_request rq = {.cfg = *cfg, .nseeds = 1, .v = vp};
+  gds_law_result rs = {.w2 = w2p, .w2_final = &fin};
+  assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+  GDS_ASSERT_CLOSE(fin, w2[0], 1e-15, 0); /* the discrete process ends at the target */
+  gds_law_destroy(&law);
+  gds_operator_destroy(&op);
+  gds_schedule_destroy(&sc);
+  gds_test_prior_free(prior);
+  return w2[0];
+}
+
+/* Limits that hold for the samplers of SPEC §7 too: cgdm (the exact score) reaches the
+ * posterior as DDIM(η = 0) and respaced DDPM get more steps (error ~1/S); `none` does not see
+ * v or σ; σ → ∞ makes every guided algorithm the unconditional sampler. */
+static void test_limits_new_schemes(void **st) {
+  (void)st;
+  const gds_scheme_spec schemes[] = {{GDS_SCHEME_DDIM, 0.0}, {GDS_SCHEME_DDPM, 0}, {GDS_SCHEME_DDIM, 0.7}};
+  for (int k = 0; k < 3; k++) {
+    double e[3];
+    const int S[3] = {20, 100, 500};
+    for (int q = 0; q < 3; q++) {
+      gds_sampler_config cfg = {.alg = {GDS_ALG_CGDM}, .scheme = schemes[k], .steps = S[q]};
+      e[q] = w2_at0_cfg(&cfg, 1000, 0.05);
+    }
+    print_message("cgdm %s W2(t=0): S=20 %.3e, S=100 %.3e, S=500 %.3e\n", gds_scheme_name(schemes[k].kind), e[0], e[1], e[2]);
+    assert_true(e[1] < e[0] / 2.5 && e[2] < e[1] / 2.5);
+    gds_sampler_config none = {.alg = {GDS_ALG_NONE}, .scheme = schemes[k], .steps = 50, .init = (gds_init)(k == 2)};
+    GDS_ASSERT_CLOSE(w2_at0_cfg(&none, 1000, 0.05), w2_at0_cfg(&none, 1000, 3.0), 1e-12, 0);
+  }
+  /* σ → ∞: the W2 curves of dps, pigdm, cgdm equal none's, for DDIM respaced and exact init */
+  fixture fx;
+  const double sigma = 1e7;
+  fixture_make(&fx, GDS_OP_MOTION_BLUR, 40, GDS_VARIANCE_BETA, sigma, 0);
+  gds_law *law;
+  assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, sigma, &law), 0);
+  for (int init = 0; init < 2; init++) {
+    double none[41], *np[1] = {none};
+    const double *vp[1] = {fx.v};
+    gds_law_request rq = {.cfg = {.alg = {GDS_ALG_NONE}, .scheme = {GDS_SCHEME_DDIM, 0.4}, .steps = 9, .init = (gds_init)init},
+                          .nseeds = 1, .v = vp};
+    gds_law_result rs = {.w2 = np};
+    assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+    for (int a = GDS_ALG_DPS; a <= GDS_ALG_CGDM; a++) {
+      double w[41], *wp[1] = {w};
+      rq.cfg.alg.kind = (gds_algorithm)a;
+      rq.cfg.alpha_dps = 1.0;
+      rs.w2 = wp;
+      assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+      for (int t = 0; t <= 40; t++) {
+        assert_true(isnan(w[t]) == isnan(none[t]));
+        if (!isnan(w[t])) GDS_ASSERT_CLOSE(w[t], none[t], 1e-6, 1e-9);
+      }
+    }
+  }
+  gds_law_destroy(&law);
+  fixture_free(&fx);
+}
+
+/* The default sampler (SPEC §1) equals, to 1e-12, the recursion of SPEC §2 written out per
+ * frequency in long double from brute-force DFTs (no FFTW, no law code): W2 curves, m_0 and
+ * diag K_0, every algorithm, both variances. */
+static void test_default_is_spec2_per_frequency(void **st) {
+  (void)st;
+  enum { T = 40 };
+  for (int var = 0; var < 2; var++) {
+    fixture fx;
+    const double sigma = 0.1, alpha = 0.4, s2 = sigma * sigma;
+    fixture_make(&fx, GDS_OP_MOTION_BLUR, T, (gds_variance)var, sigma, 0);
+    gds_law *law;
+    assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, sigma, &law), 0);
+    /* per frequency: λ, â, v̂, μ̂ (brute-force DFTs) */
+    static double lam[D], ar[D], ai[D], vr[D], vi[D];
+    for (int q = 0; q < H; q++)
+      for (int r = 0; r < W; r++) {
+        double tr, ti;
+        gds_test_dft_coef(H, W, fx.prior->texton, q, r, &tr, &ti);
+        lam[q * W + r] = q + r == 0 ? 0.0 : tr * tr + ti * ti;
+        gds_test_dft_coef(H, W, fx.op->kernel, q, r, &ar[q * W + r], &ai[q * W + r]);
+        gds_test_dft_coef(H, W, fx.v, q, r, &vr[q * W + r], &vi[q * W + r]);
+      }
+    const long double mu0 = (long double)fx.prior->mean * D;
+    for (int a = 0; a < 4; a++) {
+      /* the law under test */
+      double w2[T + 1], wm[T + 1], wc[T + 1], m0[D], var0[D], *w2p[1] = {w2}, *wmp[1] = {wm}, *m0p[1] = {m0};
+      const double *vp[1] = {fx.v};
+      gds_law_request rq = {.cfg = {.alg = {.kind = (gds_algorithm)a}, .alpha_dps = alpha}, .nseeds = 1, .v = vp};
+      gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p};
+      assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+      /* SPEC §2 per frequency: m, K complex/real scalars; W2 by Parseval */
+      long double cov2[T + 1] = {0}, mean2[T + 1] = {0}, ksum = 0;
+      static long double complex_m_re[D], complex_m_im[D];
+      for (int f = 0; f < D; f++) {
+        long double l = lam[f], a2 = (long double)ar[f] * ar[f] + (long double)ai[f] * ai[f];
+        long double mur = f == 0 ? mu0 : 0, rr = vr[f] - (ar[f] * mur), ri = vi[f] - (ai[f] * mur);
+        long double gr = ar[f] * rr + ai[f] * ri, gi = ar[f] * ri - ai[f] * rr; /* conj(â)(v̂ − âμ̂) */
+        long double S = l * a2 + s2, kpost = l * s2 / S;
+        long double qr = mur + l * gr / S, qi = l * gi / S; /* μ̂_post */
+        if (a == GDS_ALG_NONE) {
+          kpost = l;
+          qr = mur;
+          qi = 0;
+        }
+        long double mr = 0, mi = 0, k = 1;
+        for (int t = T;; t--) {
+          long double ab = fx.sc->alpha_bar[t], kr = ab * kpost + 1 - ab;
+          long double dr = mr - sqrtl(ab) * qr, di = mi - sqrtl(ab) * qi, dk = sqrtl(k) - sqrtl(kr);
+          cov2[t] += dk * dk;
+          mean2[t] += (dr * dr + di * di) / D;
+          if (t == 0) break;
+          long double be = fx.sc->beta[t], al = fx.sc->alpha[t], st = ab * l + 1 - ab, J = sqrtl(ab) * l / st;
+          long double C = a == GDS_ALG_DPS ? s2 / alpha : a == GDS_ALG_PIGDM ? (1 - ab) * a2 + s2 : (1 - ab) * a2 * l / st + s2;
+          long double ic = a == GDS_ALG_NONE ? 0 : 1 / C, Hh = 1 / st + J * J * a2 * ic;
+          long double P = (1 - be * Hh) / sqrtl(al);
+          long double br = be / sqrtl(al) * (sqrtl(ab) * Hh * mur + J * ic * gr), bi = be / sqrtl(al) * (J * ic * gi);
+          mr = P * mr + br;
+          mi = P * mi + bi;
+          k = P * P * k + fx.sc->sigma2[t];
+        }
+        complex_m_re[f] = mr;
+        complex_m_im[f] = mi;
+        ksum += k;
+      }
+      /* 1e-12 relative, or absolute for the parts that are differences of O(1) vectors
+       * (‖m‖ ≈ |μ|√d ≈ 4 here) and come close to 0 */
+      for (int t = 0; t <= T; t++) {
+        GDS_ASSERT_CLOSE(wc[t], (double)sqrtl(cov2[t]), 1e-12, 1e-12);
+        GDS_ASSERT_CLOSE(wm[t], (double)sqrtl(mean2[t]), 1e-12, 1e-12);
+        GDS_ASSERT_CLOSE(w2[t], (double)sqrtl(cov2[t] + mean2[t]), 1e-12, 1e-12);
+      }
+      for (int i = 0; i < D; i++) { /* m_0 = IDFT(m̂), diag K_0 = (1/d) Σ K(ξ) */
+        long double acc = 0;
+        for (int f = 0; f < D; f++) {
+          long double ph = 2.0L * 3.14159265358979323846264338327950288L *
+                           ((long double)(f / W) * (i / W) / H + (long double)(f % W) * (i % W) / W);
+          acc += complex_m_re[f] * cosl(ph) - complex_m_im[f] * sinl(ph);
+        }
+        GDS_ASSERT_CLOSE(m0[i], (double)(acc / D), 1e-12, 1e-14);
+        GDS_ASSERT_CLOSE(var0[i], (double)(ksum / D), 1e-12, 1e-15);
+      }
+    }
+    gds_law_destroy(&law);
+    fixture_free(&fx);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_samplers_vs_reference),
       cmocka_unit_test(test_divergence_and_poll),
+      cmocka_unit_test(test_limits_new_schemes),
+      cmocka_unit_test(test_default_is_spec2_per_frequency),
       cmocka_unit_test(test_dense_all),
       cmocka_unit_test(test_dense_white_prior),
       cmocka_unit_test(test_cgdm_converges_like_1_over_T),
