@@ -60,7 +60,6 @@ typedef struct gds_sweep {
  * Errors (file:line: key): values out of range, duplicates on any axis (O(n log n)), a
  * checkpoint some sampler_steps value never visits, eps != 0 for the discrete process, a
  * scheme of the other process, ddrm with an operator the law backend has no SVD for. */
- * Whether a builtin:<name> texture exists is not checked here (the prior module knows). */
 int gds_sweep_load(const char *path, gds_sweep **out);
 /* Parse YAML text; `filename` is used in messages, `dir` to resolve relative paths
  * (NULL: the current directory). */
