@@ -47,6 +47,18 @@ static gds_operator_spec op_spec(op_kind k) {
   return s;
 }
 
+/* The same, with a box that fits an H×W image (the box must lie inside the image). */
+static gds_operator_spec op_spec_hw(op_kind k, int H, int W) {
+  gds_operator_spec s = op_spec(k);
+  if (k == OP_BOX && (s.box[0] + s.box[2] > H || s.box[1] + s.box[3] > W)) {
+    s.box[0] = H / 4;
+    s.box[1] = W / 3;
+    s.box[2] = H / 2;
+    s.box[3] = W / 2;
+  }
+  return s;
+}
+
 typedef struct {
   int H, W, d, m, T;
   gds_prior *prior;
@@ -59,7 +71,7 @@ typedef struct {
  * (except the random mask itself, checked for a plausible keep rate). */
 static void dense_operator(const fixture *fx, op_kind k, double *A) {
   int H = fx->H, W = fx->W, d = fx->d;
-  gds_operator_spec s = op_spec(k);
+  gds_operator_spec s = op_spec_hw(k, H, W);
   if (k == OP_RANDOM || k == OP_BOX) {
     int row = 0, kept = 0;
     for (int i = 0; i < d; i++) {
@@ -94,7 +106,7 @@ static void fixture_make(fixture *fx, int H, int W, op_kind k, int T, gds_varian
   int d = fx->d;
   fx->prior = gds_test_prior_random(H, W, 0.4, 17);
   assert_int_equal(gds_schedule_create(T, 2e-3, 0.35, var, &fx->sc), 0);
-  gds_operator_spec spec = op_spec(k);
+  gds_operator_spec spec = op_spec_hw(k, H, W);
   assert_int_equal(gds_operator_create(&spec, H, W, &fx->op), 0);
   fx->m = fx->op->m;
   fx->Sigma = malloc(sizeof(double) * d * d);
