@@ -32,6 +32,7 @@
 #include "gdsweep/rng.h"
 #include "gdsweep/sampler.h"
 #include "gdsweep/schedule.h"
+#include "gdsweep/scheme.h"
 #include "gdsweep_config.h"
 
 enum { MAX_REPS = 1000, N_CKPT = 6 };
@@ -43,6 +44,11 @@ typedef struct bench_opts {
   double std, sigma, alpha;
   long seed;
   const char *texture, *cases, *algs, *traj_algs, *dump;
+  /* law sampler (SPEC §7): scheme, sampler_steps (0: T), init; ddrm's (η, η_b) */
+  gds_scheme_spec scheme;
+  int sampler_steps;
+  gds_init init;
+  double ddrm_eta, ddrm_eta_b;
 } bench_opts;
 
 /* Everything the cases share: built once, outside any timing. */
@@ -185,6 +191,30 @@ static int dump_problem(const bench_opts *o, const bench_problem *pb) {
 }
 
 /* ---- law ---- */
+/* The sampler configuration of a law case: the options' scheme, steps and init. */
+static gds_sampler_config law_config(const bench_opts *o, gds_algorithm alg) {
+  gds_sampler_config c = {.alg = {.kind = alg}, .alpha_dps = o->alpha, .scheme = o->scheme, .steps = o->sampler_steps,
+                          .init = o->init};
+  if (alg == GDS_ALG_DDRM) {
+    c.alg.eta = o->ddrm_eta;
+    c.alg.eta_b = o->ddrm_eta_b;
+  }
+  return c;
+}
+
+/* law_<alg>, with the sampler appended when it is not the default one: law_ddrm(eta=0.85,eta_b=1)@S=20. */
+static void law_case_name(const bench_opts *o, gds_algorithm alg, char *buf, size_t len) {
+  gds_sampler_config c = law_config(o, alg);
+  char an[64], sn[64];
+  gds_algorithm_spec_name(&c.alg, an, sizeof an);
+  gds_scheme_spec_name(&c.scheme, sn, sizeof sn);
+  int uses = gds_algorithm_uses_scheme(alg), dflt = (!uses || c.scheme.kind == GDS_SCHEME_DDPM) &&
+                                                 (c.steps <= 0 || c.steps == o->T) && c.init == GDS_INIT_NORMAL;
+  if (dflt) snprintf(buf, len, "law_%s", an);
+  else snprintf(buf, len, "law_%s@%s%sS=%d,%s", an, uses ? sn : "", uses ? "," : "", c.steps > 0 ? c.steps : o->T,
+                gds_init_name(c.init));
+}
+
 typedef struct law_out {
   double *w2, *w2_mean, *w2_cov, *mean0, *var0, *post_mean, *post_var;
 } law_out;
@@ -200,7 +230,7 @@ static int law_once(const bench_opts *o, bench_problem *pb, gds_algorithm alg, l
   int ierr = gds_law_posterior(law, pb->v, out->post_mean, out->post_var);
   double t2 = now_s(), c2 = cpu_s();
   const double *vv[1] = {pb->v};
-  gds_law_request req = {.cfg = {.alg = {.kind = alg}, .alpha_dps = o->alpha}, .nseeds = 1, .v = vv, .w2_mask = pb->w2_mask};
+  gds_law_request req = {.cfg = law_config(o, alg), .nseeds = 1, .v = vv, .w2_mask = pb->w2_mask};
   gds_law_result res = {.w2_cov = out->w2_cov, .var0 = out->var0, .w2_mean = &out->w2_mean, .w2 = &out->w2, .mean0 = &out->mean0};
   if (!ierr) ierr = gds_law_evaluate(law, &req, &res);
   gds_law_destroy(&law);
@@ -229,11 +259,11 @@ static int bench_law(const bench_opts *o, bench_problem *pb, gds_algorithm alg) 
   }
   if (!ierr && o->reps > 0) {
     const char *an = gds_algorithm_name(alg), *phase[3] = {"create", "posterior", "evaluate"};
-    char name[64];
-    snprintf(name, sizeof name, "law_%s", an);
-    report(name, o->reps, tw + 3 * (size_t)o->reps, tc + 3 * (size_t)o->reps);
+    char name[192], base[160];
+    law_case_name(o, alg, base, sizeof base);
+    report(base, o->reps, tw + 3 * (size_t)o->reps, tc + 3 * (size_t)o->reps);
     for (int k = 0; k < 3; k++) {
-      snprintf(name, sizeof name, "law_%s.%s", an, phase[k]);
+      snprintf(name, sizeof name, "%s.%s", base, phase[k]);
       report(name, o->reps, tw + (size_t)k * o->reps, tc + (size_t)k * o->reps);
     }
     /* Reference results for numpy_ref.py (from the last run; every run computes the same). */
@@ -386,6 +416,10 @@ static void usage(FILE *f) {
           "      --check-steps K trajectory steps replayed by numpy_ref.py (default 3)\n"
           "      --sr S          super_resolution(factor=S) instead of the blur (Fourier-block law)\n"
           "      --w2-times N    W2 at N equally spaced times only (default: every t)\n"
+          "      --scheme S      law sampler scheme: ddpm (default) or ddim:ETA\n"
+          "      --sampler-steps S  respaced law sampler with S steps (default T)\n"
+          "      --init I        normal (default) or exact\n"
+          "      --ddrm E,EB     eta and eta_b of the algorithm ddrm in --algs (default 0.85,1)\n"
           "output: one line 'BENCH name median_s min_s max_s reps cpu_median_s' per case\n");
 }
 
@@ -407,7 +441,7 @@ static int parse_pos(const char *s, const char *what, double *out) {
 
 static int parse_args(int argc, char **argv, bench_opts *o) {
   enum { O_WARM = 256, O_CASES, O_ALGS, O_TALGS, O_STD, O_SIGMA, O_ALPHA, O_TEX, O_SEED, O_DUMP, O_CHECK, O_H, O_W,
-         O_SR, O_W2T };
+         O_SR, O_W2T, O_SCHEME, O_SSTEPS, O_INIT, O_DDRM };
   static const struct option lo[] = {
       {"size", required_argument, 0, 's'},     {"steps", required_argument, 0, 'T'},
       {"reps", required_argument, 0, 'r'},     {"warmup", required_argument, 0, O_WARM},
@@ -418,6 +452,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
       {"dump", required_argument, 0, O_DUMP},   {"check-steps", required_argument, 0, O_CHECK},
       {"height", required_argument, 0, O_H},    {"width", required_argument, 0, O_W},
       {"sr", required_argument, 0, O_SR},       {"w2-times", required_argument, 0, O_W2T},
+      {"scheme", required_argument, 0, O_SCHEME}, {"sampler-steps", required_argument, 0, O_SSTEPS},
+      {"init", required_argument, 0, O_INIT},   {"ddrm", required_argument, 0, O_DDRM},
       {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   int c, n;
   while ((c = getopt_long(argc, argv, "s:T:r:h", lo, NULL)) != -1) {
@@ -440,6 +476,25 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
     case O_CHECK: GDS_CALL(parse_int(optarg, 1, "check-steps", &o->check_steps)); break;
     case O_SR: GDS_CALL(parse_int(optarg, 2, "sr", &o->sr)); break;
     case O_W2T: GDS_CALL(parse_int(optarg, 2, "w2-times", &o->w2_times)); break;
+    case O_SCHEME: {
+      char *colon = strchr(optarg, ':');
+      if (!strncmp(optarg, "ddpm", 4) && !optarg[4]) o->scheme = (gds_scheme_spec){GDS_SCHEME_DDPM, 0};
+      else if (!strncmp(optarg, "ddim", 4) && colon && colon == optarg + 4) {
+        char *e;
+        o->scheme = (gds_scheme_spec){GDS_SCHEME_DDIM, strtod(colon + 1, &e)};
+        if (*e || !(o->scheme.eta >= 0 && o->scheme.eta <= 1)) GDS_ERROR(GDS_ERR_INPUT, "bad scheme '%s' (ddim:ETA, ETA in [0, 1])", optarg);
+      } else GDS_ERROR(GDS_ERR_INPUT, "bad scheme '%s' (ddpm or ddim:ETA)", optarg);
+      break;
+    }
+    case O_SSTEPS: GDS_CALL(parse_int(optarg, 1, "sampler-steps", &o->sampler_steps)); break;
+    case O_INIT:
+      if (!strcmp(optarg, "normal")) o->init = GDS_INIT_NORMAL;
+      else if (!strcmp(optarg, "exact")) o->init = GDS_INIT_EXACT;
+      else GDS_ERROR(GDS_ERR_INPUT, "bad init '%s' (normal or exact)", optarg);
+      break;
+    case O_DDRM:
+      if (sscanf(optarg, "%lf,%lf", &o->ddrm_eta, &o->ddrm_eta_b) != 2) GDS_ERROR(GDS_ERR_INPUT, "bad --ddrm '%s' (E,EB)", optarg);
+      break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); GDS_ERROR(GDS_ERR_INPUT, "bad command line");
     }
@@ -464,7 +519,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
 static int run(int argc, char **argv) {
   bench_opts o = {.H = 256, .W = 256, .T = 1000, .reps = 5, .warmup = 1, .check_steps = 3,
                   .std = 2.0, .sigma = 0.05, .alpha = 1.0, .seed = 0, .texture = "builtin:fabric",
-                  .cases = "law,traj,rng,fft", .algs = "none,dps,pigdm,cgdm", .traj_algs = "cgdm", .dump = NULL};
+                  .cases = "law,traj,rng,fft", .algs = "none,dps,pigdm,cgdm", .traj_algs = "cgdm", .dump = NULL,
+                  .ddrm_eta = 0.85, .ddrm_eta_b = 1.0};
   GDS_CALL(parse_args(argc, argv, &o));
   bench_problem pb = {0};
   int ierr = problem_create(&o, &pb);
@@ -473,8 +529,8 @@ static int run(int argc, char **argv) {
          GDS_VERSION, GDS_GIT_REVISION, GDS_COMPILER, o.H, o.W, o.T, o.reps, o.warmup, o.std, o.sigma, o.alpha,
          o.texture, o.seed);
   if (!ierr) ierr = dump_problem(&o, &pb);
-  const gds_algorithm algs[] = {GDS_ALG_NONE, GDS_ALG_DPS, GDS_ALG_PIGDM, GDS_ALG_CGDM};
-  for (size_t i = 0; i < 4 && !ierr; i++)
+  const gds_algorithm algs[] = {GDS_ALG_NONE, GDS_ALG_DPS, GDS_ALG_PIGDM, GDS_ALG_CGDM, GDS_ALG_DDRM};
+  for (size_t i = 0; i < 5 && !ierr; i++)
     if (in_list(o.cases, "law") && in_list(o.algs, gds_algorithm_name(algs[i]))) ierr = bench_law(&o, &pb, algs[i]);
   for (size_t i = 0; i < 4 && !ierr; i++)
     if (in_list(o.cases, "traj") && in_list(o.traj_algs, gds_algorithm_name(algs[i]))) ierr = bench_traj(&o, &pb, algs[i]);
