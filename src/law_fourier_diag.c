@@ -245,7 +245,7 @@ static inline void fd_step_freq(int f, double ab, double sab, double by, double 
  * p = scale (b_y − b₁ h), cr = scale b₁ G, K ← p² K + noise. Fused with the covariance part
  * of W2 at ᾱ_w against ᾱ_w Σ_ref + (1 − ᾱ_w) (returned squared in *w2c2 when want) so the
  * arrays are streamed once per step. Returns the gain of μ̂(0). */
-static double fd_step_fast(fd_data *fd, const gds_step *st, gds_guidance c, const double *restrict refvar,
+GDS_HOT_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_guidance c, const double *restrict refvar,
                            double abw, int want, double *w2c2) {
   double ab = st->stage[0].abar, sab = sqrt(ab), by = st->b_y, bb = st->b[0], scale = st->scale, sig2 = st->noise;
   const double *restrict lam = fd->lam, *restrict a2 = fd->a2, *restrict wgt = fd->wgt;
@@ -314,7 +314,7 @@ static double fd_coef_ddrm(gds_law *law, const gds_law_eval *ev, const gds_step 
 }
 
 /* K ← p² K + nz, fused with the covariance part of W2 (squared) at ᾱ_w when want. */
-static double fd_cov_update(fd_data *fd, const double *restrict refvar, double abw, int want) {
+GDS_HOT_CLONES static double fd_cov_update(fd_data *fd, const double *restrict refvar, double abw, int want) {
   const double *restrict p = fd->p, *restrict nz = fd->nz, *restrict wgt = fd->wgt;
   double *restrict k = fd->k, acc = 0;
   const int nf = fd->nf;
@@ -330,7 +330,7 @@ static double fd_cov_update(fd_data *fd, const double *restrict refvar, double a
 }
 
 /* m̂ ← p m̂ + cr r̂ (+ gain_mu0 μ̂ at ξ = 0) for one seed, fused with ‖m − √ᾱ_w q‖² (returned). */
-static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
+GDS_HOT_CLONES static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
   const double *restrict p = fd->p, *restrict cr = fd->cr, *restrict wgt = fd->wgt;
   double *restrict mre = sd->mre, *restrict mim = sd->mim;
   const double *restrict rre = sd->rre, *restrict rim = sd->rim;

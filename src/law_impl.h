@@ -19,6 +19,18 @@
 
 #include "gdsweep/law.h"
 
+/* Hot per-frequency loops: when the build does not target AVX2 already (a portable x86-64
+ * build), GCC compiles them three times (AVX-512, AVX2 + FMA, SSE2) and picks at run time the
+ * best copy the machine runs (the SSE2 copy alone is ≈ 2.5× slower for the default sampler).
+ * FMA contraction and the width-dependent order of vector reductions make the last bits of W2
+ * depend on the copy, i.e. on the machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define GDS_HOT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define GDS_HOT_CLONES
+#endif
+
 /* One evaluation (one sampler configuration, a bundle of ns measurements). */
 typedef struct gds_law_eval {
   const gds_sampler_config *cfg;
