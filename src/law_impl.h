@@ -79,7 +79,8 @@ struct gds_law {
   const gds_schedule *sched;
   gds_operator *op;
   double sigma;
-  void *data; /* backend state */
+  int singular; /* Σ has a zero eigenvalue: a score at ᾱ = 1 is infinite */
+  void *data;   /* backend state */
 };
 
 extern const gds_law_backend gds_law_backend_fourier_diag;

@@ -284,6 +284,57 @@ static void test_divergence_and_poll(void **st) {
   fixture_free(&fx);
 }
 
+/* Every VP SDE sampler of SPEC §7.3 (gds_test_vp_configs: 6 schemes × 4 algorithms × 2 inits
+ * × ε ∈ {0, 1e-3}) on identity and the blurs against the independent dense reference, on a
+ * non-square 4×6 image with a singular Σ: curves on k = 0..K, w2_final, output law, law at
+ * k = K/2; heun and rk4 at ε = 0 evaluate the score at u = 0 and have no finite law (+inf). */
+static void test_vp_sde_vs_reference(void **st) {
+  (void)st;
+  enum { SH = 4, SW = 6, SD = SH * SW, K = 7 };
+  const gds_operator_type ops[] = {GDS_OP_IDENTITY, GDS_OP_GAUSSIAN_BLUR, GDS_OP_MOTION_BLUR};
+  const double sigma = 0.12, alpha = 0.5;
+  gds_sampler_config cfgs[128];
+  int nc = gds_test_vp_configs(K, alpha, cfgs, 128);
+  gds_prior *prior = gds_test_prior_random(SH, SW, 0.4, 29);
+  double *Sigma = malloc(sizeof(double) * SD * SD), *A = malloc(sizeof(double) * SD * SD), mu[SD], x0[SD], v[SD];
+  assert_int_equal(dref_adsn_covariance(SH, SW, prior->texton, Sigma), 0);
+  for (int i = 0; i < SD; i++) mu[i] = prior->mean;
+  gds_test_fill_uniform(6, SD, 0.1, 0.9, x0);
+  gds_schedule *sc;
+  assert_int_equal(gds_schedule_create_vp_sde(0.1, 20, &sc), 0);
+  double worst = 0;
+  for (int o = 0; o < 3; o++) {
+    gds_operator_spec spec = {.type = ops[o], .std = 1.1, .length = 3.5, .angle = 60};
+    gds_operator *op;
+    assert_int_equal(gds_operator_create(&spec, SH, SW, &op), 0);
+    double k[SD] = {0};
+    if (ops[o] == GDS_OP_GAUSSIAN_BLUR) assert_int_equal(dref_gaussian_blur_kernel(SH, SW, spec.std, k), 0);
+    else if (ops[o] == GDS_OP_MOTION_BLUR) assert_int_equal(dref_motion_blur_kernel(SH, SW, spec.length, spec.angle, k), 0);
+    else k[0] = 1;
+    assert_int_equal(dref_circulant(SH, SW, k, A), 0);
+    assert_int_equal(gds_operator_measure(op, 0, x0, sigma, 4, v), 0);
+    gds_law *law;
+    assert_int_equal(gds_law_create(prior, sc, op, sigma, &law), 0);
+    for (int c = 0; c < nc; c++) {
+      char tag[160], an[64];
+      gds_algorithm_spec_name(&cfgs[c].alg, an, sizeof an);
+      snprintf(tag, sizeof tag, "vp_sde %s %s %s K=%d eps=%g %s", gds_operator_type_name(ops[o]), an,
+               gds_scheme_name(cfgs[c].scheme.kind), cfgs[c].steps, cfgs[c].eps, gds_init_name(cfgs[c].init));
+      double w = gds_test_law_vs_reference_cfg(law, SD, SD, mu, Sigma, A, sigma, v, &cfgs[c], sc, RTOL, ATOL, 0, tag);
+      if (w > 1) print_error("FAILED %s (%.3g x tol)\n", tag, w);
+      worst = fmax(worst, w);
+    }
+    gds_law_destroy(&law);
+    gds_operator_destroy(&op);
+  }
+  print_message("vp_sde vs reference: worst %.3f of tolerance over %d configurations\n", worst, 3 * nc);
+  assert_true(worst <= 1.0);
+  gds_schedule_destroy(&sc);
+  free(Sigma);
+  free(A);
+  gds_test_prior_free(prior);
+}
+
 /* W2 at t = 0 of a sampler configuration on the blur problem of w2_at0. */
 static double w2_at0_cfg(const gds_sampler_config *cfg, int T, double sigma) {
   gds_prior *prior = gds_test_prior_random(H, W, 0.4, 23);
@@ -448,6 +499,7 @@ static void test_default_is_spec2_per_frequency(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_samplers_vs_reference),
+      cmocka_unit_test(test_vp_sde_vs_reference),
       cmocka_unit_test(test_divergence_and_poll),
       cmocka_unit_test(test_limits_new_schemes),
       cmocka_unit_test(test_default_is_spec2_per_frequency),
