@@ -93,8 +93,8 @@ int gds_law_create_backend(MPI_Comm group, const char *backend, const gds_prior 
   const gds_law_backend *be = NULL;
   int s_found = -1;
   size_t len = strlen(backend);
-  for (int s = 0; s < GDS_STRUCTURE_COUNT; s++) {
-    const gds_law_backend *b = gds_law_backends_[s];
+  for (int s = 0; s <= GDS_STRUCTURE_COUNT; s++) { /* the structures' backends, then eigen-diagonal */
+    const gds_law_backend *b = s < GDS_STRUCTURE_COUNT ? gds_law_backends_[s] : &gds_law_backend_eigen_diag;
     if (b && (!strcmp(b->name, backend) || (!strncmp(b->name, backend, len) && b->name[len] == '-'))) {
       be = b;
       s_found = s;
@@ -102,7 +102,7 @@ int gds_law_create_backend(MPI_Comm group, const char *backend, const gds_prior 
     }
   }
   if (!be) GDS_ERROR(GDS_ERR_INPUT, "unknown exact-law backend '%s'", backend);
-  if (s_found != (int)op->structure && s_found != GDS_STRUCTURE_DENSE)
+  if (s_found != (int)op->structure && s_found != GDS_STRUCTURE_DENSE && s_found != GDS_STRUCTURE_COUNT)
     GDS_ERROR(GDS_ERR_INPUT, "exact-law backend '%s' cannot handle operator %s", backend, op->name);
   GDS_CALL(gds_law_create_with(group, be, prior, sched, op, sigma, out));
   return GDS_SUCCESS;

@@ -6,7 +6,11 @@
  * singular value s(ξ) = |â(ξ)|. Real-FFT symmetry: only the H×(W/2+1) half spectrum is
  * stored; a frequency whose conjugate is not stored counts twice in traces and norms
  * (weight wgt). The default sampler (one score stage at y, scalar noise) runs in a fused
- * loop that streams the arrays once per step. */
+ * loop that streams the arrays once per step.
+ *
+ * The same engine serves a prior given in its own eigenbasis (SPEC §7.6, a 1-D spectrum, the
+ * identity operator; backend "eigen-diagonal"): the components are then the n coordinates
+ * themselves (no FFT, real, weight 1), with the prior mean in every coordinate. */
 #include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,8 +28,12 @@ typedef struct fd_data {
   double *wgt;       /* 1 or 2 (conjugate pair) */
   double *postvar;   /* Σ_post(ξ) = λσ²/(λ|â|² + σ²) */
   double *sv;        /* DDRM singular value |â(ξ)| (0 below GDS_DDRM_SV_RTOL·max) */
-  double mu0;        /* μ̂(0) = m·d; μ̂(ξ) = 0 elsewhere */
-  double *k, *p, *cr, *nz; /* state K(ξ); per step: gain, gain on r̂, added variance */
+  int eigen;         /* components are coordinates (eigenbasis prior), not frequencies */
+  double mu0;        /* μ̂(0) = m·d (Fourier; μ̂(ξ) = 0 elsewhere), or m (eigen: in every coordinate) */
+  double *mu;        /* μ̂ per component */
+  int mu_spread;     /* μ̂ ≠ 0 at some component other than 0 (eigen mode with m ≠ 0) */
+  double pnorm;      /* Parseval: ‖x‖² = pnorm Σ wgt |x̂|² (1/d, or 1 in eigen mode) */
+  double *k, *p, *cr, *nz, *cmu; /* state K(ξ); per step: gain, gain on r̂, added variance, gain on μ̂ */
   double *real;      /* d, FFT work */
   fftw_complex *spec;
   fftw_plan fwd, bwd;
@@ -55,23 +63,41 @@ static void fd_destroy(gds_law *law) {
   law->data = NULL;
 }
 
-static int fd_setup(gds_law *law) {
+static int fd_setup_any(gds_law *law, int eigen) {
   const gds_prior *pr = law->prior;
   gds_operator *op = law->op;
   fd_data *fd;
   GDS_CALL(GDS_ALLOC(fd, 1));
   law->data = fd;
+  fd->eigen = eigen;
   fd->H = pr->H;
   fd->W = pr->W;
   fd->Wh = pr->W / 2 + 1;
-  fd->nf = fd->H * fd->Wh;
   fd->d = fd->H * fd->W;
+  fd->nf = eigen ? fd->d : fd->H * fd->Wh;
   int nf = fd->nf;
+  if (eigen && op->spec.type != GDS_OP_IDENTITY)
+    GDS_ERROR(GDS_ERR_INPUT, "operator %s: a prior given in its eigenbasis works with the identity operator only",
+              op->name);
   double *blk;
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * 12 * (size_t)nf, &blk));
-  double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar,
-                     &fd->sv,  &fd->k,  &fd->p,   &fd->cr,  &fd->nz};
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * 14 * (size_t)nf, &blk));
+  memset(blk, 0, sizeof(double) * 14 * (size_t)nf);
+  double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar, &fd->sv,
+                     &fd->k,   &fd->p,  &fd->cr,  &fd->nz,  &fd->mu,  &fd->cmu};
   for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) *arrs[i] = blk + i * (size_t)nf;
+  double s2 = law->sigma * law->sigma;
+  if (eigen) { /* Σ = diag(λ), A = I, μ = m·1 in the coordinates */
+    for (int f = 0; f < nf; f++) {
+      fd->lam[f] = pr->spectrum[f];
+      fd->are[f] = fd->a2[f] = fd->wgt[f] = fd->sv[f] = 1.0;
+      fd->postvar[f] = fd->lam[f] * s2 / (fd->lam[f] + s2);
+      fd->mu[f] = pr->mean;
+    }
+    fd->mu0 = pr->mean;
+    fd->mu_spread = pr->mean != 0 && nf > 1;
+    fd->pnorm = 1.0;
+    return GDS_SUCCESS;
+  }
   fd->real = fftw_alloc_real((size_t)fd->d);
   fd->spec = fftw_alloc_complex((size_t)nf);
   if (!fd->real || !fd->spec) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (FFT buffers)");
@@ -81,7 +107,7 @@ static int fd_setup(gds_law *law) {
 
   memcpy(fd->real, op->kernel, sizeof(double) * (size_t)fd->d);
   fftw_execute(fd->fwd);
-  double s2 = law->sigma * law->sigma, smax = 0;
+  double smax = 0;
   for (int q = 0; q < fd->H; q++)
     for (int r = 0; r < fd->Wh; r++) {
       int f = q * fd->Wh + r;
@@ -97,11 +123,21 @@ static int fd_setup(gds_law *law) {
   for (int f = 0; f < nf; f++)
     if (fd->sv[f] < GDS_DDRM_SV_RTOL * smax) fd->sv[f] = 0.0;
   fd->mu0 = pr->mean * fd->d;
+  fd->mu[0] = fd->mu0;
+  fd->pnorm = 1.0 / fd->d;
   return GDS_SUCCESS;
 }
 
-/* Real image (d) → half spectrum split into re/im. */
+static int fd_setup(gds_law *law) { return fd_setup_any(law, 0); }
+static int fd_setup_eigen(gds_law *law) { return fd_setup_any(law, 1); }
+
+/* Real image (d) → half spectrum split into re/im (eigen mode: the coordinates, im = 0). */
 static void fd_forward(fd_data *fd, const double *x, double *re, double *im) {
+  if (fd->eigen) {
+    memcpy(re, x, sizeof(double) * (size_t)fd->d);
+    memset(im, 0, sizeof(double) * (size_t)fd->d);
+    return;
+  }
   memcpy(fd->real, x, sizeof(double) * (size_t)fd->d);
   fftw_execute(fd->fwd);
   for (int f = 0; f < fd->nf; f++) {
@@ -112,6 +148,10 @@ static void fd_forward(fd_data *fd, const double *x, double *re, double *im) {
 
 /* Half spectrum → real image (d), including the 1/d of the un-normalised inverse DFT. */
 static void fd_inverse(fd_data *fd, const double *re, const double *im, double *x) {
+  if (fd->eigen) {
+    memcpy(x, re, sizeof(double) * (size_t)fd->d);
+    return;
+  }
   for (int f = 0; f < fd->nf; f++) {
     fd->spec[f][0] = re[f];
     fd->spec[f][1] = im ? im[f] : 0.0;
@@ -126,17 +166,14 @@ static void fd_measure(gds_law *law, const double *v, fd_seed *sd, int posterior
   fd_data *fd = law->data;
   double s2 = law->sigma * law->sigma;
   fd_forward(fd, v, sd->rre, sd->rim);
-  sd->rre[0] -= fd->are[0] * fd->mu0;
-  sd->rim[0] -= fd->aim[0] * fd->mu0;
   for (int f = 0; f < fd->nf; f++) {
-    double vr = sd->rre[f], vi = sd->rim[f];
+    double vr = sd->rre[f] - fd->are[f] * fd->mu[f], vi = sd->rim[f] - fd->aim[f] * fd->mu[f];
     sd->rre[f] = fd->are[f] * vr + fd->aim[f] * vi; /* conj(â)·(v̂ − âμ̂) */
     sd->rim[f] = fd->are[f] * vi - fd->aim[f] * vr;
     double g = posterior_ref ? fd->lam[f] / (fd->lam[f] * fd->a2[f] + s2) : 0.0;
-    sd->qre[f] = g * sd->rre[f];
+    sd->qre[f] = g * sd->rre[f] + fd->mu[f];
     sd->qim[f] = g * sd->rim[f];
   }
-  sd->qre[0] += fd->mu0;
 }
 
 static int fd_alloc_seeds(const fd_data *fd, int ns, fd_seed **out, double **buf) {
@@ -164,7 +201,8 @@ static int fd_posterior(gds_law *law, const double *v, double *mean, double *var
     free(sd);
     GDS_CALL(ierr);
   }
-  if (var) { /* a stationary covariance has a constant diagonal: (1/d) tr Σ_post */
+  if (var && fd->eigen) memcpy(var, fd->postvar, sizeof(double) * (size_t)fd->d);
+  else if (var) { /* a stationary covariance has a constant diagonal: (1/d) tr Σ_post */
     double tr = 0;
     for (int f = 0; f < fd->nf; f++) tr += fd->wgt[f] * fd->postvar[f];
     for (int i = 0; i < fd->d; i++) var[i] = tr / fd->d;
@@ -200,7 +238,7 @@ static int fd_begin(gds_law *law, gds_law_eval *ev) {
     fd->k[f] = kf;
     for (int s = 0; s < ns; s++) {
       fd_seed *sd = &fe->sd[s];
-      double yr = gy != 0 ? sd->rre[f] / fd->a2[f] + (f == 0 ? fd->mu0 : 0.0) : 0.0;
+      double yr = gy != 0 ? sd->rre[f] / fd->a2[f] + fd->mu[f] : 0.0;
       double yi = gy != 0 ? sd->rim[f] / fd->a2[f] : 0.0;
       sd->mre[f] = gq * sd->qre[f] + gy * yr;
       sd->mim[f] = gq * sd->qim[f] + gy * yi;
@@ -285,13 +323,12 @@ static double fd_coef_program(gds_law *law, const gds_law_eval *ev, const gds_st
     for (int j = 0; j < ns; j++) fd_score_coef(st->stage[j].abar, g[j], fd->lam[f], fd->a2[f], &h[j], &G[j]);
     gds_step_scalar(st, h, G, &fd->p[f], &fd->cr[f]);
     fd->nz[f] = st->noise;
+    if (f == 0 || fd->mu_spread) { /* gain of μ̂: constants c_j = h_j √ᾱ_j */
+      for (int j = 0; j < ns; j++) G[j] = h[j] * sqrt(st->stage[j].abar);
+      gds_step_scalar(st, h, G, &q, &fd->cmu[f]);
+    }
   }
-  for (int j = 0; j < ns; j++) {
-    fd_score_coef(st->stage[j].abar, g[j], fd->lam[0], fd->a2[0], &h[j], &G[j]);
-    G[j] = h[j] * sqrt(st->stage[j].abar);
-  }
-  gds_step_scalar(st, h, G, &q, &q);
-  return q;
+  return fd->cmu[0];
 }
 
 /* DDRM step t → s (SPEC §7.2) per frequency, V = the Fourier basis, s(ξ) = |â(ξ)|:
@@ -308,8 +345,10 @@ static double fd_coef_ddrm(gds_law *law, const gds_law_eval *ev, const gds_step 
     fd->p[f] = sas * (c.cx * J + c.ce * e);
     fd->cr[f] = fd->sv[f] > 0 ? sas * c.cy / fd->a2[f] : 0.0;
     fd->nz[f] = st->abar_s * c.nu;
-    if (f == 0) mu_gain = sas * ((c.cx - c.ce * sat * isq) * (1 - sat * J) + (fd->sv[f] > 0 ? c.cy : 0.0));
+    if (f == 0 || fd->mu_spread)
+      fd->cmu[f] = sas * ((c.cx - c.ce * sat * isq) * (1 - sat * J) + (fd->sv[f] > 0 ? c.cy : 0.0));
   }
+  mu_gain = fd->cmu[0];
   return mu_gain;
 }
 
@@ -329,6 +368,14 @@ GDS_HOT_CLONES static double fd_cov_update(fd_data *fd, const double *restrict r
   return acc;
 }
 
+/* m̂ ← p m̂ + cr r̂ + cmu μ̂ for one seed when μ̂ is spread over the components (eigen mode). */
+static void fd_step_mean_spread(fd_data *fd, fd_seed *sd) {
+  for (int f = 0; f < fd->nf; f++) {
+    sd->mre[f] = fd->p[f] * sd->mre[f] + fd->cr[f] * sd->rre[f] + fd->cmu[f] * fd->mu[f];
+    sd->mim[f] = fd->p[f] * sd->mim[f] + fd->cr[f] * sd->rim[f];
+  }
+}
+
 /* m̂ ← p m̂ + cr r̂ (+ gain_mu0 μ̂ at ξ = 0) for one seed, fused with ‖m − √ᾱ_w q‖² (returned). */
 GDS_HOT_CLONES static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
   const double *restrict p = fd->p, *restrict cr = fd->cr, *restrict wgt = fd->wgt;
@@ -337,12 +384,14 @@ GDS_HOT_CLONES static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_
   const double *restrict qre = sd->qre, *restrict qim = sd->qim;
   const int nf = fd->nf;
   double acc = 0;
+  if (want >= 0) { /* want < 0: the W2 part only, the update was done elsewhere */
 #pragma omp simd
-  for (int f = 0; f < nf; f++) {
-    mre[f] = p[f] * mre[f] + cr[f] * rre[f];
-    mim[f] = p[f] * mim[f] + cr[f] * rim[f];
+    for (int f = 0; f < nf; f++) {
+      mre[f] = p[f] * mre[f] + cr[f] * rre[f];
+      mim[f] = p[f] * mim[f] + cr[f] * rim[f];
+    }
+    mre[0] += gain_mu0 * fd->mu0;
   }
-  mre[0] += gain_mu0 * fd->mu0;
   if (want) {
 #pragma omp simd reduction(+ : acc)
     for (int f = 0; f < nf; f++) {
@@ -359,7 +408,7 @@ static int fd_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
   const gds_step *st = &ev->plan->step[j];
   double abw = rec->abar, cov2, g0;
   int want = rec->want;
-  if (st->kind == GDS_STEP_SCORE && st->nstage == 1 && st->stage[0].a_y == 1.0) {
+  if (st->kind == GDS_STEP_SCORE && st->nstage == 1 && st->stage[0].a_y == 1.0 && !fd->mu_spread) {
     gds_guidance c = ev->alg->guidance(st->stage[0].abar, law->sigma * law->sigma, ev->cfg->alpha_dps);
     g0 = fd_step_fast(fd, st, c, fe->refvar, abw, want, &cov2);
   } else {
@@ -369,8 +418,12 @@ static int fd_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
   rec->cov = want ? sqrt(cov2) : NAN;
   double sabw = sqrt(abw);
   for (int s = 0; s < ev->ns; s++) {
-    double m2 = fd_step_mean(fd, &fe->sd[s], g0, sabw, want);
-    rec->mean[s] = want ? sqrt(m2 / fd->d) : NAN;
+    double m2;
+    if (fd->mu_spread) {
+      fd_step_mean_spread(fd, &fe->sd[s]);
+      m2 = want ? fd_step_mean(fd, &fe->sd[s], NAN, sabw, -1) : 0.0;
+    } else m2 = fd_step_mean(fd, &fe->sd[s], g0, sabw, want);
+    rec->mean[s] = want ? sqrt(m2 * fd->pnorm) : NAN;
   }
   return GDS_SUCCESS;
 }
@@ -393,7 +446,7 @@ static int fd_record(gds_law *law, gds_law_eval *ev, gds_law_rec *rec) {
       double dr = sd->mre[f] - sab * sd->qre[f], di = sd->mim[f] - sab * sd->qim[f];
       m2 += fd->wgt[f] * (dr * dr + di * di);
     }
-    rec->mean[s] = sqrt(m2 / fd->d);
+    rec->mean[s] = sqrt(m2 * fd->pnorm);
   }
   return GDS_SUCCESS;
 }
@@ -403,7 +456,8 @@ static int fd_output(gds_law *law, gds_law_eval *ev, double **mean, double *var)
   fd_eval *fe = ev->st;
   for (int s = 0; s < ev->ns && mean; s++)
     if (mean[s]) fd_inverse(fd, fe->sd[s].mre, fe->sd[s].mim, mean[s]);
-  if (var) {
+  if (var && fd->eigen) memcpy(var, fd->k, sizeof(double) * (size_t)fd->d);
+  else if (var) {
     double tr = 0;
     for (int f = 0; f < fd->nf; f++) tr += fd->wgt[f] * fd->k[f];
     for (int i = 0; i < fd->d; i++) var[i] = tr / fd->d;
@@ -411,8 +465,14 @@ static int fd_output(gds_law *law, gds_law_eval *ev, double **mean, double *var)
   return GDS_SUCCESS;
 }
 
-/* Dense covariance of a stationary law with spectrum k: K[i][j] = c(p_i − p_j), c = IDFT(k). */
+/* Dense covariance of a stationary law with spectrum k: K[i][j] = c(p_i − p_j), c = IDFT(k)
+ * (eigen mode: diag(k)). */
 static int fd_dense_cov(fd_data *fd, const double *k, double *K) {
+  if (fd->eigen) {
+    memset(K, 0, sizeof(double) * (size_t)fd->d * fd->d);
+    for (int i = 0; i < fd->d; i++) K[(size_t)i * fd->d + i] = k[i];
+    return GDS_SUCCESS;
+  }
   double *c;
   GDS_CALL(GDS_ALLOC(c, fd->d));
   fd_inverse(fd, k, NULL, c);
@@ -451,6 +511,19 @@ static int fd_moments(gds_law *law, gds_law_eval *ev, double abar, double *mean,
 const gds_law_backend gds_law_backend_fourier_diag = {
     .name = "fourier-diagonal",
     .setup = fd_setup,
+    .destroy = fd_destroy,
+    .posterior = fd_posterior,
+    .begin = fd_begin,
+    .step = fd_step,
+    .record = fd_record,
+    .output = fd_output,
+    .moments = fd_moments,
+    .end = fd_end,
+};
+
+const gds_law_backend gds_law_backend_eigen_diag = {
+    .name = "eigen-diagonal",
+    .setup = fd_setup_eigen,
     .destroy = fd_destroy,
     .posterior = fd_posterior,
     .begin = fd_begin,

@@ -86,5 +86,8 @@ struct gds_law {
 extern const gds_law_backend gds_law_backend_fourier_diag;
 extern const gds_law_backend gds_law_backend_fourier_block;
 extern const gds_law_backend gds_law_backend_dense;
+/* A prior in its own eigenbasis (SPEC §7.6), identity operator: the Fourier-diagonal engine on
+ * coordinates. Chosen by name ("eigen-diagonal", "eigen"). */
+extern const gds_law_backend gds_law_backend_eigen_diag;
 
 #endif

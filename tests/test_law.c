@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mpi.h>
+
 #include "gdsweep/law.h"
+#include "gdsweep/prior.h"
 #include "gdsweep/operator.h"
 #include "gdsweep/schedule.h"
 #include "gdsweep/scheme.h"
@@ -335,6 +338,229 @@ static void test_vp_sde_vs_reference(void **st) {
   gds_test_prior_free(prior);
 }
 
+/* A prior given in its own eigenbasis (SPEC §7.6): n coordinates, Σ = diag(λ), μ = m·1
+ * (H = 1, W = n), some λ = 0 (singular). */
+static gds_prior *eigen_prior(int n, double mean, const double *lam) {
+  gds_prior *p = calloc(1, sizeof *p);
+  p->H = 1;
+  p->W = n;
+  p->mean = mean;
+  p->texton = calloc((size_t)n, sizeof(double));
+  p->texture = calloc((size_t)n, sizeof(double));
+  p->spectrum = calloc((size_t)n, sizeof(double));
+  for (int i = 0; i < n; i++) {
+    p->spectrum[i] = lam[i];
+    p->texton[i] = sqrt(lam[i]);
+    p->texture[i] = mean;
+  }
+  snprintf(p->name, sizeof p->name, "test-eigen");
+  return p;
+}
+
+/* One eigenvalue λ of an unconditional VP SDE sampler (SPEC §7.3, `none`): the score is
+ * s(y, u) = −(y − √ᾱ(u) m)/(ᾱ(u) λ + 1 − ᾱ(u)); every scheme written out on the law (mean,
+ * variance) of y. Law at every k into mk[], vk[]; returns 0, or 1 if the law is not finite
+ * (a score at u = 0 with λ = 0, or ddpm with Δt β ≥ 1) from some k on (mk = vk = inf there). */
+typedef struct {
+  double bmin, bmax;
+} vpsched;
+static double vpb(const vpsched *c, double u) { return c->bmin + u * (c->bmax - c->bmin); }
+static double vpB(const vpsched *c, double u) { return c->bmin * u + 0.5 * u * u * (c->bmax - c->bmin); }
+
+static void eigen_vp_law(const vpsched *c, gds_scheme sch, int K, double eps, int exact, double lam, double m, double *mk,
+                         double *vk) {
+  double dt = (1 - eps) / K, a0 = exp(-vpB(c, 1));
+  double y = exact ? sqrt(a0) * m : 0.0, q = exact ? a0 * lam + 1 - a0 : 1.0; /* mean, variance */
+  int inf = 0;
+  mk[0] = y;
+  vk[0] = q;
+  for (int k = 0; k < K; k++) {
+    double u = 1 - k * dt, un = k + 1 == K ? eps : 1 - (k + 1) * dt;
+    /* s(y, u) = −h(u) y + g(u): h = 1/(ᾱλ + 1 − ᾱ), g = h √ᾱ m; F = ½β (y + s) */
+#define H_(uu) (1.0 / (exp(-vpB(c, uu)) * lam + 1 - exp(-vpB(c, uu))))
+#define G_(uu) (H_(uu) * exp(-0.5 * vpB(c, uu)) * m)
+    double P = 0, b = 0, n = 0, bk = vpb(c, u);
+    if ((sch == GDS_SCHEME_HEUN || sch == GDS_SCHEME_RK4) && un == 0.0 && lam == 0) inf = 1;
+    if (sch == GDS_SCHEME_DDPM && !(dt * bk < 1)) inf = 1;
+    if (inf) {
+      mk[k + 1] = vk[k + 1] = INFINITY;
+      continue;
+    }
+    switch (sch) {
+    case GDS_SCHEME_EM: /* y + Δt (½β y + β s) + √(Δt β) z */
+      P = 1 + dt * (0.5 * bk - bk * H_(u));
+      b = dt * bk * G_(u);
+      n = dt * bk;
+      break;
+    case GDS_SCHEME_EI: { /* e^δ y + 2(e^δ − 1) s + √(e^{2δ} − 1) z */
+      double dl = 0.5 * (vpB(c, u) - vpB(c, un));
+      P = exp(dl) - 2 * (exp(dl) - 1) * H_(u);
+      b = 2 * (exp(dl) - 1) * G_(u);
+      n = exp(2 * dl) - 1;
+      break;
+    }
+    case GDS_SCHEME_DDPM: { /* (y + β̄ s)/√(1 − β̄) + √β̄ z, β̄ = Δt β */
+      double bb = dt * bk;
+      P = (1 - bb * H_(u)) / sqrt(1 - bb);
+      b = bb * G_(u) / sqrt(1 - bb);
+      n = bb;
+      break;
+    }
+    case GDS_SCHEME_EULER: /* y + Δt ½β (y − h y + g) */
+      P = 1 + dt * 0.5 * bk * (1 - H_(u));
+      b = dt * 0.5 * bk * G_(u);
+      break;
+    case GDS_SCHEME_HEUN: { /* ỹ = y + Δt F(y, u); y + Δt/2 (F(y, u) + F(ỹ, un)) */
+      double f1 = 0.5 * bk * (1 - H_(u)), c1 = 0.5 * bk * G_(u), bn = vpb(c, un);
+      double f2 = 0.5 * bn * (1 - H_(un)), c2 = 0.5 * bn * G_(un);
+      double pt = 1 + dt * f1, bt = dt * c1;
+      P = 1 + 0.5 * dt * (f1 + f2 * pt);
+      b = 0.5 * dt * (c1 + f2 * bt + c2);
+      break;
+    }
+    default: { /* rk4 on F(y, u) = f(u) y + c(u) */
+      double um = u - 0.5 * dt, us[4] = {u, um, um, un}, hs[4] = {0, 0.5 * dt, 0.5 * dt, dt}, w[4] = {1, 2, 2, 1};
+      double kp = 0, kb = 0; /* k_{j−1} = kp y + kb */
+      for (int j = 0; j < 4; j++) {
+        double f = 0.5 * vpb(c, us[j]) * (1 - H_(us[j])), cc = 0.5 * vpb(c, us[j]) * G_(us[j]);
+        double xp = 1 + hs[j] * kp, xb = hs[j] * kb;
+        kp = f * xp;
+        kb = f * xb + cc;
+        P += dt / 6 * w[j] * kp;
+        b += dt / 6 * w[j] * kb;
+      }
+      P += 1;
+      break;
+    }
+    }
+#undef H_
+#undef G_
+    y = P * y + b;
+    q = P * P * q + n;
+    mk[k + 1] = y;
+    vk[k + 1] = q;
+  }
+}
+
+/* The unconditional VP SDE schemes on a prior given by a 1-D spectrum (eigen-diagonal backend)
+ * against the per-eigenvalue recursions above: W2 at every k, w2_final, the output law — every
+ * scheme × init × ε ∈ {0, 1e-3}, prior mean 0 and 0.3; then guided samplers (discrete and VP)
+ * against the dense reference with Σ = diag(λ), A = I. */
+static void test_eigen_prior(void **st) {
+  (void)st;
+  enum { N = 7, K = 30 };
+  const double lam[N] = {2.5, 0.0, 0.7, 1e-3, 4.0, 0.0, 0.2};
+  const gds_scheme kinds[] = {GDS_SCHEME_EM, GDS_SCHEME_EI, GDS_SCHEME_DDPM, GDS_SCHEME_EULER, GDS_SCHEME_HEUN, GDS_SCHEME_RK4};
+  const vpsched c = {0.1, 20};
+  gds_schedule *vp;
+  assert_int_equal(gds_schedule_create_vp_sde(c.bmin, c.bmax, &vp), 0);
+  gds_operator_spec ispec = {.type = GDS_OP_IDENTITY};
+  gds_operator *op;
+  assert_int_equal(gds_operator_create(&ispec, 1, N, &op), 0);
+  for (int mm = 0; mm < 2; mm++) {
+    double mean = mm ? 0.3 : 0.0, v[N];
+    gds_prior *prior = eigen_prior(N, mean, lam);
+    gds_test_fill_uniform(3, N, -1, 1, v);
+    gds_law *law;
+    assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "eigen", prior, vp, op, 0.1, &law), 0);
+    assert_string_equal(gds_law_backend_name(law), "eigen-diagonal");
+    for (int s = 0; s < 6; s++)
+      for (int init = 0; init < 2; init++)
+        for (int e = 0; e < 2; e++) {
+          double eps = e ? 1e-3 : 0.0;
+          gds_sampler_config cfg = {.alg = {GDS_ALG_NONE}, .scheme = {kinds[s], 0}, .steps = K, .eps = eps, .init = (gds_init)init};
+          double w2[K + 1], wm[K + 1], wc[K + 1], m0[N], var0[N], fin, fm, fc, *w2p[1] = {w2}, *wmp[1] = {wm}, *m0p[1] = {m0};
+          const double *vp1[1] = {v};
+          gds_law_request rq = {.cfg = cfg, .nseeds = 1, .v = vp1};
+          gds_law_result rs = {.w2 = w2p, .w2_mean = wmp, .w2_cov = wc, .mean0 = m0p, .var0 = var0, .w2_final = &fin,
+                               .w2_final_mean = &fm, .w2_final_cov = &fc};
+          assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+          double mk[N][K + 1], vk[N][K + 1];
+          for (int i = 0; i < N; i++) eigen_vp_law(&c, kinds[s], K, eps, init, lam[i], mean, mk[i], vk[i]);
+          for (int k = 0; k <= K; k++) {
+            double u = k == K ? eps : 1 - k * (1 - eps) / K, a = exp(-vpB(&c, u)), c2 = 0, m2 = 0;
+            for (int i = 0; i < N; i++) {
+              double dl = sqrt(vk[i][k]) - sqrt(a * lam[i] + 1 - a), dm = mk[i][k] - sqrt(a) * mean;
+              c2 += dl * dl;
+              m2 += dm * dm;
+            }
+            int inf = 0; /* one eigenvalue without finite law: the law has none */
+            for (int i = 0; i < N; i++) inf |= isinf(vk[i][k]);
+            if (inf) {
+              assert_true(isinf(wc[k]) && isinf(wm[k]) && isinf(w2[k]));
+              continue;
+            }
+            GDS_ASSERT_CLOSE(wc[k], sqrt(c2), 1e-10, 1e-13);
+            GDS_ASSERT_CLOSE(wm[k], sqrt(m2), 1e-10, 1e-13);
+          }
+          int inf = 0;
+          for (int i = 0; i < N; i++) inf |= isinf(vk[i][K]);
+          if (inf) {
+            assert_true(isinf(fin) && isinf(fc) && isinf(fm));
+            for (int i = 0; i < N; i++) assert_true(isinf(var0[i]) && !isnan(m0[i]));
+            continue;
+          }
+          double c2 = 0, m2 = 0; /* against the prior itself */
+          for (int i = 0; i < N; i++) {
+            double dl = sqrt(vk[i][K]) - sqrt(lam[i]), dm = mk[i][K] - mean;
+            c2 += dl * dl;
+            m2 += dm * dm;
+            GDS_ASSERT_CLOSE(m0[i], mk[i][K], 1e-10, 1e-13);
+            GDS_ASSERT_CLOSE(var0[i], vk[i][K], 1e-10, 1e-13);
+          }
+          GDS_ASSERT_CLOSE(fc, sqrt(c2), 1e-10, 1e-13);
+          GDS_ASSERT_CLOSE(fm, sqrt(m2), 1e-10, 1e-13);
+        }
+    /* guided samplers against the dense reference (Σ = diag(λ), A = I) */
+    double Sigma[N * N] = {0}, A[N * N] = {0}, mu[N];
+    for (int i = 0; i < N; i++) {
+      Sigma[i * N + i] = lam[i];
+      A[i * N + i] = 1;
+      mu[i] = mean;
+    }
+    gds_sampler_config cfgs[128];
+    int nc = gds_test_vp_configs(6, 0.5, cfgs, 128);
+    double worst = 0;
+    for (int q = 0; q < nc; q++) {
+      char tag[128];
+      snprintf(tag, sizeof tag, "eigen m=%g vp %s %s eps=%g %s", mean, gds_algorithm_name(cfgs[q].alg.kind),
+               gds_scheme_name(cfgs[q].scheme.kind), cfgs[q].eps, gds_init_name(cfgs[q].init));
+      worst = fmax(worst, gds_test_law_vs_reference_cfg(law, N, N, mu, Sigma, A, 0.1, v, &cfgs[q], vp, RTOL, ATOL, 0, tag));
+    }
+    gds_law_destroy(&law);
+    gds_schedule *sc;
+    assert_int_equal(gds_schedule_create(16, 4e-3, 0.3, GDS_VARIANCE_BETA, &sc), 0);
+    assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "eigen", prior, sc, op, 0.1, &law), 0);
+    nc = gds_test_sampler_configs(16, 0.5, cfgs, 128);
+    for (int q = 0; q < nc; q++) {
+      char tag[192], an[64], sn[64];
+      gds_algorithm_spec_name(&cfgs[q].alg, an, sizeof an);
+      gds_scheme_spec_name(&cfgs[q].scheme, sn, sizeof sn);
+      snprintf(tag, sizeof tag, "eigen m=%g %s %s S=%d %s", mean, an, sn, cfgs[q].steps, gds_init_name(cfgs[q].init));
+      worst = fmax(worst, gds_test_law_vs_reference_cfg(law, N, N, mu, Sigma, A, 0.1, v, &cfgs[q], sc, RTOL, ATOL, 0, tag));
+    }
+    print_message("eigen prior (mean %g) vs reference: worst %.3f of tolerance\n", mean, worst);
+    assert_true(worst <= 1.0);
+    gds_law_destroy(&law);
+    gds_schedule_destroy(&sc);
+    gds_test_prior_free(prior);
+  }
+  /* a non-identity operator is refused */
+  gds_operator_spec bspec = {.type = GDS_OP_GAUSSIAN_BLUR, .std = 1};
+  gds_operator *blur;
+  assert_int_equal(gds_operator_create(&bspec, 1, N, &blur), 0);
+  gds_prior *prior = eigen_prior(N, 0, lam);
+  gds_law *law = NULL;
+  int qq = gds_error_set_quiet(1);
+  assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "eigen", prior, vp, blur, 0.1, &law), GDS_ERR_INPUT);
+  gds_error_set_quiet(qq);
+  assert_null(law);
+  gds_test_prior_free(prior);
+  gds_operator_destroy(&blur);
+  gds_operator_destroy(&op);
+  gds_schedule_destroy(&vp);
+}
+
 /* W2 at t = 0 of a sampler configuration on the blur problem of w2_at0. */
 static double w2_at0_cfg(const gds_sampler_config *cfg, int T, double sigma) {
   gds_prior *prior = gds_test_prior_random(H, W, 0.4, 23);
@@ -500,6 +726,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_samplers_vs_reference),
       cmocka_unit_test(test_vp_sde_vs_reference),
+      cmocka_unit_test(test_eigen_prior),
       cmocka_unit_test(test_divergence_and_poll),
       cmocka_unit_test(test_limits_new_schemes),
       cmocka_unit_test(test_default_is_spec2_per_frequency),
