@@ -34,6 +34,7 @@ typedef struct fd_data {
   int mu_spread;     /* μ̂ ≠ 0 at some component other than 0 (eigen mode with m ≠ 0) */
   double pnorm;      /* Parseval: ‖x‖² = pnorm Σ wgt |x̂|² (1/d, or 1 in eigen mode) */
   double *k, *p, *cr, *nz, *cmu; /* state K(ξ); per step: gain, gain on r̂, added variance, gain on μ̂ */
+  double *stg;       /* 5·GDS_STAGE_MAX·nf: per-stage h, G and the program's partial sums (lazy) */
   double *real;      /* d, FFT work */
   fftw_complex *spec;
   fftw_plan fwd, bwd;
@@ -49,6 +50,7 @@ typedef struct fd_eval {
   fd_seed *sd;
   double *buf;
   const double *refvar; /* Σ_ref(ξ): λ (prior path) or Σ_post(ξ) */
+  int mean_zero;        /* no guidance, μ = 0 and a zero start mean: m stays exactly 0 */
 } fd_eval;
 
 static void fd_destroy(gds_law *law) {
@@ -58,6 +60,7 @@ static void fd_destroy(gds_law *law) {
   if (fd->bwd) fftw_destroy_plan(fd->bwd);
   fftw_free(fd->real);
   fftw_free(fd->spec);
+  free(fd->stg);
   free(fd->lam); /* one block holds every per-frequency array */
   free(fd);
   law->data = NULL;
@@ -223,6 +226,8 @@ static int fd_begin(gds_law *law, gds_law_eval *ev) {
   int ns = ev->ns, nf = fd->nf;
   GDS_CALL(fd_alloc_seeds(fd, ns, &fe->sd, &fe->buf));
   fe->refvar = ev->alg->target_posterior ? fd->postvar : fd->lam;
+  fe->mean_zero = ev->alg->family == GDS_FAMILY_SCORE && ev->alg->guidance(0.5, 1.0, 1.0).on == 0;
+  for (int f = 0; f < nf && fe->mean_zero; f++) fe->mean_zero = fd->mu[f] == 0;
   for (int s = 0; s < ns; s++) fd_measure(law, ev->v[s], &fe->sd[s], ev->alg->target_posterior);
   double ab = p->abar[0], sab = sqrt(ab);
   for (int f = 0; f < nf; f++) {
@@ -266,16 +271,23 @@ static inline void fd_score_coef(double ab, gds_guidance g, double lam, double a
   *G = J * ic;
 }
 
-/* The per-frequency body of the fused default step (see fd_step_fast). */
-static inline void fd_step_freq(int f, double ab, double sab, double by, double bb, double scale, double sig2,
-                                gds_guidance c, const double *restrict lam, const double *restrict a2,
+/* The per-frequency body of the fused default step (see fd_step_fast). `guided` is a
+ * compile-time 0 or 1 at every call: without guidance (C⁻¹ = 0) there is no second division. */
+static inline void fd_step_freq(int f, int guided, double ab, double sab, double by, double bb, double scale,
+                                double sig2, gds_guidance c, const double *restrict lam, const double *restrict a2,
                                 double *restrict k, double *restrict p, double *restrict cr) {
   double ist = 1.0 / (ab * lam[f] + 1 - ab);
-  double J = sab * lam[f] * ist;
-  double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
-  double pf = (by - bb * (ist + J * J * a2[f] * ic)) * scale;
+  double pf;
+  if (guided) {
+    double J = sab * lam[f] * ist;
+    double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
+    pf = (by - bb * (ist + J * J * a2[f] * ic)) * scale;
+    cr[f] = bb * scale * J * ic;
+  } else {
+    pf = (by - bb * ist) * scale;
+    cr[f] = 0.0;
+  }
   p[f] = pf;
-  cr[f] = bb * scale * J * ic;
   k[f] = pf * pf * k[f] + sig2;
 }
 
@@ -290,19 +302,25 @@ GDS_HOT_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_g
   double *restrict k = fd->k, *restrict p = fd->p, *restrict cr = fd->cr;
   double acc = 0;
   const int nf = fd->nf;
-  /* Two copies of one loop body (fd_step_freq, inlined) so that the W2-free variant, used at
-   * times w2_times leaves out, pays no square roots. */
-  if (want) {
-#pragma omp simd reduction(+ : acc)
-    for (int f = 0; f < nf; f++) {
-      fd_step_freq(f, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);
-      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
-      acc += wgt[f] * dl * dl;
-    }
-  } else {
-#pragma omp simd
-    for (int f = 0; f < nf; f++) fd_step_freq(f, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);
+  /* Copies of one loop body (fd_step_freq, inlined): the W2-free variant, used at times
+   * w2_times leaves out, pays no square roots; the unguided one no second division. */
+#define FD_FAST_LOOPS(G)                                                                                         \
+  if (want) {                                                                                                  \
+    _Pragma("omp simd reduction(+ : acc)") for (int f = 0; f < nf; f++) {                                      \
+      fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                                  \
+      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);                                                \
+      acc += wgt[f] * dl * dl;                                                                                 \
+    }                                                                                                          \
+  } else {                                                                                                     \
+    _Pragma("omp simd") for (int f = 0; f < nf; f++) fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, \
+                                                                  a2, k, p, cr);                               \
   }
+  if (c.on != 0) {
+    FD_FAST_LOOPS(1)
+  } else {
+    FD_FAST_LOOPS(0)
+  }
+#undef FD_FAST_LOOPS
   *w2c2 = acc;
   /* h at ξ = 0 (the only frequency where μ̂ ≠ 0), recomputed outside the vector loop. */
   double ist0 = 1.0 / (ab * lam[0] + 1 - ab), J0 = sab * lam[0] * ist0;
@@ -310,25 +328,155 @@ GDS_HOT_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_g
   return bb * scale * sab * h0;
 }
 
-/* Any score program: per frequency, the program on scalars (stage j: k = −h_j x + c_j) gives
- * p and, with c_j = G_j, the gain cr on r̂; with c_j = h_j √ᾱ_j at ξ = 0, the gain of μ̂(0).
- * nz = the program's noise. */
-static double fd_coef_program(gds_law *law, const gds_law_eval *ev, const gds_step *st) {
-  fd_data *fd = law->data;
-  const int nf = fd->nf, ns = st->nstage;
-  double s2 = law->sigma * law->sigma, h[GDS_STAGE_MAX], G[GDS_STAGE_MAX], q;
-  gds_guidance g[GDS_STAGE_MAX];
-  for (int j = 0; j < ns; j++) g[j] = ev->alg->guidance(st->stage[j].abar, s2, ev->cfg->alpha_dps);
+/* Any score program (docs/maths.md §3.2), vectorised over the frequencies: per stage j the
+ * arrays h_j, G_j; then stage by stage the program on scalars with stage scores
+ * k_j = −h_j x_j + c_j, carried as two parts — the gain on y (kp, c = 0) and the gain on r̂
+ * (kq, c = G) — so that p = scale (b_y + Σ b_j kp_j), cr = scale Σ b_j kq_j. The gain of μ̂
+ * (constants c_j = h_j √ᾱ_j) is needed at ξ = 0, or everywhere when μ̂ is spread (eigen
+ * mode): a third part kc. nz = the program's noise. */
+/* Stage j of the program on every frequency: x_j = a_y + Σ_{l<j} a_l k_l per part, then
+ * kp_j = −h x_p, kq_j = −h x_q + G, kc_j = −h x_c + h √ᾱ_j. Written out per j (≤ 3 earlier
+ * stages) so that every loop is a plain vector loop. */
+GDS_HOT_CLONES static void fd_program_pass(int nf, int j, const gds_stage *sg, double sab, const double *restrict h,
+                                           const double *restrict G, double *const *kp, double *const *kq,
+                                           double *const *kc) {
+  double *restrict pj = kp[j], *restrict qj = kq[j], *restrict cj = kc[j];
+  const double ay = sg->a_y, a0 = sg->a[0], a1 = sg->a[1], a2 = sg->a[2];
+  const double *restrict p0 = kp[0], *restrict p1 = kp[1], *restrict p2 = kp[2];
+  const double *restrict q0 = kq[0], *restrict q1 = kq[1], *restrict q2 = kq[2];
+  const double *restrict c0 = kc[0], *restrict c1 = kc[1], *restrict c2 = kc[2];
+#define FD_PASS(XP, XQ, XC)                                                                                      \
+  _Pragma("omp simd") for (int f = 0; f < nf; f++) {                                                           \
+    double xp = XP, xq = XQ, xc = XC;                                                                          \
+    pj[f] = -h[f] * xp;                                                                                        \
+    qj[f] = -h[f] * xq + G[f];                                                                                 \
+    cj[f] = -h[f] * xc + h[f] * sab;                                                                           \
+  }
+  switch (j) {
+  case 0: FD_PASS(ay, 0.0, 0.0) break;
+  case 1: FD_PASS(ay + a0 * p0[f], a0 * q0[f], a0 * c0[f]) break;
+  case 2: FD_PASS(ay + a0 * p0[f] + a1 * p1[f], a0 * q0[f] + a1 * q1[f], a0 * c0[f] + a1 * c1[f]) break;
+  default:
+    FD_PASS(ay + a0 * p0[f] + a1 * p1[f] + a2 * p2[f], a0 * q0[f] + a1 * q1[f] + a2 * q2[f],
+            a0 * c0[f] + a1 * c1[f] + a2 * c2[f])
+    break;
+  }
+#undef FD_PASS
+}
+
+/* p = scale (b_y + Σ b_j kp_j), cr = scale Σ b_j kq_j, cmu = scale Σ b_j kc_j, nz = noise. */
+GDS_HOT_CLONES static void fd_program_output(int nf, const gds_step *st, double *const *kp, double *const *kq,
+                                             double *const *kc, double *restrict p, double *restrict cr,
+                                             double *restrict cmu, double *restrict nz) {
+  const double by = st->b_y, scale = st->scale, noise = st->noise;
+  const double b0 = st->b[0], b1 = st->b[1], b2 = st->b[2], b3 = st->b[3];
+  const double *restrict p0 = kp[0], *restrict p1 = kp[1], *restrict p2 = kp[2], *restrict p3 = kp[3];
+  const double *restrict q0 = kq[0], *restrict q1 = kq[1], *restrict q2 = kq[2], *restrict q3 = kq[3];
+  const double *restrict c0 = kc[0], *restrict c1 = kc[1], *restrict c2 = kc[2], *restrict c3 = kc[3];
+#define FD_OUT(OP, OQ, OC)                                                                                       \
+  _Pragma("omp simd") for (int f = 0; f < nf; f++) {                                                           \
+    p[f] = scale * (OP);                                                                                       \
+    cr[f] = scale * (OQ);                                                                                      \
+    cmu[f] = scale * (OC);                                                                                     \
+    nz[f] = noise;                                                                                             \
+  }
+  switch (st->nstage) {
+  case 1: FD_OUT(by + b0 * p0[f], b0 * q0[f], b0 * c0[f]) break;
+  case 2: FD_OUT(by + b0 * p0[f] + b1 * p1[f], b0 * q0[f] + b1 * q1[f], b0 * c0[f] + b1 * c1[f]) break;
+  case 3:
+    FD_OUT(by + b0 * p0[f] + b1 * p1[f] + b2 * p2[f], b0 * q0[f] + b1 * q1[f] + b2 * q2[f],
+           b0 * c0[f] + b1 * c1[f] + b2 * c2[f])
+    break;
+  default:
+    FD_OUT(by + b0 * p0[f] + b1 * p1[f] + b2 * p2[f] + b3 * p3[f], b0 * q0[f] + b1 * q1[f] + b2 * q2[f] + b3 * q3[f],
+           b0 * c0[f] + b1 * c1[f] + b2 * c2[f] + b3 * c3[f])
+    break;
+  }
+#undef FD_OUT
+}
+
+/* An unguided program (C⁻¹ = 0: stage scores −h_j x with h_j = 1/Σ_ᾱj) in one vector loop:
+ * per frequency the stages in registers, p = scale (b_y + Σ b_j kp_j), K ← p² K + noise, fused
+ * with the covariance part of W2 at ᾱ_w. NS (the stage count) is a constant at each call. */
+__attribute__((always_inline)) static inline double fd_linear_ns(fd_data *fd, const gds_step *st, const int NS,
+                                                                  const double *restrict refvar, double abw, int want) {
+  const gds_stage *g = st->stage;
+  /* stage j: x_j = a_y,j + Σ_{l<j} a_jl k_l, k_j = −x_j / (ᾱ_j λ + 1 − ᾱ_j); scalars so that the
+   * loop vectorises (absent stages are removed at compile time) */
+  const double ab0 = g[0].abar, ab1 = g[1].abar, ab2 = g[2].abar, ab3 = g[3].abar;
+  const double y0 = g[0].a_y, y1 = g[1].a_y, y2 = g[2].a_y, y3 = g[3].a_y;
+  const double a10 = g[1].a[0], a20 = g[2].a[0], a21 = g[2].a[1], a30 = g[3].a[0], a31 = g[3].a[1], a32 = g[3].a[2];
+  const double b0 = st->b[0], b1 = st->b[1], b2 = st->b[2], b3 = st->b[3];
+  const double by = st->b_y, scale = st->scale, noise = st->noise;
+  const double *restrict lam = fd->lam, *restrict wgt = fd->wgt;
+  double *restrict k = fd->k, *restrict p = fd->p, acc = 0;
+  const int nf = fd->nf;
+#pragma omp simd reduction(+ : acc)
   for (int f = 0; f < nf; f++) {
-    for (int j = 0; j < ns; j++) fd_score_coef(st->stage[j].abar, g[j], fd->lam[f], fd->a2[f], &h[j], &G[j]);
-    gds_step_scalar(st, h, G, &fd->p[f], &fd->cr[f]);
-    fd->nz[f] = st->noise;
-    if (f == 0 || fd->mu_spread) { /* gain of μ̂: constants c_j = h_j √ᾱ_j */
-      for (int j = 0; j < ns; j++) G[j] = h[j] * sqrt(st->stage[j].abar);
-      gds_step_scalar(st, h, G, &q, &fd->cmu[f]);
+    const double l = lam[f];
+    double k0 = -y0 / (ab0 * l + 1 - ab0), k1 = 0, k2 = 0, k3 = 0;
+    if (NS > 1) k1 = -(y1 + a10 * k0) / (ab1 * l + 1 - ab1);
+    if (NS > 2) k2 = -(y2 + a20 * k0 + a21 * k1) / (ab2 * l + 1 - ab2);
+    if (NS > 3) k3 = -(y3 + a30 * k0 + a31 * k1 + a32 * k2) / (ab3 * l + 1 - ab3);
+    double op = by + b0 * k0;
+    if (NS > 1) op += b1 * k1;
+    if (NS > 2) op += b2 * k2;
+    if (NS > 3) op += b3 * k3;
+    double pf = scale * op;
+    p[f] = pf;
+    k[f] = pf * pf * k[f] + noise;
+    if (want) {
+      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
+      acc += wgt[f] * dl * dl;
     }
   }
-  return fd->cmu[0];
+  return acc;
+}
+
+GDS_HOT_CLONES static double fd_linear_fused(fd_data *fd, const gds_step *st, const double *refvar, double abw, int want) {
+  switch (st->nstage) {
+  case 1: return fd_linear_ns(fd, st, 1, refvar, abw, want);
+  case 2: return fd_linear_ns(fd, st, 2, refvar, abw, want);
+  case 3: return fd_linear_ns(fd, st, 3, refvar, abw, want);
+  default: return fd_linear_ns(fd, st, 4, refvar, abw, want);
+  }
+}
+
+static int fd_coef_program(gds_law *law, const gds_law_eval *ev, const gds_step *st, double *mu_gain) {
+  fd_data *fd = law->data;
+  const int nf = fd->nf, ns = st->nstage;
+  const size_t sn = (size_t)GDS_STAGE_MAX * nf;
+  if (!fd->stg) GDS_CALL(gds_malloc_aligned(sizeof(double) * 5 * sn, &fd->stg));
+  double *hs = fd->stg, *Gs = hs + sn, *kp[GDS_STAGE_MAX], *kq[GDS_STAGE_MAX], *kc[GDS_STAGE_MAX];
+  for (int j = 0; j < GDS_STAGE_MAX; j++) {
+    kp[j] = Gs + sn + (size_t)j * nf;
+    kq[j] = Gs + 2 * sn + (size_t)j * nf;
+    kc[j] = Gs + 3 * sn + (size_t)j * nf;
+  }
+  const double s2 = law->sigma * law->sigma, *restrict lam = fd->lam, *restrict a2 = fd->a2;
+  for (int j = 0; j < ns; j++) {
+    gds_guidance g = ev->alg->guidance(st->stage[j].abar, s2, ev->cfg->alpha_dps);
+    double ab = st->stage[j].abar, sab = sqrt(ab), *restrict h = hs + (size_t)j * nf, *restrict G = Gs + (size_t)j * nf;
+    if (g.on == 0) /* no guidance: h = 1/Σ_ᾱ, G = 0 */
+#pragma omp simd
+      for (int f = 0; f < nf; f++) {
+        h[f] = 1.0 / (ab * lam[f] + 1 - ab);
+        G[f] = 0.0;
+      }
+    else
+#pragma omp simd
+      for (int f = 0; f < nf; f++) {
+        double ist = 1.0 / (ab * lam[f] + 1 - ab), J = sab * lam[f] * ist;
+        double ic = g.on / (g.c0 + a2[f] * (g.c1 + g.c2 * lam[f] * ist));
+        h[f] = ist + J * J * a2[f] * ic;
+        G[f] = J * ic;
+      }
+    fd_program_pass(nf, j, &st->stage[j], sab, h, G, kp, kq, kc);
+  }
+  /* the μ̂ gains cmu are meaningful everywhere; only ξ = 0 is used unless μ̂ is spread */
+  fd_program_output(nf, st, kp, kq, kc, fd->p, fd->cr, fd->cmu, fd->nz);
+  *mu_gain = fd->cmu[0];
+  return GDS_SUCCESS;
 }
 
 /* DDRM step t → s (SPEC §7.2) per frequency, V = the Fourier basis, s(ξ) = |â(ξ)|:
@@ -408,18 +556,30 @@ static int fd_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
   const gds_step *st = &ev->plan->step[j];
   double abw = rec->abar, cov2, g0;
   int want = rec->want;
+  int unguided = st->kind == GDS_STEP_SCORE && ev->alg->guidance(0.5, 1.0, 1.0).on == 0;
   if (st->kind == GDS_STEP_SCORE && st->nstage == 1 && st->stage[0].a_y == 1.0 && !fd->mu_spread) {
     gds_guidance c = ev->alg->guidance(st->stage[0].abar, law->sigma * law->sigma, ev->cfg->alpha_dps);
     g0 = fd_step_fast(fd, st, c, fe->refvar, abw, want, &cov2);
+  } else if (unguided && !fd->mu_spread) { /* several stages, no guidance: one fused loop */
+    cov2 = fd_linear_fused(fd, st, fe->refvar, abw, want);
+    memset(fd->cr, 0, sizeof(double) * (size_t)fd->nf);
+    double h0[GDS_STAGE_MAX], c0[GDS_STAGE_MAX], q; /* gain of μ̂(0): constants h_j √ᾱ_j */
+    for (int j = 0; j < st->nstage; j++) {
+      h0[j] = 1.0 / (st->stage[j].abar * fd->lam[0] + 1 - st->stage[j].abar);
+      c0[j] = h0[j] * sqrt(st->stage[j].abar);
+    }
+    gds_step_scalar(st, h0, c0, &q, &g0);
   } else {
-    g0 = st->kind == GDS_STEP_DDRM ? fd_coef_ddrm(law, ev, st) : fd_coef_program(law, ev, st);
+    if (st->kind == GDS_STEP_DDRM) g0 = fd_coef_ddrm(law, ev, st);
+    else GDS_CALL(fd_coef_program(law, ev, st, &g0));
     cov2 = fd_cov_update(fd, fe->refvar, abw, want);
   }
   rec->cov = want ? sqrt(cov2) : NAN;
   double sabw = sqrt(abw);
   for (int s = 0; s < ev->ns; s++) {
     double m2;
-    if (fd->mu_spread) {
+    if (fe->mean_zero) m2 = 0.0; /* m ≡ 0 = the reference mean */
+    else if (fd->mu_spread) {
       fd_step_mean_spread(fd, &fe->sd[s]);
       m2 = want ? fd_step_mean(fd, &fe->sd[s], NAN, sabw, -1) : 0.0;
     } else m2 = fd_step_mean(fd, &fe->sd[s], g0, sabw, want);
