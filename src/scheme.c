@@ -72,7 +72,7 @@ static void gds_scheme_ddim_discrete(const gds_discrete_step *in, const gds_sche
   st->noise = c2;
 }
 
-/* ---- VP SDE schemes (SPEC §7.3) -------------------------------------------------------
+/* ---- VP SDE schemes (SPEC §7.3; docs/maths.md §3.3) ---------------------------------
  * Written on linear combinations of the state y and the stage scores k_j (gds_lc), so that
  * each scheme reads like its formula: D(y, u) = ½β(u) y + β(u) s̃(y, u) (SDE drift),
  * F(y, u) = ½β(u) (y + s̃(y, u)) (probability-flow ODE). */
