@@ -311,7 +311,9 @@ static int bench_traj(const bench_opts *o, bench_problem *pb, gds_algorithm alg)
 }
 
 /* ---- components of a trajectory ---- */
-static int bench_rng(const bench_opts *o, int d) {
+/* T blocks of d normals (what a trajectory draws), on one generator path; "rng" is the path
+ * the sampler uses (AUTO), "rng.<path>" each path explicitly. */
+static int bench_rng_path(const bench_opts *o, int d, gds_rng_path path) {
   double *z, *tm, sink = 0;
   GDS_CALL(gds_malloc_aligned(sizeof(double) * (size_t)d, &z));
   GDS_CALL(GDS_ALLOC(tm, 2 * (size_t)o->reps));
@@ -319,7 +321,7 @@ static int bench_rng(const bench_opts *o, int d) {
   for (int r = -o->warmup; r < o->reps; r++) {
     double t0 = now_s(), c0 = cpu_s();
     for (int t = 1; t <= o->T; t++) {
-      gds_rng_normal(key, (uint64_t)t, (size_t)d, z);
+      gds_rng_normal_path(path, key, (uint64_t)t, (size_t)d, z);
       sink += z[t % d]; /* keeps the calls observable */
     }
     if (r >= 0) {
@@ -327,10 +329,20 @@ static int bench_rng(const bench_opts *o, int d) {
       tm[o->reps + r] = cpu_s() - c0;
     }
   }
-  report("rng", o->reps, tm, tm + o->reps);
+  char name[64];
+  if (path == GDS_RNG_PATH_AUTO) snprintf(name, sizeof name, "rng");
+  else snprintf(name, sizeof name, "rng.%s", gds_rng_path_name(path));
+  report(name, o->reps, tm, tm + o->reps);
   if (!isfinite(sink)) fprintf(stderr, "gds_bench: rng produced a non-finite value\n");
   free(tm);
   free(z);
+  return GDS_SUCCESS;
+}
+
+static int bench_rng(const bench_opts *o, int d) {
+  GDS_CALL(bench_rng_path(o, d, GDS_RNG_PATH_AUTO));
+  for (int p = GDS_RNG_PATH_SCALAR; p < GDS_RNG_PATH_COUNT; p++)
+    if (gds_rng_path_available((gds_rng_path)p)) GDS_CALL(bench_rng_path(o, d, (gds_rng_path)p));
   return GDS_SUCCESS;
 }
 

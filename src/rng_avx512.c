@@ -1,0 +1,51 @@
+/* AVX-512 Philox4x32-10 (layout: gdsweep/rng.h, rng_impl.h): two groups (16 calls) per
+ * register set, vpternlogd for the three-way xor. The ziggurat pass is the AVX2 one (its
+ * table loads, not the arithmetic, bound it). Compiled for AVX-512F by function attributes;
+ * called only after a run-time CPU check. */
+#include <immintrin.h>
+
+#include "rng_impl.h"
+
+#define GDS_AVX512 __attribute__((target("avx512f")))
+
+static inline GDS_AVX512 void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m512i *lo) {
+  __m512i pe = _mm512_mul_epu32(a, m);
+  __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
+  *lo = _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
+  *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+}
+
+/* Lanes compute calls 8g + perm[L] (perm = 0 1 8 9 2 3 10 11 4 5 12 13 6 7 14 15, i.e. group
+ * g in the lanes unpacklo reads and group g + 1 in those unpackhi reads): the unpacked 64-bit
+ * words come out in word order. An odd last group goes through the AVX2 kernel. */
+void GDS_AVX512 gds_rng_avx512_word_groups(const gds_rng_key *key, uint32_t block, uint32_t g0, size_t ng,
+                                           uint64_t *out) {
+  const __m512i perm = _mm512_setr_epi32(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
+  const __m512i m0 = _mm512_set1_epi32((int)GDS_PHILOX_M0), m1 = _mm512_set1_epi32((int)GDS_PHILOX_M1);
+  const __m512i c1 = _mm512_set1_epi32((int)block), c2 = _mm512_set1_epi32((int)key->ctr2),
+                c3 = _mm512_set1_epi32((int)key->ctr3);
+  size_t i = 0;
+  for (; i + 2 <= ng; i += 2) {
+    uint32_t g = g0 + (uint32_t)i;
+    __m512i x0 = _mm512_add_epi32(_mm512_set1_epi32((int)(g * GDS_RNG_GROUP_CALLS)), perm);
+    __m512i x1 = c1, x2 = c2, x3 = c3;
+    uint32_t k0 = key->key[0], k1 = key->key[1];
+    for (int round = 0; round < 10; round++) {
+      __m512i hi0, lo0, hi1, lo1;
+      mulhilo16(x0, m0, &hi0, &lo0);
+      mulhilo16(x2, m1, &hi1, &lo1);
+      x0 = _mm512_ternarylogic_epi32(hi1, x1, _mm512_set1_epi32((int)k0), 0x96); /* a ^ b ^ c */
+      x2 = _mm512_ternarylogic_epi32(hi0, x3, _mm512_set1_epi32((int)k1), 0x96);
+      x1 = lo1;
+      x3 = lo0;
+      k0 += GDS_PHILOX_W0;
+      k1 += GDS_PHILOX_W1;
+    }
+    __m512i *o = (__m512i *)(out + GDS_RNG_GROUP_WORDS * i);
+    _mm512_storeu_si512(o + 0, _mm512_unpacklo_epi32(x0, x1)); /* group g, words 0..7 */
+    _mm512_storeu_si512(o + 1, _mm512_unpacklo_epi32(x2, x3)); /* group g, words 8..15 */
+    _mm512_storeu_si512(o + 2, _mm512_unpackhi_epi32(x0, x1)); /* group g + 1, words 0..7 */
+    _mm512_storeu_si512(o + 3, _mm512_unpackhi_epi32(x2, x3)); /* group g + 1, words 8..15 */
+  }
+  if (i < ng) gds_rng_avx2_word_groups(key, block, g0 + (uint32_t)i, 1, out + GDS_RNG_GROUP_WORDS * i);
+}
