@@ -94,7 +94,7 @@ typedef struct gds_rng_kernels {
 static const gds_rng_kernels gds_rng_kernels_[GDS_RNG_PATH_COUNT] = {
     [GDS_RNG_PATH_SCALAR] = {"scalar", gds_rng_scalar_word_groups, gds_rng_scalar_zig_fast},
     [GDS_RNG_PATH_AVX2] = {"avx2", gds_rng_avx2_word_groups, gds_rng_avx2_zig_fast},
-    [GDS_RNG_PATH_AVX512] = {"avx512", gds_rng_avx512_word_groups, gds_rng_avx2_zig_fast},
+    [GDS_RNG_PATH_AVX512] = {"avx512", gds_rng_avx512_word_groups, gds_rng_avx512_zig_fast},
 };
 
 int gds_rng_path_available(gds_rng_path path) {
@@ -120,49 +120,50 @@ gds_rng_path gds_rng_path_best(void) {
 
 enum { GDS_RNG_CHUNK_GROUPS = 64 }; /* 1024 words (8 KiB) per pass: stays in L1 */
 
-/* Words 0..n−1 of a block into out (and the normals made of them into z when z != NULL), in
- * chunks: the path's word kernel, then its ziggurat fast test, then the slow path for the few
- * words that need it. A partial last group is computed whole in scratch space. */
-static void gds_rng_run(gds_rng_path path, const gds_rng_key *key, uint64_t block, size_t n, uint64_t *out,
-                        double *z) {
+/* Words first .. first+n−1 of a block into out (and the normals made of them into z when z is
+ * not NULL), a chunk of groups at a time: the path's word kernel, its ziggurat fast test, the
+ * slow path for the few words that need it, then the chunk's window is copied out. */
+static void gds_rng_run(gds_rng_path path, const gds_rng_key *key, uint64_t block, size_t first, size_t n,
+                        uint64_t *out, double *z) {
   if (path == GDS_RNG_PATH_AUTO) path = gds_rng_path_best();
   const gds_rng_kernels *k = &gds_rng_kernels_[path];
   const uint32_t b = (uint32_t)block;
-  uint64_t wbuf[GDS_RNG_CHUNK_GROUPS * GDS_RNG_GROUP_WORDS] __attribute__((aligned(64)));
-  double zbuf[GDS_RNG_GROUP_WORDS];
-  uint32_t slow[GDS_RNG_CHUNK_GROUPS * GDS_RNG_GROUP_WORDS];
-  size_t ngroups = (n + GDS_RNG_GROUP_WORDS - 1) / GDS_RNG_GROUP_WORDS;
-  for (size_t g = 0; g < ngroups; g += GDS_RNG_CHUNK_GROUPS) {
-    size_t ng = ngroups - g < GDS_RNG_CHUNK_GROUPS ? ngroups - g : GDS_RNG_CHUNK_GROUPS;
-    size_t first = g * GDS_RNG_GROUP_WORDS, nw = ng * GDS_RNG_GROUP_WORDS;
-    size_t keep = n - first < nw ? n - first : nw; /* words of this chunk inside 0..n−1 */
-    uint64_t *w = out && keep == nw ? out + first : wbuf;
-    k->words(key, b, (uint32_t)g, ng, w);
-    if (out && w == wbuf) memcpy(out + first, wbuf, keep * sizeof(uint64_t));
+  enum { CW = GDS_RNG_CHUNK_GROUPS * GDS_RNG_GROUP_WORDS };
+  uint64_t wbuf[CW] __attribute__((aligned(64)));
+  double zbuf[CW] __attribute__((aligned(64)));
+  uint32_t slow[CW];
+  size_t end = first + n;
+  for (size_t g = first / GDS_RNG_GROUP_WORDS; g * GDS_RNG_GROUP_WORDS < end; g += GDS_RNG_CHUNK_GROUPS) {
+    size_t w0 = g * GDS_RNG_GROUP_WORDS; /* first word of the chunk */
+    size_t ng = (end - w0 + GDS_RNG_GROUP_WORDS - 1) / GDS_RNG_GROUP_WORDS;
+    if (ng > GDS_RNG_CHUNK_GROUPS) ng = GDS_RNG_CHUNK_GROUPS;
+    size_t lo = first > w0 ? first - w0 : 0, hi = end - w0 < ng * GDS_RNG_GROUP_WORDS ? end - w0 : ng * GDS_RNG_GROUP_WORDS;
+    k->words(key, b, (uint32_t)g, ng, wbuf);
+    if (out) memcpy(out + (w0 + lo - first), wbuf + lo, (hi - lo) * sizeof(uint64_t));
     if (!z) continue;
-    /* full groups straight into z, the partial last group through zbuf */
-    size_t nfull = keep / GDS_RNG_GROUP_WORDS * GDS_RNG_GROUP_WORDS;
-    size_t ns = k->zig_fast(w, nfull, z + first, slow);
-    for (size_t i = 0; i < ns; i++) z[first + slow[i]] = gds_rng_zig_slow(key, b, (uint32_t)(first + slow[i]), w[slow[i]]);
-    if (nfull < keep) {
-      ns = k->zig_fast(w + nfull, GDS_RNG_GROUP_WORDS, zbuf, slow);
-      for (size_t i = 0; i < ns; i++)
-        zbuf[slow[i]] = gds_rng_zig_slow(key, b, (uint32_t)(first + nfull + slow[i]), w[nfull + slow[i]]);
-      memcpy(z + first + nfull, zbuf, (keep - nfull) * sizeof(double));
-    }
+    /* the whole chunk inside the window (the usual case): straight into z */
+    double *zc = lo == 0 && hi == ng * GDS_RNG_GROUP_WORDS ? z + (w0 - first) : zbuf;
+    size_t ns = k->zig_fast(wbuf, ng * GDS_RNG_GROUP_WORDS, zc, slow);
+    for (size_t i = 0; i < ns; i++)
+      if (slow[i] >= lo && slow[i] < hi) zc[slow[i]] = gds_rng_zig_slow(key, b, (uint32_t)(w0 + slow[i]), wbuf[slow[i]]);
+    if (zc == zbuf) memcpy(z + (w0 + lo - first), zbuf + lo, (hi - lo) * sizeof(double));
   }
 }
 
 void gds_rng_normal_path(gds_rng_path path, gds_rng_key key, uint64_t block, size_t n, double *out) {
-  gds_rng_run(path, &key, block, n, NULL, out);
+  gds_rng_run(path, &key, block, 0, n, NULL, out);
+}
+
+void gds_rng_normal_range(gds_rng_key key, uint64_t block, size_t first, size_t n, double *out) {
+  gds_rng_run(GDS_RNG_PATH_AUTO, &key, block, first, n, NULL, out);
 }
 
 void gds_rng_words_path(gds_rng_path path, gds_rng_key key, uint64_t block, size_t n, uint64_t *out) {
-  gds_rng_run(path, &key, block, n, out, NULL);
+  gds_rng_run(path, &key, block, 0, n, out, NULL);
 }
 
 void gds_rng_normal(gds_rng_key key, uint64_t block, size_t n, double *out) {
-  gds_rng_normal_path(GDS_RNG_PATH_AUTO, key, block, n, out);
+  gds_rng_run(GDS_RNG_PATH_AUTO, &key, block, 0, n, NULL, out);
 }
 
 void gds_rng_uniform(gds_rng_key key, uint64_t block, size_t n, double *out) {

@@ -1,10 +1,11 @@
-/* AVX-512 Philox4x32-10 (layout: gdsweep/rng.h, rng_impl.h): two groups (16 calls) per
- * register set, vpternlogd for the three-way xor. The ziggurat pass is the AVX2 one (its
- * table loads, not the arithmetic, bound it). Compiled for AVX-512F by function attributes;
- * called only after a run-time CPU check. */
+/* AVX-512 path of the counter-based generator (layout: gdsweep/rng.h, rng_impl.h): Philox4x32-10
+ * on two groups (16 calls) per register set, vpternlogd for the three-way xor; the ziggurat's
+ * fast test on 8 words per register with one 16-byte (wi, ki) load per lane, like the AVX2
+ * path. Compiled for AVX-512F by function attributes; called only after a run-time CPU check. */
 #include <immintrin.h>
 
 #include "rng_impl.h"
+#include "rng_ziggurat_tables.h"
 
 #define GDS_AVX512 __attribute__((target("avx512f")))
 
@@ -48,4 +49,35 @@ void GDS_AVX512 gds_rng_avx512_word_groups(const gds_rng_key *key, uint32_t bloc
     _mm512_storeu_si512(o + 3, _mm512_unpackhi_epi32(x2, x3)); /* group g + 1, words 8..15 */
   }
   if (i < ng) gds_rng_avx2_word_groups(key, block, g0 + (uint32_t)i, 1, out + GDS_RNG_GROUP_WORDS * i);
+}
+
+static inline GDS_AVX512 __m512d pair4(const uint64_t *w) {
+  __m512 a = _mm512_castps128_ps512(_mm_load_ps((const float *)(gds_zig_wk + 2 * (w[0] & GDS_ZIG_IDX_MASK))));
+  a = _mm512_insertf32x4(a, _mm_load_ps((const float *)(gds_zig_wk + 2 * (w[2] & GDS_ZIG_IDX_MASK))), 1);
+  a = _mm512_insertf32x4(a, _mm_load_ps((const float *)(gds_zig_wk + 2 * (w[4] & GDS_ZIG_IDX_MASK))), 2);
+  a = _mm512_insertf32x4(a, _mm_load_ps((const float *)(gds_zig_wk + 2 * (w[6] & GDS_ZIG_IDX_MASK))), 3);
+  return _mm512_castps_pd(a);
+}
+
+size_t GDS_AVX512 gds_rng_avx512_zig_fast(const uint64_t *w, size_t n, double *out, uint32_t *slow) {
+  const __m512i mask52 = _mm512_set1_epi64((long long)GDS_ZIG_MASK52);
+  const __m512i exp52 = _mm512_set1_epi64(0x4330000000000000LL); /* bits of 2^52 */
+  const __m512d two52 = _mm512_set1_pd(0x1p52);
+  size_t ns = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    __m512i r = _mm512_loadu_si512(w + i);
+    __m512i sign = _mm512_slli_epi64(_mm512_srli_epi64(r, GDS_ZIG_SIGN_SHIFT), 63);
+    __m512i rabs = _mm512_and_si512(_mm512_srli_epi64(r, GDS_ZIG_MAG_SHIFT), mask52);
+    /* (wi, ki) of lanes 0, 2, 4, 6 and 1, 3, 5, 7, transposed into a wi and a ki register */
+    __m512d a = pair4(w + i), b = pair4(w + i + 1);
+    __m512d wi = _mm512_unpacklo_pd(a, b), ki = _mm512_unpackhi_pd(a, b);
+    __m512d ra = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(rabs, exp52)), two52);
+    __m512i x = _mm512_xor_si512(_mm512_castpd_si512(_mm512_mul_pd(ra, wi)), sign);
+    _mm512_storeu_pd(out + i, _mm512_castsi512_pd(x));
+    __mmask8 fast = _mm512_cmp_pd_mask(ra, ki, _CMP_LT_OQ);
+    if (__builtin_expect(fast != 0xff, 0))
+      for (int l = 0; l < 8; l++)
+        if (!(fast >> l & 1)) slow[ns++] = (uint32_t)(i + (size_t)l);
+  }
+  return ns;
 }

@@ -40,8 +40,9 @@ void gds_rng_avx512_word_groups(const gds_rng_key *key, uint32_t block, uint32_t
 
 /* The ziggurat's fast region on words w[0..n): out[i] is the normal of w[i] when w[i] passes
  * the fast test; the positions i that fail it are written to slow[] (returns their count)
- * and their out[i] is to be replaced by gds_rng_zig_slow. n a multiple of 4 (AVX2). */
+ * and their out[i] is to be replaced by gds_rng_zig_slow. n a multiple of 16 (a group). */
 size_t gds_rng_scalar_zig_fast(const uint64_t *w, size_t n, double *out, uint32_t *slow);
 size_t gds_rng_avx2_zig_fast(const uint64_t *w, size_t n, double *out, uint32_t *slow);
+size_t gds_rng_avx512_zig_fast(const uint64_t *w, size_t n, double *out, uint32_t *slow);
 
 #endif

@@ -117,6 +117,11 @@ static void test_position_purity(void **st) {
     }
   }
   gds_rng_normal(k, 7, N, a);
+  for (size_t first = 0; first < N; first = first * 5 + 3) /* any window of the block */
+    for (size_t n = 1; first + n <= N; n = n * 7 + 2) {
+      gds_rng_normal_range(k, 7, first, n, b);
+      assert_memory_equal(a + first, b, n * sizeof(double));
+    }
   gds_rng_normal(k, 8, N, b);
   assert_memory_not_equal(a, b, N * sizeof(double));
   gds_rng_normal(gds_rng_key_make(GDS_STREAM_NOISE, 42, 3), 7, N, b);

@@ -38,6 +38,8 @@ typedef struct gds_rng_key {
 gds_rng_key gds_rng_key_make(gds_stream stream, uint64_t seed, uint64_t index);
 /* out[i], i < n: i.i.d. N(0,1), the i-th normal of block `block` of the keyed stream. */
 void gds_rng_normal(gds_rng_key key, uint64_t block, size_t n, double *out);
+/* out[i], i < n: normal first + i of the block (the same values as a longer gds_rng_normal). */
+void gds_rng_normal_range(gds_rng_key key, uint64_t block, size_t first, size_t n, double *out);
 /* out[i], i < n: i.i.d. uniform in (0,1) (53-bit: ((word >> 11) + 1/2)·2⁻⁵³). */
 void gds_rng_uniform(gds_rng_key key, uint64_t block, size_t n, double *out);
 
@@ -46,7 +48,7 @@ typedef enum {
   GDS_RNG_PATH_AUTO = 0,
   GDS_RNG_PATH_SCALAR, /* portable C */
   GDS_RNG_PATH_AVX2,
-  GDS_RNG_PATH_AVX512, /* AVX-512F Philox (16 calls per register), AVX2 ziggurat */
+  GDS_RNG_PATH_AVX512, /* AVX-512F: 16 Philox calls and 8 ziggurat lanes per register */
   GDS_RNG_PATH_COUNT
 } gds_rng_path;
 int gds_rng_path_available(gds_rng_path path);

@@ -1,0 +1,231 @@
+/* The samplers, each written once (SPEC §1 "Sampler", §7.1 respacing, DDPM and DDIM, §7.2
+ * DDRM, §7.4 initialisation; docs/sampler.md) on the state space and algebra of
+ * sampler_impl.h: the guided score s̃ (prior multipliers here, the operator's part by the
+ * backend's gls), Tweedie's x̂0, ε̂ and the update y_s = … exactly as the SPEC writes them.
+ * Nothing here uses the exact law's P_t / b_t, so Monte Carlo moments of these trajectories
+ * test the law backends.
+ *
+ * Noise keys (SPEC §3): stream (seed, sample); the noise of the step that starts at training
+ * time t is block t, the start y_{τ_S} is block 0 (for every init), so trajectories of every
+ * operator, σ, α_dps, algorithm, scheme and init share their noise where the steps coincide.
+ * An exact start also draws the prior sample of its posterior draw from block
+ * GDS_BLOCK_START_PRIOR and the measurement noise of that draw from GDS_BLOCK_START_MEAS. */
+#include <math.h>
+#include <string.h>
+
+#include "gdsweep/error.h"
+#include "sampler_scheme.h"
+
+/* C_t of SPEC §1 "Algorithms" as an M of the gls algebra; 0 for `none` (no guidance). */
+static int gds_guidance(gds_algorithm a, double ab, double s2, double alpha_dps, gds_gls *M) {
+  switch (a) {
+  case GDS_ALG_DPS: *M = (gds_gls){.c0 = s2 / alpha_dps}; return 1;
+  case GDS_ALG_PIGDM: *M = (gds_gls){.c0 = s2, .c1 = 1 - ab}; return 1;
+  case GDS_ALG_CGDM: *M = (gds_gls){.c0 = s2, .c2 = 1 - ab, .dp = ab, .dq = 1 - ab}; return 1;
+  default: return 0;
+  }
+}
+
+/* At level ᾱ = ab on the trajectory's range: x0 = x̂0(y) = μ + J (y − √ᾱ μ) and, when sc is
+ * not NULL, sc = s̃(y) = −Σ_ᾱ⁻¹ (y − √ᾱ μ) + J Aᵀ C⁻¹ (v − A x̂0) (SPEC §1 "Score and
+ * Tweedie", "Algorithms"), J = √ᾱ Σ Σ_ᾱ⁻¹, with the algorithm's C (none: no guidance). */
+static int gds_score(gds_traj *tr, double ab, const double *y, double *x0, double *sc) {
+  gds_sampler *s = tr->s;
+  const int f0 = tr->f0, n = tr->f1 - tr->f0;
+  const double sab = sqrt(ab), mu0 = s->mu0;
+  const double *lam = s->lam + f0;
+  double *J = tr->w[GDS_W_J];
+  for (int f = 0; f < n; f++) {
+    double ist = 1.0 / (ab * lam[f] + 1.0 - ab), j = sab * lam[f] * ist;
+    double m = f0 + f == 0 ? mu0 : 0.0;
+    double ur = y[2 * f] - sab * m, ui = y[2 * f + 1];
+    x0[2 * f] = m + j * ur;
+    x0[2 * f + 1] = j * ui;
+    if (sc) {
+      sc[2 * f] = -ist * ur;
+      sc[2 * f + 1] = -ist * ui;
+    }
+    J[f] = j;
+  }
+  gds_gls M;
+  if (!sc || !gds_guidance(tr->cfg->alg.kind, ab, s->sigma * s->sigma, tr->cfg->alpha_dps, &M)) return GDS_SUCCESS;
+  double *g = tr->w[GDS_W_G];
+  GDS_CALL(s->backend->gls(s, &M, x0, NULL, g, f0, tr->f1));
+  for (int f = 0; f < n; f++) {
+    sc[2 * f] += J[f] * g[2 * f];
+    sc[2 * f + 1] += J[f] * g[2 * f + 1];
+  }
+  return GDS_SUCCESS;
+}
+
+static void gds_noise(gds_traj *tr, uint64_t block, double *z) {
+  gds_sampler_noise(tr->s, tr->key, block, tr->f0, tr->f1, z);
+}
+
+/* ---- plans ------------------------------------------------------------------------------ */
+
+int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_plan *p) {
+  const int T = s->sched->T;
+  int S = cfg->steps <= 0 ? T : cfg->steps;
+  if (S > T) GDS_ERROR(GDS_ERR_INPUT, "sampler_steps %d outside 1..%d (T)", S, T);
+  /* SPEC §7.1: skip = ⌊T/S⌋, τ_k = 1 + (k − 1) skip, τ_0 = 0; sampling order τ_S .. τ_0. */
+  int skip = T / S;
+  p->n = S;
+  for (int k = 0; k <= S; k++) {
+    int kk = S - k; /* τ index */
+    p->t[k] = kk == 0 ? 0 : 1 + (kk - 1) * skip;
+  }
+  return GDS_SUCCESS;
+}
+
+/* ---- starts (SPEC §1, §7.2, §7.4) -------------------------------------------------------- */
+
+/* y ~ the reference law at ᾱ = ab: √ᾱ x + √(1 − ᾱ) w0 with x a prior draw μ + Σ^½ w1 (`none`)
+ * or a posterior draw x + Σ Aᵀ (A Σ Aᵀ + σ² I)⁻¹ (v − σ n − A x) of it (Matheron's rule:
+ * exact for a Gaussian prior). Full range. */
+static int gds_start_exact(gds_traj *tr, double ab, double *y) {
+  gds_sampler *s = tr->s;
+  const int nf = s->nf, m = s->op->m;
+  double *x = tr->w[GDS_W_X0], *w = tr->w[GDS_W_Z], *g = tr->w[GDS_W_G];
+  gds_noise(tr, GDS_BLOCK_START_PRIOR, w);
+  for (int f = 0; f < nf; f++) {
+    double r = sqrt(s->lam[f]);
+    x[2 * f] = r * w[2 * f] + (f == 0 ? s->mu0 : 0.0);
+    x[2 * f + 1] = r * w[2 * f + 1];
+  }
+  if (tr->cfg->alg.kind != GDS_ALG_NONE) {
+    double *shift = tr->meas;
+    gds_rng_normal(tr->key, GDS_BLOCK_START_MEAS, (size_t)m, shift);
+    for (int i = 0; i < m; i++) shift[i] *= -s->sigma;
+    gds_gls M = {.c0 = s->sigma * s->sigma, .c2 = 1, .dp = 0, .dq = 1};
+    GDS_CALL(s->backend->gls(s, &M, x, shift, g, 0, nf));
+    for (int f = 0; f < nf; f++) {
+      x[2 * f] += s->lam[f] * g[2 * f];
+      x[2 * f + 1] += s->lam[f] * g[2 * f + 1];
+    }
+  }
+  gds_noise(tr, 0, w);
+  double a = sqrt(ab), b = sqrt(1 - ab);
+  for (int i = 0; i < 2 * nf; i++) y[i] = a * x[i] + b * w[i];
+  return GDS_SUCCESS;
+}
+
+int gds_scheme_start(gds_traj *tr, const gds_plan *p) {
+  gds_sampler *s = tr->s;
+  const gds_sampler_config *cfg = tr->cfg;
+  double ab = s->sched->alpha_bar[p->t[0]];
+  double *y = tr->y, *z = tr->w[GDS_W_Z];
+  if (cfg->init == GDS_INIT_EXACT) return gds_start_exact(tr, ab, y);
+  gds_noise(tr, 0, z);
+  if (cfg->alg.kind == GDS_ALG_DDRM) {
+    /* SPEC §7.2: x̄ from ȳ and w̄ per singular value at ς = ς_{τ_S}, then y = V x̄ / ς. */
+    double vs = sqrt((1 - ab) / ab);
+    gds_ddrm_rule rule = {.vs = vs, .sigma = s->sigma, .eta = cfg->alg.eta, .eta_b = cfg->alg.eta_b, .init = 1};
+    double *zero = tr->w[GDS_W_E];
+    memset(zero, 0, sizeof(double) * 2 * (size_t)(tr->f1 - tr->f0));
+    GDS_CALL(s->backend->ddrm(s, &rule, zero, zero, z, y, tr->f0, tr->f1));
+    for (int i = 0; i < 2 * (tr->f1 - tr->f0); i++) y[i] /= vs;
+    return GDS_SUCCESS;
+  }
+  memcpy(y, z, sizeof(double) * 2 * (size_t)(tr->f1 - tr->f0)); /* y ~ N(0, I) */
+  return GDS_SUCCESS;
+}
+
+/* ---- steps (SPEC §1, §7.1, §7.2) ------------------------------------------------------- */
+
+/* Respaced DDPM, t → s: y_s = (y_t + β' s̃_t(y_t))/√α' + σ' z, α' = ᾱ_t/ᾱ_s, β' = 1 − α',
+ * σ'² = β' (variance beta) or β'(1 − ᾱ_s)/(1 − ᾱ_t) (beta_tilde), σ' = 0 on the last step.
+ * With s = t − 1 these are the schedule's own α_t, β_t, σ_t² (§1) to the last bit. */
+static int gds_step_ddpm(gds_traj *tr, int t, int s_) {
+  const gds_schedule *sc = tr->s->sched;
+  const int n2 = 2 * (tr->f1 - tr->f0);
+  double *y = tr->y, *x0 = tr->w[GDS_W_X0], *st = tr->w[GDS_W_SC], *z = tr->w[GDS_W_Z];
+  double ab = sc->alpha_bar[t], abs_ = sc->alpha_bar[s_];
+  double a1 = s_ == t - 1 ? sc->alpha[t] : ab / abs_, b1 = s_ == t - 1 ? sc->beta[t] : 1 - a1;
+  double var = s_ == t - 1 ? sc->sigma2[t]
+                           : (s_ == 0 ? 0 : sc->variance == GDS_VARIANCE_BETA ? b1 : b1 * (1 - abs_) / (1 - ab));
+  GDS_CALL(gds_score(tr, ab, y, x0, st));
+  double isa = 1 / sqrt(a1), sd = sqrt(var);
+  if (sd > 0) {
+    gds_noise(tr, (uint64_t)t, z);
+    for (int i = 0; i < n2; i++) y[i] = (y[i] + b1 * st[i]) * isa + sd * z[i];
+  } else
+    for (int i = 0; i < n2; i++) y[i] = (y[i] + b1 * st[i]) * isa;
+  return GDS_SUCCESS;
+}
+
+/* DDIM(η), t → s (Song et al. 2021) with the guided score: x̂0 = (y + (1 − ᾱ_t) s̃)/√ᾱ_t,
+ * ε̂ = −√(1 − ᾱ_t) s̃, c = η √((1 − ᾱ_s)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_s),
+ * y_s = √ᾱ_s x̂0 + √(1 − ᾱ_s − c²) ε̂ + c z (s = 0: x̂0). η = 0 draws no noise. */
+static int gds_step_ddim(gds_traj *tr, int t, int s_) {
+  const gds_schedule *sc = tr->s->sched;
+  const int n2 = 2 * (tr->f1 - tr->f0);
+  double *y = tr->y, *x0 = tr->w[GDS_W_X0], *st = tr->w[GDS_W_SC], *z = tr->w[GDS_W_Z];
+  double ab = sc->alpha_bar[t], abs_ = sc->alpha_bar[s_], eta = tr->cfg->scheme.eta;
+  double c = eta * sqrt((1 - abs_) / (1 - ab)) * sqrt(1 - ab / abs_);
+  double ke = sqrt(fmax(0.0, 1 - abs_ - c * c)), sab = sqrt(ab), sabs = sqrt(abs_), se = sqrt(1 - ab);
+  GDS_CALL(gds_score(tr, ab, y, x0, st));
+  if (c > 0) gds_noise(tr, (uint64_t)t, z);
+  for (int i = 0; i < n2; i++) {
+    double xh = (y[i] + (1 - ab) * st[i]) / sab, eh = -se * st[i];
+    y[i] = sabs * xh + ke * eh + (c > 0 ? c * z[i] : 0.0);
+  }
+  return GDS_SUCCESS;
+}
+
+/* DDRM(η, η_b), t → s (Kawar et al. 2022; SPEC §7.2): unguided x̂0, ε̂ = (y − √ᾱ_t x̂0)/√(1 − ᾱ_t),
+ * the per-singular-value update at ς_s = √((1 − ᾱ_s)/ᾱ_s), y_s = √ᾱ_s V x̄'. */
+static int gds_step_ddrm(gds_traj *tr, int t, int s_) {
+  gds_sampler *s = tr->s;
+  const gds_schedule *sc = s->sched;
+  const int n2 = 2 * (tr->f1 - tr->f0);
+  double *y = tr->y, *x0 = tr->w[GDS_W_X0], *e = tr->w[GDS_W_E], *z = tr->w[GDS_W_Z];
+  double ab = sc->alpha_bar[t], abs_ = sc->alpha_bar[s_], sab = sqrt(ab), se = sqrt(1 - ab);
+  GDS_CALL(gds_score(tr, ab, y, x0, NULL));
+  for (int i = 0; i < n2; i++) e[i] = (y[i] - sab * x0[i]) / se;
+  gds_ddrm_rule rule = {.vs = sqrt((1 - abs_) / abs_), .sigma = s->sigma, .eta = tr->cfg->alg.eta,
+                        .eta_b = tr->cfg->alg.eta_b};
+  if (s_ > 0) gds_noise(tr, (uint64_t)t, z);
+  else memset(z, 0, sizeof(double) * (size_t)n2); /* ς_0 = 0: no noise term */
+  GDS_CALL(s->backend->ddrm(s, &rule, x0, e, z, y, tr->f0, tr->f1));
+  double a = sqrt(abs_);
+  for (int i = 0; i < n2; i++) y[i] *= a;
+  return GDS_SUCCESS;
+}
+
+int gds_scheme_step(gds_traj *tr, const gds_plan *p, int k) {
+  int t = p->t[k], s_ = p->t[k + 1];
+  if (tr->cfg->alg.kind == GDS_ALG_DDRM) return gds_step_ddrm(tr, t, s_);
+  switch (tr->cfg->scheme.kind) {
+  case GDS_SCHEME_DDPM: return gds_step_ddpm(tr, t, s_);
+  case GDS_SCHEME_DDIM: return gds_step_ddim(tr, t, s_);
+  default: GDS_ERROR(GDS_ERR_INPUT, "scheme %s is not a scheme of the discrete process", gds_scheme_name(tr->cfg->scheme.kind));
+  }
+}
+
+/* SPEC §7.2: per singular value s (0 = in the kernel), the coefficients of (ȳ, x̄θ, ε̄, z̄). */
+void gds_ddrm_coefs(const gds_ddrm_rule *r, double s, double c[4]) {
+  const double vs = r->vs, sg = r->sigma;
+  const int above = s > 0 && s * vs > sg; /* s ς > σ: the measurement is noisier than y */
+  if (r->init) {
+    c[1] = c[2] = 0;
+    c[0] = above ? 1.0 : 0.0;
+    c[3] = above ? sqrt(vs * vs - sg * sg / (s * s)) : vs;
+  } else if (above) {
+    c[0] = r->eta_b;
+    c[1] = 1 - r->eta_b;
+    c[2] = 0;
+    c[3] = sqrt(vs * vs - r->eta_b * r->eta_b * sg * sg / (s * s));
+  } else if (s > 0) {
+    double k = sqrt(1 - r->eta * r->eta) * vs * s / sg;
+    c[0] = k;
+    c[1] = 1 - k;
+    c[2] = 0;
+    c[3] = r->eta * vs;
+  } else {
+    c[0] = 0;
+    c[1] = 1;
+    c[2] = sqrt(1 - r->eta * r->eta) * vs;
+    c[3] = r->eta * vs;
+  }
+}
