@@ -16,9 +16,31 @@ static inline GDS_AVX512 void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m51
   *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
 }
 
+/* Philox4x32-10 rounds on n independent register sets (n = 1 or 2: two sets interleave, which
+ * hides the multiplier latency). */
+#define PHILOX_ROUNDS(N, X0, X1, X2, X3)                                                              \
+  do {                                                                                          \
+    uint32_t k0 = key->key[0], k1 = key->key[1];                                                \
+    for (int round = 0; round < 10; round++) {                                                  \
+      const __m512i K0 = _mm512_set1_epi32((int)k0), K1 = _mm512_set1_epi32((int)k1);           \
+      for (int u = 0; u < (N); u++) {                                                           \
+        __m512i hi0, lo0, hi1, lo1;                                                             \
+        mulhilo16(X0[u], m0, &hi0, &lo0);                                                       \
+        mulhilo16(X2[u], m1, &hi1, &lo1);                                                       \
+        X0[u] = _mm512_ternarylogic_epi32(hi1, X1[u], K0, 0x96); /* a ^ b ^ c */                \
+        X2[u] = _mm512_ternarylogic_epi32(hi0, X3[u], K1, 0x96);                                \
+        X1[u] = lo1;                                                                            \
+        X3[u] = lo0;                                                                            \
+      }                                                                                         \
+      k0 += GDS_PHILOX_W0;                                                                      \
+      k1 += GDS_PHILOX_W1;                                                                      \
+    }                                                                                           \
+  } while (0)
+
 /* Lanes compute calls 8g + perm[L] (perm = 0 1 8 9 2 3 10 11 4 5 12 13 6 7 14 15, i.e. group
  * g in the lanes unpacklo reads and group g + 1 in those unpackhi reads): the unpacked 64-bit
- * words come out in word order. An odd last group goes through the AVX2 kernel. */
+ * words come out in word order. Four groups per iteration (two register sets), then pairs;
+ * an odd last group goes through the AVX2 kernel. */
 void GDS_AVX512 gds_rng_avx512_word_groups(const gds_rng_key *key, uint32_t block, uint32_t g0, size_t ng,
                                            uint64_t *out) {
   const __m512i perm = _mm512_setr_epi32(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
@@ -26,27 +48,30 @@ void GDS_AVX512 gds_rng_avx512_word_groups(const gds_rng_key *key, uint32_t bloc
   const __m512i c1 = _mm512_set1_epi32((int)block), c2 = _mm512_set1_epi32((int)key->ctr2),
                 c3 = _mm512_set1_epi32((int)key->ctr3);
   size_t i = 0;
+  for (; i + 4 <= ng; i += 4) {
+    uint32_t g = g0 + (uint32_t)i;
+    __m512i x0[2], x1[2] = {c1, c1}, x2[2] = {c2, c2}, x3[2] = {c3, c3};
+    for (int u = 0; u < 2; u++)
+      x0[u] = _mm512_add_epi32(_mm512_set1_epi32((int)((g + 2 * (uint32_t)u) * GDS_RNG_GROUP_CALLS)), perm);
+    PHILOX_ROUNDS(2, x0, x1, x2, x3);
+    for (int u = 0; u < 2; u++) {
+      __m512i *o = (__m512i *)(out + GDS_RNG_GROUP_WORDS * (i + 2 * (size_t)u));
+      _mm512_storeu_si512(o + 0, _mm512_unpacklo_epi32(x0[u], x1[u])); /* group g, words 0..7 */
+      _mm512_storeu_si512(o + 1, _mm512_unpacklo_epi32(x2[u], x3[u])); /* group g, words 8..15 */
+      _mm512_storeu_si512(o + 2, _mm512_unpackhi_epi32(x0[u], x1[u])); /* group g + 1, words 0..7 */
+      _mm512_storeu_si512(o + 3, _mm512_unpackhi_epi32(x2[u], x3[u])); /* group g + 1, words 8..15 */
+    }
+  }
   for (; i + 2 <= ng; i += 2) {
     uint32_t g = g0 + (uint32_t)i;
-    __m512i x0 = _mm512_add_epi32(_mm512_set1_epi32((int)(g * GDS_RNG_GROUP_CALLS)), perm);
-    __m512i x1 = c1, x2 = c2, x3 = c3;
-    uint32_t k0 = key->key[0], k1 = key->key[1];
-    for (int round = 0; round < 10; round++) {
-      __m512i hi0, lo0, hi1, lo1;
-      mulhilo16(x0, m0, &hi0, &lo0);
-      mulhilo16(x2, m1, &hi1, &lo1);
-      x0 = _mm512_ternarylogic_epi32(hi1, x1, _mm512_set1_epi32((int)k0), 0x96); /* a ^ b ^ c */
-      x2 = _mm512_ternarylogic_epi32(hi0, x3, _mm512_set1_epi32((int)k1), 0x96);
-      x1 = lo1;
-      x3 = lo0;
-      k0 += GDS_PHILOX_W0;
-      k1 += GDS_PHILOX_W1;
-    }
+    __m512i x0[1] = {_mm512_add_epi32(_mm512_set1_epi32((int)(g * GDS_RNG_GROUP_CALLS)), perm)};
+    __m512i x1[1] = {c1}, x2[1] = {c2}, x3[1] = {c3};
+    PHILOX_ROUNDS(1, x0, x1, x2, x3);
     __m512i *o = (__m512i *)(out + GDS_RNG_GROUP_WORDS * i);
-    _mm512_storeu_si512(o + 0, _mm512_unpacklo_epi32(x0, x1)); /* group g, words 0..7 */
-    _mm512_storeu_si512(o + 1, _mm512_unpacklo_epi32(x2, x3)); /* group g, words 8..15 */
-    _mm512_storeu_si512(o + 2, _mm512_unpackhi_epi32(x0, x1)); /* group g + 1, words 0..7 */
-    _mm512_storeu_si512(o + 3, _mm512_unpackhi_epi32(x2, x3)); /* group g + 1, words 8..15 */
+    _mm512_storeu_si512(o + 0, _mm512_unpacklo_epi32(x0[0], x1[0]));
+    _mm512_storeu_si512(o + 1, _mm512_unpacklo_epi32(x2[0], x3[0]));
+    _mm512_storeu_si512(o + 2, _mm512_unpackhi_epi32(x0[0], x1[0]));
+    _mm512_storeu_si512(o + 3, _mm512_unpackhi_epi32(x2[0], x3[0]));
   }
   if (i < ng) gds_rng_avx2_word_groups(key, block, g0 + (uint32_t)i, 1, out + GDS_RNG_GROUP_WORDS * i);
 }

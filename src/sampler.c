@@ -31,9 +31,10 @@ const char *gds_sampler_noise_description(void) {
   return "gdsweep-noise-2: stream (seed, sample); block t = training time of the step that "
          "adds the noise (y_T and every start: block 0; exact start: prior draw block "
          "0xffffffff, measurement noise 0xfffffffe); white noise drawn as coefficients of the "
-         "real orthonormal Fourier basis of the H x W image (rfft2 half spectrum, unitary "
-         "scaling: normal 2f+j is the real/imaginary part of frequency f times 1/sqrt(2), the "
-         "real part alone on self-conjugate frequencies), pixel noise = its inverse transform; "
+         "real orthonormal Fourier basis of the H x W image (rfft2 half spectrum f = 0..nf-1, "
+         "unitary scaling: Re = normal f / sqrt(2), Im = normal NA+f / sqrt(2) with NA = nf "
+         "rounded up to a multiple of 16; on self-conjugate frequencies Re = normal f, Im = 0), "
+         "pixel noise = its inverse real FFT; "
          "generator: "
          "Philox4x32-10 (Random123), key = seed, counter = (position, block, index, stream); "
          "normals: 1024-layer ziggurat on 64-bit words";
@@ -80,6 +81,7 @@ int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, g
   s->Wh = s->W / 2 + 1;
   s->nf = s->H * s->Wh;
   s->d = s->H * s->W;
+  s->B = be->diagonal && GDS_SAMPLER_CHUNK < s->nf ? GDS_SAMPLER_CHUNK : s->nf;
   s->sqd = sqrt((double)s->d);
   s->mu0 = prior->mean * s->sqd;
   const size_t n2 = 2 * (size_t)s->nf;
@@ -131,11 +133,13 @@ void gds_sampler_hermitian(const gds_sampler *s, double *Y) {
   for (int c = 0; c < ncols; c++)
     for (int q = 0; q < H; q++) {
       int qm = (H - q) % H, f = q * Wh + cols[c], fm = qm * Wh + cols[c];
+      size_t i = gds_state_re(s, f), n = (size_t)gds_block_len(s, f / s->B * s->B);
+      size_t im = gds_state_re(s, fm), nm = (size_t)gds_block_len(s, fm / s->B * s->B);
       if (qm < q) {
-        Y[2 * f] = Y[2 * fm];
-        Y[2 * f + 1] = -Y[2 * fm + 1];
+        Y[i] = Y[im];
+        Y[i + n] = -Y[im + nm];
       } else if (qm == q)
-        Y[2 * f + 1] = 0;
+        Y[i + n] = 0;
     }
 }
 
@@ -143,31 +147,49 @@ void gds_sampler_to_state(gds_sampler *s, const double *x, double *Y) {
   memcpy(s->pix, x, sizeof(double) * (size_t)s->d);
   fftw_execute_dft_r2c(s->fwd, s->pix, s->spec);
   const double c = 1.0 / s->sqd;
-  for (int f = 0; f < s->nf; f++) {
-    Y[2 * f] = s->spec[f][0] * c;
-    Y[2 * f + 1] = s->spec[f][1] * c;
+  for (int fb = 0; fb < s->nf; fb += s->B) {
+    int n = gds_block_len(s, fb);
+    double *re = Y + 2 * (size_t)fb, *im = re + n;
+    const fftw_complex *sp = s->spec + fb;
+    for (int j = 0; j < n; j++) {
+      re[j] = sp[j][0] * c;
+      im[j] = sp[j][1] * c;
+    }
   }
 }
 
 void gds_sampler_to_pixels(gds_sampler *s, double *Y, double *x) {
   gds_sampler_hermitian(s, Y);
   if (!x) return;
-  memcpy(s->spec, Y, sizeof(double) * 2 * (size_t)s->nf); /* c2r overwrites its input */
+  for (int fb = 0; fb < s->nf; fb += s->B) { /* c2r overwrites its input: a copy */
+    int n = gds_block_len(s, fb);
+    const double *re = Y + 2 * (size_t)fb, *im = re + n;
+    fftw_complex *sp = s->spec + fb;
+    for (int j = 0; j < n; j++) {
+      sp[j][0] = re[j];
+      sp[j][1] = im[j];
+    }
+  }
   fftw_execute_dft_c2r(s->bwd, s->spec, s->pix);
   const double c = 1.0 / s->sqd;
   for (int i = 0; i < s->d; i++) x[i] = s->pix[i] * c;
 }
 
 void gds_sampler_noise(const gds_sampler *s, gds_rng_key key, uint64_t block, int f0, int f1, double *Z) {
-  const int n = f1 - f0;
-  gds_rng_normal_range(key, block, 2 * (size_t)f0, 2 * (size_t)n, Z);
+  const size_t NA = ((size_t)s->nf + 15) / 16 * 16;
   const double h = sqrt(0.5);
-  for (int i = 0; i < 2 * n; i++) Z[i] *= h;
-  for (int k = 0; k < s->nselfconj; k++) {
-    int f = s->selfconj[k] - f0;
-    if (f >= 0 && f < n) { /* a real coefficient of variance 1 */
-      Z[2 * f] /= h;
-      Z[2 * f + 1] = 0;
+  for (int fb = f0; fb < f1; fb += s->B) {
+    int n = gds_block_len(s, fb);
+    double *re = Z + 2 * (size_t)(fb - f0), *im = re + n;
+    gds_rng_normal_range(key, block, (size_t)fb, (size_t)n, re);
+    gds_rng_normal_range(key, block, NA + (size_t)fb, (size_t)n, im);
+    for (int i = 0; i < 2 * n; i++) re[i] *= h;
+    for (int k = 0; k < s->nselfconj; k++) {
+      int j = s->selfconj[k] - fb;
+      if (j >= 0 && j < n) { /* a real coefficient of variance 1 */
+        re[j] /= h;
+        im[j] = 0;
+      }
     }
   }
 }
@@ -231,7 +253,7 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
   for (int w = 0; w < GDS_W_COUNT; w++) tr.w[w] = rs->work + w * n2;
   GDS_CALL(gds_scheme_start(&tr, &p));
   if (rs->slot[0] >= 0) memcpy(rs->ck + rs->slot[0] * n2, rs->y, n2 * sizeof(double));
-  const int chunk = s->backend->diagonal ? GDS_SAMPLER_CHUNK : nf;
+  const int chunk = s->B; /* one block at a time: the whole spectrum unless diagonal */
   long work = 0;
   for (int f0 = 0; f0 < nf; f0 += chunk) {
     tr.f0 = f0;

@@ -57,44 +57,50 @@ static int fd_setup(gds_sampler *s) {
 static int fd_set_measurement(gds_sampler *s, const double *v) {
   fd_data *g = s->data;
   gds_sampler_to_state(s, v, g->vs);
-  for (int f = 0; f < s->nf; f++) {
-    double vr = g->vs[2 * f], vi = g->vs[2 * f + 1], ar = g->are[f], ai = g->aim[f];
-    double ia = g->sv[f] > 0 ? 1.0 / g->a2[f] : 0.0; /* V/â = V conj(â)/|â|² */
-    g->ybar[2 * f] = (vr * ar + vi * ai) * ia;
-    g->ybar[2 * f + 1] = (vi * ar - vr * ai) * ia;
+  for (int fb = 0; fb < s->nf; fb += s->B) {
+    const int n = gds_block_len(s, fb);
+    const double *vr = g->vs + 2 * (size_t)fb, *vi = vr + n;
+    double *br = g->ybar + 2 * (size_t)fb, *bi = br + n;
+    for (int j = 0; j < n; j++) {
+      int f = fb + j;
+      double ar = g->are[f], ai = g->aim[f], ia = g->sv[f] > 0 ? 1.0 / g->a2[f] : 0.0; /* V/â = V conj(â)/|â|² */
+      br[j] = (vr[j] * ar + vi[j] * ai) * ia;
+      bi[j] = (vi[j] * ar - vr[j] * ai) * ia;
+    }
   }
   return GDS_SUCCESS;
 }
 
-static int fd_gls(gds_sampler *s, const gds_gls *M, const double *restrict x, const double *shift, double *restrict out,
-                  int f0, int f1) {
+/* One block: out = conj(â) (V − â x) / M per frequency, 1/M = k/(k (c0 + c1|â|²) + c2 |â|² λ)
+ * with k = dp λ + dq (one division; k = 1 when c2 = 0). */
+static void fd_gls_block(int n, const gds_gls *M, const double *restrict are, const double *restrict aim,
+                         const double *restrict a2, const double *restrict lam, const double *restrict vr,
+                         const double *restrict vi, const double *restrict xr, const double *restrict xi,
+                         double *restrict outr, double *restrict outi) {
+  const double c0 = M->c0, c1 = M->c1, c2 = M->c2, dp = c2 != 0 ? M->dp : 0.0, dq = c2 != 0 ? M->dq : 1.0;
+  for (int j = 0; j < n; j++) {
+    double k = dp * lam[j] + dq;
+    double im = k / (k * (c0 + c1 * a2[j]) + c2 * a2[j] * lam[j]);
+    double ar = are[j], ai = aim[j];
+    double rr = vr[j] - (ar * xr[j] - ai * xi[j]), ri = vi[j] - (ar * xi[j] + ai * xr[j]);
+    outr[j] = im * (ar * rr + ai * ri);
+    outi[j] = im * (ar * ri - ai * rr);
+  }
+}
+
+static int fd_gls(gds_sampler *s, const gds_gls *M, const double *x, const double *shift, double *out, int f0, int f1) {
   fd_data *g = s->data;
-  const double *restrict vs = g->vs + 2 * f0;
-  if (shift) { /* only with the full range */
+  const double *vs = g->vs;
+  if (shift) { /* V + state of the shift */
     gds_sampler_to_state(s, shift, g->sh);
     for (int i = 0; i < 2 * s->nf; i++) g->sh[i] += g->vs[i];
     vs = g->sh;
   }
-  const int n = f1 - f0;
-  const double *restrict are = g->are + f0, *restrict aim = g->aim + f0, *restrict a2 = g->a2 + f0;
-  const double *restrict lam = s->lam + f0;
-  const double c0 = M->c0, c1 = M->c1, c2 = M->c2, dp = M->dp, dq = M->dq;
-  if (c2 == 0) {
-    for (int f = 0; f < n; f++) {
-      double im = 1.0 / (c0 + c1 * a2[f]), ar = are[f], ai = aim[f], xr = x[2 * f], xi = x[2 * f + 1];
-      double rr = vs[2 * f] - (ar * xr - ai * xi), ri = vs[2 * f + 1] - (ar * xi + ai * xr);
-      out[2 * f] = im * (ar * rr + ai * ri);
-      out[2 * f + 1] = im * (ar * ri - ai * rr);
-    }
-  } else {
-    /* 1/M = k/(k (c0 + c1|â|²) + c2 |â|² λ), k = dp λ + dq: one division */
-    for (int f = 0; f < n; f++) {
-      double k = dp * lam[f] + dq, im = k / (k * (c0 + c1 * a2[f]) + c2 * a2[f] * lam[f]);
-      double ar = are[f], ai = aim[f], xr = x[2 * f], xi = x[2 * f + 1];
-      double rr = vs[2 * f] - (ar * xr - ai * xi), ri = vs[2 * f + 1] - (ar * xi + ai * xr);
-      out[2 * f] = im * (ar * rr + ai * ri);
-      out[2 * f + 1] = im * (ar * ri - ai * rr);
-    }
+  for (int fb = f0; fb < f1; fb += s->B) {
+    const int n = gds_block_len(s, fb);
+    const size_t o = 2 * (size_t)(fb - f0), ov = 2 * (size_t)fb;
+    fd_gls_block(n, M, g->are + fb, g->aim + fb, g->a2 + fb, s->lam + fb, vs + ov, vs + ov + n, x + o, x + o + n,
+                 out + o, out + o + n);
   }
   return GDS_SUCCESS;
 }
@@ -102,12 +108,15 @@ static int fd_gls(gds_sampler *s, const gds_gls *M, const double *restrict x, co
 static int fd_ddrm(gds_sampler *s, const gds_ddrm_rule *rule, const double *x, const double *e, const double *z,
                    double *out, int f0, int f1) {
   fd_data *g = s->data;
-  for (int f = 0; f < f1 - f0; f++) {
-    double c[4];
-    gds_ddrm_coefs(rule, g->sv[f0 + f], c);
-    for (int j = 0; j < 2; j++) {
-      int i = 2 * f + j;
-      out[i] = c[0] * g->ybar[2 * f0 + i] + c[1] * x[i] + c[2] * e[i] + c[3] * z[i];
+  for (int fb = f0; fb < f1; fb += s->B) {
+    const int n = gds_block_len(s, fb);
+    const size_t o = 2 * (size_t)(fb - f0);
+    const double *yb = g->ybar + 2 * (size_t)fb;
+    for (int j = 0; j < n; j++) {
+      double c[4];
+      gds_ddrm_coefs(rule, g->sv[fb + j], c);
+      for (size_t i = o + (size_t)j; i < o + 2 * (size_t)n; i += (size_t)n) /* re, then im */
+        out[i] = c[0] * yb[i - o] + c[1] * x[i] + c[2] * e[i] + c[3] * z[i];
     }
   }
   return GDS_SUCCESS;

@@ -47,6 +47,7 @@ static void gg_destroy(gds_sampler *s) {
 
 static int gg_setup(gds_sampler *s) {
   gg_data *g;
+  if (s->B != s->nf) GDS_ERROR(GDS_ERR_RUNTIME, "sampler: the generic backend needs the state in one block");
   const size_t m = (size_t)s->op->m, d = (size_t)s->d, n2 = 2 * (size_t)s->nf;
   GDS_CALL(GDS_ALLOC(g, 1));
   s->data = g;
@@ -89,11 +90,11 @@ static int gg_m_times(gds_sampler *s, const gds_gls *M, const double *p, double 
     for (int i = 0; i < m; i++) q[i] += M->c1 * g->mt[i];
   }
   if (M->c2 != 0) {
-    gds_sampler_to_state(s, g->atw, g->st);
+    gds_sampler_to_state(s, g->atw, g->st); /* one block: re[0..nf), im[nf..2nf) */
     for (int f = 0; f < s->nf; f++) {
       double k = s->lam[f] / (M->dp * s->lam[f] + M->dq);
-      g->st[2 * f] *= k;
-      g->st[2 * f + 1] *= k;
+      g->st[f] *= k;
+      g->st[s->nf + f] *= k;
     }
     gds_sampler_to_pixels(s, g->st, g->tmp);
     GDS_CALL(gds_operator_apply(s->op, g->tmp, g->mt));

@@ -2,12 +2,16 @@
  * backends that implement that algebra for an operator structure (docs/sampler.md).
  *
  * State space. Every trajectory lives in the real-FFT half spectrum: a state vector holds
- * Y = DFT(y)/√d on the H × (W/2+1) half spectrum (nf complex numbers, interleaved re/im), so
- * y = c2r(Y)/√d. Stored entries (q, r) of the columns r = 0 and r = W/2 (W even) with a
- * mirror (−q, r) of smaller row index are duplicates: they are made conj(mirror) before any
- * inverse transform (gds_sampler_hermitian) and carry nothing otherwise. White noise in pixel
- * space is white in the real orthonormal Fourier basis: Z = N/√2 (re and im) on ordinary
- * frequencies, Z = N (real) on self-conjugate ones (gds_sampler_noise).
+ * Y = DFT(y)/√d on the H × (W/2+1) half spectrum (nf frequencies f = q(W/2+1) + r), so
+ * y = c2r(Y)/√d. Layout: blocks of B consecutive frequencies (B = the backend's chunk, or nf),
+ * each stored as its n real parts then its n imaginary parts (planar within a block, so that
+ * per-frequency loops are plain vector loops); a range [f0, f1) is a union of whole blocks and
+ * its vectors start at double 2·f0. Entries (q, r) of the columns r = 0 and r = W/2 (W even)
+ * whose mirror (−q, r) has a smaller row index are duplicates: made conj(mirror) before any
+ * inverse transform (gds_sampler_hermitian), they carry nothing otherwise. White noise in
+ * pixel space is white in the real orthonormal Fourier basis: Re Z(f) = N_f/√2 and
+ * Im Z(f) = N_{NA+f}/√2 (NA = nf rounded up to a multiple of 16), and Z(f) = N_f (real) on
+ * self-conjugate frequencies, with N the normals of the step's block (gds_sampler_noise).
  *
  * Algebra. The prior is stationary, so its score, Tweedie denoiser and Σ_t, J_t are Fourier
  * multipliers, applied by shared code (sampler.c). What depends on the operator is
@@ -63,6 +67,7 @@ struct gds_sampler {
   gds_operator *op;
   double sigma;
   int H, W, Wh, nf, d;
+  int B;            /* frequencies per block of the state layout */
   double sqd;       /* √d */
   double mu0;       /* state of the prior mean: Y(0) = m·√d, 0 elsewhere */
   double *lam;      /* λ(ξ) on the half spectrum */
@@ -85,6 +90,14 @@ extern const gds_sampler_backend gds_sampler_fourier;
 extern const gds_sampler_backend gds_sampler_generic;
 /* c with A Aᵀ = c I (identity, inpainting: 1; super-resolution ×s: 1/s²), 0 if not known. */
 double gds_sampler_generic_aat(const gds_operator *op);
+
+/* Length of the block that starts at frequency fb. */
+static inline int gds_block_len(const gds_sampler *s, int fb) { return s->nf - fb < s->B ? s->nf - fb : s->B; }
+/* Index of Re Y(f) in a full state vector (Im: + the block's length). */
+static inline size_t gds_state_re(const gds_sampler *s, int f) {
+  int fb = f / s->B * s->B;
+  return 2 * (size_t)fb + (size_t)(f - fb);
+}
 
 /* Pixels → state (Y = DFT(x)/√d) and state → pixels (x = c2r(Y)/√d, duplicates fixed first;
  * x may be NULL to fix the duplicates of Y in place only). Full vectors. */

@@ -29,31 +29,55 @@ static int gds_guidance(gds_algorithm a, double ab, double s2, double alpha_dps,
 /* At level ᾱ = ab on the trajectory's range: x0 = x̂0(y) = μ + J (y − √ᾱ μ) and, when sc is
  * not NULL, sc = s̃(y) = −Σ_ᾱ⁻¹ (y − √ᾱ μ) + J Aᵀ C⁻¹ (v − A x̂0) (SPEC §1 "Score and
  * Tweedie", "Algorithms"), J = √ᾱ Σ Σ_ᾱ⁻¹, with the algorithm's C (none: no guidance). */
+/* One block (frequencies fb..fb+n−1): J, x̂0 and, if sr is not NULL, the prior score. */
+static void gds_score_block(int n, int fb, double ab, double mu0, const double *restrict lam,
+                            const double *restrict yr, const double *restrict yi, double *restrict J,
+                            double *restrict xr, double *restrict xi, double *restrict sr, double *restrict si) {
+  const double sab = sqrt(ab);
+  for (int j = 0; j < n; j++) {
+    double ist = 1.0 / (ab * lam[j] + 1.0 - ab), jj = sab * lam[j] * ist;
+    J[j] = jj;
+    xr[j] = jj * yr[j];
+    xi[j] = jj * yi[j];
+    if (sr) {
+      sr[j] = -ist * yr[j];
+      si[j] = -ist * yi[j];
+    }
+  }
+  if (fb == 0) { /* the mean lives at ξ = 0: u = y − √ᾱ μ there */
+    double ist = 1.0 / (ab * lam[0] + 1.0 - ab), u = yr[0] - sab * mu0;
+    xr[0] = mu0 + J[0] * u;
+    if (sr) sr[0] = -ist * u;
+  }
+}
+
+static void gds_guide_block(int n, const double *restrict J, const double *restrict gr, const double *restrict gi,
+                            double *restrict sr, double *restrict si) {
+  for (int j = 0; j < n; j++) {
+    sr[j] += J[j] * gr[j];
+    si[j] += J[j] * gi[j];
+  }
+}
+
+/* At level ᾱ = ab on the trajectory's range: x0 = x̂0(y) = μ + J (y − √ᾱ μ) and, when sc is
+ * not NULL, sc = s̃(y) = −Σ_ᾱ⁻¹ (y − √ᾱ μ) + J Aᵀ C⁻¹ (v − A x̂0) (SPEC §1 "Score and
+ * Tweedie", "Algorithms"), J = √ᾱ Σ Σ_ᾱ⁻¹, with the algorithm's C (none: no guidance). */
 static int gds_score(gds_traj *tr, double ab, const double *y, double *x0, double *sc) {
   gds_sampler *s = tr->s;
-  const int f0 = tr->f0, n = tr->f1 - tr->f0;
-  const double sab = sqrt(ab), mu0 = s->mu0;
-  const double *lam = s->lam + f0;
-  double *J = tr->w[GDS_W_J];
-  for (int f = 0; f < n; f++) {
-    double ist = 1.0 / (ab * lam[f] + 1.0 - ab), j = sab * lam[f] * ist;
-    double m = f0 + f == 0 ? mu0 : 0.0;
-    double ur = y[2 * f] - sab * m, ui = y[2 * f + 1];
-    x0[2 * f] = m + j * ur;
-    x0[2 * f + 1] = j * ui;
-    if (sc) {
-      sc[2 * f] = -ist * ur;
-      sc[2 * f + 1] = -ist * ui;
-    }
-    J[f] = j;
+  for (int fb = tr->f0; fb < tr->f1; fb += s->B) {
+    const int n = gds_block_len(s, fb);
+    const size_t o = 2 * (size_t)(fb - tr->f0);
+    gds_score_block(n, fb, ab, s->mu0, s->lam + fb, y + o, y + o + n, tr->w[GDS_W_J] + (fb - tr->f0), x0 + o,
+                    x0 + o + n, sc ? sc + o : NULL, sc ? sc + o + n : NULL);
   }
   gds_gls M;
   if (!sc || !gds_guidance(tr->cfg->alg.kind, ab, s->sigma * s->sigma, tr->cfg->alpha_dps, &M)) return GDS_SUCCESS;
   double *g = tr->w[GDS_W_G];
-  GDS_CALL(s->backend->gls(s, &M, x0, NULL, g, f0, tr->f1));
-  for (int f = 0; f < n; f++) {
-    sc[2 * f] += J[f] * g[2 * f];
-    sc[2 * f + 1] += J[f] * g[2 * f + 1];
+  GDS_CALL(s->backend->gls(s, &M, x0, NULL, g, tr->f0, tr->f1));
+  for (int fb = tr->f0; fb < tr->f1; fb += s->B) {
+    const int n = gds_block_len(s, fb);
+    const size_t o = 2 * (size_t)(fb - tr->f0);
+    gds_guide_block(n, tr->w[GDS_W_J] + (fb - tr->f0), g + o, g + o + n, sc + o, sc + o + n);
   }
   return GDS_SUCCESS;
 }
@@ -88,10 +112,15 @@ static int gds_start_exact(gds_traj *tr, double ab, double *y) {
   const int nf = s->nf, m = s->op->m;
   double *x = tr->w[GDS_W_X0], *w = tr->w[GDS_W_Z], *g = tr->w[GDS_W_G];
   gds_noise(tr, GDS_BLOCK_START_PRIOR, w);
-  for (int f = 0; f < nf; f++) {
-    double r = sqrt(s->lam[f]);
-    x[2 * f] = r * w[2 * f] + (f == 0 ? s->mu0 : 0.0);
-    x[2 * f + 1] = r * w[2 * f + 1];
+  for (int fb = 0; fb < nf; fb += s->B) { /* x = μ + Σ^½ w1 */
+    const int n = gds_block_len(s, fb);
+    double *xr = x + 2 * (size_t)fb, *xi = xr + n;
+    const double *wr = w + 2 * (size_t)fb, *wi = wr + n;
+    for (int j = 0; j < n; j++) {
+      double r = sqrt(s->lam[fb + j]);
+      xr[j] = r * wr[j] + (fb + j == 0 ? s->mu0 : 0.0);
+      xi[j] = r * wi[j];
+    }
   }
   if (tr->cfg->alg.kind != GDS_ALG_NONE) {
     double *shift = tr->meas;
@@ -99,9 +128,14 @@ static int gds_start_exact(gds_traj *tr, double ab, double *y) {
     for (int i = 0; i < m; i++) shift[i] *= -s->sigma;
     gds_gls M = {.c0 = s->sigma * s->sigma, .c2 = 1, .dp = 0, .dq = 1};
     GDS_CALL(s->backend->gls(s, &M, x, shift, g, 0, nf));
-    for (int f = 0; f < nf; f++) {
-      x[2 * f] += s->lam[f] * g[2 * f];
-      x[2 * f + 1] += s->lam[f] * g[2 * f + 1];
+    for (int fb = 0; fb < nf; fb += s->B) { /* + Σ Aᵀ (A Σ Aᵀ + σ² I)⁻¹ (v − σ n − A x) */
+      const int n = gds_block_len(s, fb);
+      double *xr = x + 2 * (size_t)fb;
+      const double *gr = g + 2 * (size_t)fb;
+      for (int j = 0; j < n; j++) {
+        xr[j] += s->lam[fb + j] * gr[j];
+        xr[n + j] += s->lam[fb + j] * gr[n + j];
+      }
     }
   }
   gds_noise(tr, 0, w);
