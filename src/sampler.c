@@ -247,6 +247,7 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
     if (!rs->ck) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (%d checkpoints of %dx%d)", n_ckpt, s->H, s->W);
   }
   GDS_CALL(s->backend->set_measurement(s, v));
+  GDS_POLL(poll);
 
   gds_traj tr = {.s = s, .cfg = cfg, .key = gds_rng_key_make(GDS_STREAM_SAMPLER, (uint64_t)seed, (uint64_t)sample),
                  .f0 = 0, .f1 = nf, .y = rs->y, .meas = rs->meas};
