@@ -15,6 +15,7 @@
 #include "gdsweep/rng.h"
 #include "sampler_impl.h"
 #include "sampler_scheme.h"
+#include "simd.h"
 
 /* Frequencies per chunk of a diagonal backend (work vectors of a chunk stay in L1/L2). */
 enum { GDS_SAMPLER_CHUNK = 256 };
@@ -175,6 +176,10 @@ void gds_sampler_to_pixels(gds_sampler *s, double *Y, double *x) {
   for (int i = 0; i < s->d; i++) x[i] = s->pix[i] * c;
 }
 
+GDS_SIMD_CLONES static void gds_scale(int n, double a, double *restrict x) {
+  for (int i = 0; i < n; i++) x[i] *= a;
+}
+
 void gds_sampler_noise(const gds_sampler *s, gds_rng_key key, uint64_t block, int f0, int f1, double *Z) {
   const size_t NA = ((size_t)s->nf + 15) / 16 * 16;
   const double h = sqrt(0.5);
@@ -183,7 +188,7 @@ void gds_sampler_noise(const gds_sampler *s, gds_rng_key key, uint64_t block, in
     double *re = Z + 2 * (size_t)(fb - f0), *im = re + n;
     gds_rng_normal_range(key, block, (size_t)fb, (size_t)n, re);
     gds_rng_normal_range(key, block, NA + (size_t)fb, (size_t)n, im);
-    for (int i = 0; i < 2 * n; i++) re[i] *= h;
+    gds_scale(2 * n, h, re);
     for (int k = 0; k < s->nselfconj; k++) {
       int j = s->selfconj[k] - fb;
       if (j >= 0 && j < n) { /* a real coefficient of variance 1 */

@@ -10,6 +10,7 @@
 
 #include "gdsweep/error.h"
 #include "sampler_impl.h"
+#include "simd.h"
 
 typedef struct fd_data {
   double *are, *aim, *a2; /* â(ξ), |â(ξ)|² */
@@ -73,7 +74,7 @@ static int fd_set_measurement(gds_sampler *s, const double *v) {
 
 /* One block: out = conj(â) (V − â x) / M per frequency, 1/M = k/(k (c0 + c1|â|²) + c2 |â|² λ)
  * with k = dp λ + dq (one division; k = 1 when c2 = 0). */
-static void fd_gls_block(int n, const gds_gls *M, const double *restrict are, const double *restrict aim,
+GDS_SIMD_CLONES static void fd_gls_block(int n, const gds_gls *M, const double *restrict are, const double *restrict aim,
                          const double *restrict a2, const double *restrict lam, const double *restrict vr,
                          const double *restrict vi, const double *restrict xr, const double *restrict xi,
                          double *restrict outr, double *restrict outi) {

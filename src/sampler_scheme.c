@@ -15,6 +15,7 @@
 
 #include "gdsweep/error.h"
 #include "sampler_scheme.h"
+#include "simd.h"
 
 /* C_t of SPEC §1 "Algorithms" as an M of the gls algebra; 0 for `none` (no guidance). */
 static int gds_guidance(gds_algorithm a, double ab, double s2, double alpha_dps, gds_gls *M) {
@@ -30,7 +31,7 @@ static int gds_guidance(gds_algorithm a, double ab, double s2, double alpha_dps,
  * not NULL, sc = s̃(y) = −Σ_ᾱ⁻¹ (y − √ᾱ μ) + J Aᵀ C⁻¹ (v − A x̂0) (SPEC §1 "Score and
  * Tweedie", "Algorithms"), J = √ᾱ Σ Σ_ᾱ⁻¹, with the algorithm's C (none: no guidance). */
 /* One block (frequencies fb..fb+n−1): J, x̂0 and, if sr is not NULL, the prior score. */
-static void gds_score_block(int n, int fb, double ab, double mu0, const double *restrict lam,
+GDS_SIMD_CLONES static void gds_score_block(int n, int fb, double ab, double mu0, const double *restrict lam,
                             const double *restrict yr, const double *restrict yi, double *restrict J,
                             double *restrict xr, double *restrict xi, double *restrict sr, double *restrict si) {
   const double sab = sqrt(ab);
@@ -51,7 +52,7 @@ static void gds_score_block(int n, int fb, double ab, double mu0, const double *
   }
 }
 
-static void gds_guide_block(int n, const double *restrict J, const double *restrict gr, const double *restrict gi,
+GDS_SIMD_CLONES static void gds_guide_block(int n, const double *restrict J, const double *restrict gr, const double *restrict gi,
                             double *restrict sr, double *restrict si) {
   for (int j = 0; j < n; j++) {
     sr[j] += J[j] * gr[j];
@@ -167,6 +168,25 @@ int gds_scheme_start(gds_traj *tr, const gds_plan *p) {
 
 /* ---- steps (SPEC §1, §7.1, §7.2) ------------------------------------------------------- */
 
+/* y = (y + b s̃)·isa + sd z (z may be NULL: no noise). */
+GDS_SIMD_CLONES static void gds_ddpm_kernel(int n, double b, double isa, double sd, const double *restrict st,
+                                            const double *restrict z, double *restrict y) {
+  if (z)
+    for (int i = 0; i < n; i++) y[i] = (y[i] + b * st[i]) * isa + sd * z[i];
+  else
+    for (int i = 0; i < n; i++) y[i] = (y[i] + b * st[i]) * isa;
+}
+
+/* x̂0 = (y + (1 − ᾱ_t) s̃)/√ᾱ_t, ε̂ = −√(1 − ᾱ_t) s̃, y = √ᾱ_s x̂0 + ke ε̂ + c z. */
+GDS_SIMD_CLONES static void gds_ddim_kernel(int n, double ab, double sabs, double ke, double c, const double *restrict st,
+                                            const double *restrict z, double *restrict y) {
+  const double sab = sqrt(ab), se = sqrt(1 - ab);
+  for (int i = 0; i < n; i++) {
+    double xh = (y[i] + (1 - ab) * st[i]) / sab, eh = -se * st[i];
+    y[i] = sabs * xh + ke * eh + (z ? c * z[i] : 0.0);
+  }
+}
+
 /* Respaced DDPM, t → s: y_s = (y_t + β' s̃_t(y_t))/√α' + σ' z, α' = ᾱ_t/ᾱ_s, β' = 1 − α',
  * σ'² = β' (variance beta) or β'(1 − ᾱ_s)/(1 − ᾱ_t) (beta_tilde), σ' = 0 on the last step.
  * With s = t − 1 these are the schedule's own α_t, β_t, σ_t² (§1) to the last bit. */
@@ -179,12 +199,9 @@ static int gds_step_ddpm(gds_traj *tr, int t, int s_) {
   double var = s_ == t - 1 ? sc->sigma2[t]
                            : (s_ == 0 ? 0 : sc->variance == GDS_VARIANCE_BETA ? b1 : b1 * (1 - abs_) / (1 - ab));
   GDS_CALL(gds_score(tr, ab, y, x0, st));
-  double isa = 1 / sqrt(a1), sd = sqrt(var);
-  if (sd > 0) {
-    gds_noise(tr, (uint64_t)t, z);
-    for (int i = 0; i < n2; i++) y[i] = (y[i] + b1 * st[i]) * isa + sd * z[i];
-  } else
-    for (int i = 0; i < n2; i++) y[i] = (y[i] + b1 * st[i]) * isa;
+  double sd = sqrt(var);
+  if (sd > 0) gds_noise(tr, (uint64_t)t, z);
+  gds_ddpm_kernel(n2, b1, 1 / sqrt(a1), sd, st, sd > 0 ? z : NULL, y);
   return GDS_SUCCESS;
 }
 
@@ -197,13 +214,10 @@ static int gds_step_ddim(gds_traj *tr, int t, int s_) {
   double *y = tr->y, *x0 = tr->w[GDS_W_X0], *st = tr->w[GDS_W_SC], *z = tr->w[GDS_W_Z];
   double ab = sc->alpha_bar[t], abs_ = sc->alpha_bar[s_], eta = tr->cfg->scheme.eta;
   double c = eta * sqrt((1 - abs_) / (1 - ab)) * sqrt(1 - ab / abs_);
-  double ke = sqrt(fmax(0.0, 1 - abs_ - c * c)), sab = sqrt(ab), sabs = sqrt(abs_), se = sqrt(1 - ab);
+  double ke = sqrt(fmax(0.0, 1 - abs_ - c * c));
   GDS_CALL(gds_score(tr, ab, y, x0, st));
   if (c > 0) gds_noise(tr, (uint64_t)t, z);
-  for (int i = 0; i < n2; i++) {
-    double xh = (y[i] + (1 - ab) * st[i]) / sab, eh = -se * st[i];
-    y[i] = sabs * xh + ke * eh + (c > 0 ? c * z[i] : 0.0);
-  }
+  gds_ddim_kernel(n2, ab, sqrt(abs_), ke, c, st, c > 0 ? z : NULL, y);
   return GDS_SUCCESS;
 }
 
