@@ -263,9 +263,9 @@ static int dump_traj_check(const bench_opts *o, bench_problem *pb, gds_sampler *
   GDS_CALL(GDS_ALLOC(noise, (size_t)(k + 1) * d));
   GDS_CALL(GDS_ALLOC(y, 2 * (size_t)d));
   int ierr = gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = alg}, .alpha_dps = o->alpha}, pb->v, o->seed, 0, 2, ck, y, NULL, NULL);
-  gds_rng_key key = gds_rng_key_make(GDS_STREAM_SAMPLER, (uint64_t)o->seed, 0);
-  gds_rng_normal(key, 0, (size_t)d, noise); /* y_T */
-  for (int j = 1; j <= k; j++) gds_rng_normal(key, (uint64_t)(o->T - j + 1), (size_t)d, noise + (size_t)j * d);
+  /* the pixel noise the sampler used (white Fourier coefficients, inverse-transformed) */
+  if (!ierr) ierr = gds_sampler_noise_pixels(smp, o->seed, 0, 0, noise); /* y_T */
+  for (int j = 1; j <= k && !ierr; j++) ierr = gds_sampler_noise_pixels(smp, o->seed, 0, (uint64_t)(o->T - j + 1), noise + (size_t)j * d);
   char name[64];
   int shp[3] = {k + 1, o->H, o->W}, yshp[2] = {o->H, o->W};
   snprintf(name, sizeof name, "trajcheck_noise_%s", gds_algorithm_name(alg));

@@ -199,6 +199,13 @@ void gds_sampler_noise(const gds_sampler *s, gds_rng_key key, uint64_t block, in
   }
 }
 
+int gds_sampler_noise_pixels(gds_sampler *s, int64_t seed, int64_t sample, uint64_t block, double *z) {
+  double *Z = s->work; /* first work vector: free between runs */
+  gds_sampler_noise(s, gds_rng_key_make(GDS_STREAM_SAMPLER, (uint64_t)seed, (uint64_t)sample), block, 0, s->nf, Z);
+  gds_sampler_to_pixels(s, Z, z);
+  return GDS_SUCCESS;
+}
+
 /* ---- configurations ---------------------------------------------------------------------- */
 
 static int gds_sampler_check_cfg(int T, const gds_sampler_config *cfg) {

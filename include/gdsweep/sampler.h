@@ -38,6 +38,10 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
 /* GDS_ERR_INPUT with a message unless the sampler gds_sampler_create builds for op runs cfg
  * (parameters in range, steps ≤ T, a discrete scheme, ddrm only with an SVD of op). */
 int gds_sampler_check(const gds_operator *op, const gds_schedule *sched, const gds_sampler_config *cfg);
+/* z (d pixels): the white noise N(0, I) of block `block` of the stream (seed, sample), i.e. what
+ * the step that starts at training time `block` adds before its scale (block 0: y_T ~ N(0, I)).
+ * For replays (bench/numpy_ref.py) and tests. */
+int gds_sampler_noise_pixels(gds_sampler *s, int64_t seed, int64_t sample, uint64_t block, double *z);
 /* What the noise of a trajectory is: generator, basis, keying (a root attribute of outputs). */
 const char *gds_sampler_noise_description(void);
 
