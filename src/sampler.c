@@ -24,7 +24,7 @@ enum { GDS_SAMPLER_POLL_WORK = 1 << 16 };
 
 static const gds_sampler_backend *const gds_sampler_by_structure_[GDS_STRUCTURE_COUNT] = {
     [GDS_STRUCTURE_FOURIER_DIAGONAL] = &gds_sampler_fourier,
-    [GDS_STRUCTURE_FOURIER_BLOCK] = &gds_sampler_generic,
+    [GDS_STRUCTURE_FOURIER_BLOCK] = &gds_sampler_fourier_block,
     [GDS_STRUCTURE_DENSE] = &gds_sampler_generic,
 };
 
@@ -66,6 +66,8 @@ int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, g
     if (!strcmp(backend, gds_sampler_generic.name)) be = &gds_sampler_generic;
     else if (!strcmp(backend, gds_sampler_fourier.name) && op->structure == GDS_STRUCTURE_FOURIER_DIAGONAL)
       be = &gds_sampler_fourier;
+    else if (!strcmp(backend, gds_sampler_fourier_block.name) && op->spec.type == GDS_OP_SUPER_RESOLUTION)
+      be = &gds_sampler_fourier_block;
     else GDS_ERROR(GDS_ERR_INPUT, "sampler backend '%s' cannot handle operator %s", backend, op->name);
   }
   if (!(sigma > 0)) GDS_ERROR(GDS_ERR_INPUT, "sampler: sigma must be > 0, got %g", sigma);

@@ -88,6 +88,7 @@ struct gds_sampler {
 
 extern const gds_sampler_backend gds_sampler_fourier;
 extern const gds_sampler_backend gds_sampler_generic;
+extern const gds_sampler_backend gds_sampler_fourier_block;
 /* c with A Aᵀ = c I (identity, inpainting: 1; super-resolution ×s: 1/s²), 0 if not known. */
 double gds_sampler_generic_aat(const gds_operator *op);
 

@@ -19,9 +19,10 @@ typedef struct gds_sampler gds_sampler;
 
 int gds_sampler_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                        double sigma, gds_sampler **out);
-/* Same with an explicit backend: "fourier" (identity and blurs: every operator a multiplier)
- * or "generic" (any operator, applied in pixel space, C_t⁻¹ by conjugate gradients; ddrm
- * when A Aᵀ = c I: identity, inpainting, super-resolution); NULL picks by structure. */
+/* Same with an explicit backend: "fourier" (identity and blurs: every operator a multiplier),
+ * "fourier-block" (super-resolution: s²×s² blocks of aliased frequencies) or "generic" (any
+ * operator, applied in pixel space, C_t⁻¹ by conjugate gradients; ddrm when A Aᵀ = c I:
+ * identity, inpainting, super-resolution); NULL picks by structure. */
 int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                             double sigma, const char *backend, gds_sampler **out);
 const char *gds_sampler_backend_name(const gds_sampler *s);
