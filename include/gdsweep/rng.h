@@ -1,4 +1,4 @@
-/* Counter-based random numbers (SPEC §3; docs/randomness.md): Random123's Philox4x32-10, keyed
+/* Counter-based random numbers (SPEC §3; docs/sampler.md "State space and noise"): Random123's Philox4x32-10, keyed
  * so that every value is a pure function of (stream, seed, index, block, position) — never of
  * the number of ranks, of scheduling order, of the CPU or of the code path that computed it.
  *
