@@ -55,12 +55,14 @@ void gds_sampler_destroy(gds_sampler **sp) {
   free(s->meas);
   fftw_free(s->ck);
   free(s->plan_t);
+  free(s->plan_ab);
   free(s);
   *sp = NULL;
 }
 
-int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
-                            double sigma, const char *backend, gds_sampler **out) {
+/* sched: the discrete process, or NULL for the VP SDE with β_min, β_max. */
+static int gds_sampler_new(const gds_prior *prior, const gds_schedule *sched, double beta_min, double beta_max,
+                           gds_operator *op, double sigma, const char *backend, gds_sampler **out) {
   const gds_sampler_backend *be = gds_sampler_by_structure_[op->structure];
   if (backend) {
     if (!strcmp(backend, gds_sampler_generic.name)) be = &gds_sampler_generic;
@@ -71,12 +73,17 @@ int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, g
     else GDS_ERROR(GDS_ERR_INPUT, "sampler backend '%s' cannot handle operator %s", backend, op->name);
   }
   if (!(sigma > 0)) GDS_ERROR(GDS_ERR_INPUT, "sampler: sigma must be > 0, got %g", sigma);
+  if (!sched && !(beta_min > 0 && beta_max > beta_min && isfinite(beta_max)))
+    GDS_ERROR(GDS_ERR_INPUT, "sampler: vp_sde needs 0 < beta_min < beta_max, got %g and %g", beta_min, beta_max);
   gds_sampler *s;
   int ierr;
   GDS_CALL(GDS_ALLOC(s, 1));
   s->backend = be;
   s->prior = prior;
   s->sched = sched;
+  s->process = sched ? GDS_PROCESS_DDPM : GDS_PROCESS_VP_SDE;
+  s->beta_min = beta_min;
+  s->beta_max = beta_max;
   s->op = op;
   s->sigma = sigma;
   s->H = prior->H;
@@ -94,8 +101,6 @@ int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, g
   s->work = fftw_alloc_real(GDS_W_COUNT * n2);
   GDS_CALL_GOTO(ierr, fail, GDS_ALLOC(s->lam, s->nf));
     GDS_CALL_GOTO(ierr, fail, GDS_ALLOC(s->meas, op->m));
-  GDS_CALL_GOTO(ierr, fail, GDS_ALLOC(s->plan_t, 2 * ((size_t)sched->T + 1)));
-  s->slot = s->plan_t + sched->T + 1;
   if (!s->pix || !s->spec || !s->y || !s->work) {
     ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory (sampler buffers)");
     goto fail;
@@ -118,6 +123,19 @@ int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, g
 fail:
   gds_sampler_destroy(&s);
   return ierr;
+}
+
+int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
+                            double sigma, const char *backend, gds_sampler **out) {
+  if (!sched) GDS_ERROR(GDS_ERR_INPUT, "sampler: no schedule (use gds_sampler_create_vp_sde for the VP SDE)");
+  GDS_CALL(gds_sampler_new(prior, sched, 0, 0, op, sigma, backend, out));
+  return GDS_SUCCESS;
+}
+
+int gds_sampler_create_vp_sde(const gds_prior *prior, double beta_min, double beta_max, gds_operator *op,
+                              double sigma, const char *backend, gds_sampler **out) {
+  GDS_CALL(gds_sampler_new(prior, NULL, beta_min, beta_max, op, sigma, backend, out));
+  return GDS_SUCCESS;
 }
 
 int gds_sampler_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
@@ -210,25 +228,34 @@ int gds_sampler_noise_pixels(gds_sampler *s, int64_t seed, int64_t sample, uint6
 
 /* ---- configurations ---------------------------------------------------------------------- */
 
+/* T: steps of the discrete process, or 0 for the VP SDE. */
 static int gds_sampler_check_cfg(int T, const gds_sampler_config *cfg) {
   const gds_algorithm a = cfg->alg.kind;
+  const gds_process proc = T > 0 ? GDS_PROCESS_DDPM : GDS_PROCESS_VP_SDE;
   if (a < 0 || a >= GDS_ALG_COUNT) GDS_ERROR(GDS_ERR_INPUT, "sampler: invalid algorithm index %d", (int)a);
   if (a == GDS_ALG_DPS && !(cfg->alpha_dps > 0)) GDS_ERROR(GDS_ERR_INPUT, "sampler: alpha_dps must be > 0, got %g", cfg->alpha_dps);
   if (a == GDS_ALG_DDRM) {
+    if (proc == GDS_PROCESS_VP_SDE) GDS_ERROR(GDS_ERR_INPUT, "sampler: ddrm runs on the discrete process only, not vp_sde");
     if (!(cfg->alg.eta >= 0 && cfg->alg.eta <= 1) || !(cfg->alg.eta_b >= 0 && cfg->alg.eta_b <= 1))
       GDS_ERROR(GDS_ERR_INPUT, "sampler: ddrm needs eta and eta_b in [0, 1], got %g and %g", cfg->alg.eta, cfg->alg.eta_b);
-  } else if (cfg->scheme.kind != GDS_SCHEME_DDPM && cfg->scheme.kind != GDS_SCHEME_DDIM) {
-    GDS_ERROR(GDS_ERR_INPUT, "sampler: scheme %s needs the vp_sde process (the schedule is the discrete DDPM one)",
-              gds_scheme_name(cfg->scheme.kind));
+  } else if (cfg->scheme.kind < 0 || cfg->scheme.kind >= GDS_SCHEME_COUNT || !gds_scheme_valid_for(cfg->scheme.kind, proc)) {
+    GDS_ERROR(GDS_ERR_INPUT, "sampler: scheme %s is not a scheme of the %s process", gds_scheme_name(cfg->scheme.kind),
+              gds_process_name(proc));
   } else if (cfg->scheme.kind == GDS_SCHEME_DDIM && !(cfg->scheme.eta >= 0 && cfg->scheme.eta <= 1))
     GDS_ERROR(GDS_ERR_INPUT, "sampler: ddim needs eta in [0, 1], got %g", cfg->scheme.eta);
   if (cfg->init < 0 || cfg->init >= GDS_INIT_COUNT) GDS_ERROR(GDS_ERR_INPUT, "sampler: invalid init index %d", (int)cfg->init);
-  if (cfg->steps > T) GDS_ERROR(GDS_ERR_INPUT, "sampler: sampler_steps %d outside 1..%d", cfg->steps, T);
+  if (proc == GDS_PROCESS_DDPM) {
+    if (cfg->steps > T) GDS_ERROR(GDS_ERR_INPUT, "sampler: sampler_steps %d outside 1..%d", cfg->steps, T);
+    if (cfg->eps != 0) GDS_ERROR(GDS_ERR_INPUT, "sampler: eps %g needs the vp_sde process", cfg->eps);
+  } else {
+    if (cfg->steps < 1) GDS_ERROR(GDS_ERR_INPUT, "sampler: vp_sde needs sampler_steps >= 1, got %d", cfg->steps);
+    if (!(cfg->eps >= 0 && cfg->eps < 1)) GDS_ERROR(GDS_ERR_INPUT, "sampler: eps must be in [0, 1), got %g", cfg->eps);
+  }
   return GDS_SUCCESS;
 }
 
 int gds_sampler_check(const gds_operator *op, const gds_schedule *sched, const gds_sampler_config *cfg) {
-  GDS_CALL(gds_sampler_check_cfg(sched->T, cfg));
+  GDS_CALL(gds_sampler_check_cfg(sched ? sched->T : 0, cfg));
   if (cfg->alg.kind == GDS_ALG_DDRM && op->structure != GDS_STRUCTURE_FOURIER_DIAGONAL && !(gds_sampler_generic_aat(op) > 0))
     GDS_ERROR(GDS_ERR_INPUT, "sampler: no SVD of operator %s for ddrm", op->name);
   return GDS_SUCCESS;
@@ -242,8 +269,20 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
   gds_sampler *rs = s; /* run buffers */
   const int nf = s->nf, d = s->d;
   const size_t n2 = 2 * (size_t)nf;
-  GDS_CALL(gds_sampler_check_cfg(s->sched->T, cfg));
-  gds_plan p = {.t = rs->plan_t};
+  GDS_CALL(gds_sampler_check_cfg(s->sched ? s->sched->T : 0, cfg));
+  const int np = gds_scheme_npoints(s, cfg);
+  if (np > rs->plan_cap) {
+    free(rs->plan_t);
+    free(rs->plan_ab);
+    rs->plan_cap = 0;
+    rs->plan_ab = NULL;
+    GDS_CALL(GDS_ALLOC(rs->plan_t, 2 * (size_t)np));
+    GDS_CALL(GDS_ALLOC(rs->plan_ab, 2 * (size_t)np));
+    rs->slot = rs->plan_t + np;
+    rs->plan_u = rs->plan_ab + np;
+    rs->plan_cap = np;
+  }
+  gds_plan p = {.t = rs->plan_t, .ab = rs->plan_ab, .u = rs->plan_u};
   GDS_CALL(gds_scheme_plan(s, cfg, &p));
   for (int k = 0; k <= p.n; k++) rs->slot[k] = -1;
   for (int c = 0; c < n_ckpt; c++) {

@@ -63,7 +63,9 @@ typedef struct gds_sampler_backend {
 struct gds_sampler {
   const gds_sampler_backend *backend;
   const gds_prior *prior;
-  const gds_schedule *sched;
+  const gds_schedule *sched; /* the discrete process; NULL for the VP SDE */
+  gds_process process;
+  double beta_min, beta_max; /* VP SDE: β(u) = β_min + u (β_max − β_min) */
   gds_operator *op;
   double sigma;
   int H, W, Wh, nf, d;
@@ -82,8 +84,11 @@ struct gds_sampler {
   double *meas;     /* m */
   double *ck;       /* ck_cap × 2nf: checkpoint states */
   int ck_cap;
-  int *plan_t;      /* T + 1: times of the plan */
-  int *slot;        /* T + 1: checkpoint slot of plan index k, −1 if none */
+  int plan_cap;     /* room of the plan arrays (points) */
+  int *plan_t;      /* plan_cap: curve index of each point (t, or k for the VP SDE) */
+  int *slot;        /* plan_cap: checkpoint slot of each point, −1 if none */
+  double *plan_ab;  /* plan_cap: ᾱ at each point */
+  double *plan_u;   /* plan_cap: u at each point (VP SDE) */
 };
 
 extern const gds_sampler_backend gds_sampler_fourier;

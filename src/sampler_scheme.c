@@ -1,5 +1,5 @@
 /* The samplers, each written once (SPEC §1 "Sampler", §7.1 respacing, DDPM and DDIM, §7.2
- * DDRM, §7.4 initialisation; docs/sampler.md) on the state space and algebra of
+ * DDRM, §7.3 the VP SDE schemes, §7.4 initialisation; docs/sampler.md) on the state space and algebra of
  * sampler_impl.h: the guided score s̃ (prior multipliers here, the operator's part by the
  * backend's gls), Tweedie's x̂0, ε̂ and the update y_s = … exactly as the SPEC writes them.
  * Nothing here uses the exact law's P_t / b_t, so Monte Carlo moments of these trajectories
@@ -89,7 +89,29 @@ static void gds_noise(gds_traj *tr, uint64_t block, double *z) {
 
 /* ---- plans ------------------------------------------------------------------------------ */
 
+/* VP SDE (SPEC §7.3): β(u) = β_min + u (β_max − β_min), B(u) = ∫₀ᵘ β, ᾱ(u) = e^{−B(u)}. */
+static double gds_vp_beta(const gds_sampler *s, double u) { return s->beta_min + u * (s->beta_max - s->beta_min); }
+static double gds_vp_B(const gds_sampler *s, double u) { return s->beta_min * u + 0.5 * (s->beta_max - s->beta_min) * u * u; }
+static double gds_vp_abar(const gds_sampler *s, double u) { return exp(-gds_vp_B(s, u)); }
+
+int gds_scheme_npoints(const gds_sampler *s, const gds_sampler_config *cfg) {
+  if (s->process == GDS_PROCESS_VP_SDE) return cfg->steps + 1;
+  return (cfg->steps <= 0 ? s->sched->T : cfg->steps) + 1;
+}
+
 int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_plan *p) {
+  if (s->process == GDS_PROCESS_VP_SDE) {
+    /* SPEC §7.3: Δt = (1 − ε)/K, u_k = 1 − k Δt, k = 0..K; curve index k */
+    const int K = cfg->steps;
+    const double dt = (1 - cfg->eps) / K;
+    p->n = K;
+    for (int k = 0; k <= K; k++) {
+      p->t[k] = k;
+      p->u[k] = k == K ? cfg->eps : 1 - k * dt;
+      p->ab[k] = gds_vp_abar(s, p->u[k]);
+    }
+    return GDS_SUCCESS;
+  }
   const int T = s->sched->T;
   int S = cfg->steps <= 0 ? T : cfg->steps;
   if (S > T) GDS_ERROR(GDS_ERR_INPUT, "sampler_steps %d outside 1..%d (T)", S, T);
@@ -99,6 +121,8 @@ int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_pla
   for (int k = 0; k <= S; k++) {
     int kk = S - k; /* τ index */
     p->t[k] = kk == 0 ? 0 : 1 + (kk - 1) * skip;
+    p->ab[k] = s->sched->alpha_bar[p->t[k]];
+    p->u[k] = 0;
   }
   return GDS_SUCCESS;
 }
@@ -148,7 +172,7 @@ static int gds_start_exact(gds_traj *tr, double ab, double *y) {
 int gds_scheme_start(gds_traj *tr, const gds_plan *p) {
   gds_sampler *s = tr->s;
   const gds_sampler_config *cfg = tr->cfg;
-  double ab = s->sched->alpha_bar[p->t[0]];
+  double ab = p->ab[0];
   double *y = tr->y, *z = tr->w[GDS_W_Z];
   if (cfg->init == GDS_INIT_EXACT) return gds_start_exact(tr, ab, y);
   gds_noise(tr, 0, z);
@@ -241,7 +265,83 @@ static int gds_step_ddrm(gds_traj *tr, int t, int s_) {
   return GDS_SUCCESS;
 }
 
+/* ---- the VP SDE (SPEC §7.3) --------------------------------------------------------------- */
+
+/* k = F(x, u) = ½ β(u) (x + s̃(x, ᾱ(u))), the probability-flow drift. Uses X0, SC, G, J. */
+static int gds_flow(gds_traj *tr, double u, const double *x, double *k) {
+  const int n2 = 2 * (tr->f1 - tr->f0);
+  double *st = tr->w[GDS_W_SC], h = 0.5 * gds_vp_beta(tr->s, u);
+  GDS_CALL(gds_score(tr, gds_vp_abar(tr->s, u), x, tr->w[GDS_W_X0], st));
+  for (int i = 0; i < n2; i++) k[i] = h * (x[i] + st[i]);
+  return GDS_SUCCESS;
+}
+
+/* Step k from u_k to u_{k+1} (Δt = u_k − u_{k+1}), noise block K − k (like a training time:
+ * the last step uses block 1, the start block 0):
+ *   em     y + Δt D(y, u_k) + √(Δt β(u_k)) z,  D = ½β y + β s̃
+ *   ei     e^δ y + 2(e^δ − 1) s̃(y, u_k) + √(e^{2δ} − 1) z,  δ = ½(B(u_k) − B(u_{k+1}))
+ *   ddpm   (y + b s̃(y, u_k))/√(1 − b) + √b z,  b = Δt β(u_k)
+ *   euler  y + Δt F(y, u_k)
+ *   heun   ỹ = y + Δt F(y, u_k); y + (Δt/2)(F(y, u_k) + F(ỹ, u_{k+1}))
+ *   rk4    the classical four stages at u_k, u_k − Δt/2 (twice), u_{k+1}. */
+static int gds_step_vp(gds_traj *tr, const gds_plan *p, int k) {
+  gds_sampler *s = tr->s;
+  const int n2 = 2 * (tr->f1 - tr->f0);
+  const double u0 = p->u[k], u1 = p->u[k + 1], dt = u0 - u1, b0 = gds_vp_beta(s, u0);
+  const uint64_t block = (uint64_t)(p->n - k);
+  double *y = tr->y, *st = tr->w[GDS_W_SC], *z = tr->w[GDS_W_Z], *y2 = tr->w[GDS_W_Y2], *acc = tr->w[GDS_W_ACC];
+  double *kk = tr->w[GDS_W_E];
+  switch (tr->cfg->scheme.kind) {
+  case GDS_SCHEME_EM: {
+    GDS_CALL(gds_score(tr, p->ab[k], y, tr->w[GDS_W_X0], st));
+    gds_noise(tr, block, z);
+    double sd = sqrt(dt * b0);
+    for (int i = 0; i < n2; i++) y[i] += dt * (0.5 * b0 * y[i] + b0 * st[i]) + sd * z[i];
+    return GDS_SUCCESS;
+  }
+  case GDS_SCHEME_EI: {
+    GDS_CALL(gds_score(tr, p->ab[k], y, tr->w[GDS_W_X0], st));
+    gds_noise(tr, block, z);
+    double delta = 0.5 * (gds_vp_B(s, u0) - gds_vp_B(s, u1)), ed = exp(delta), sd = sqrt(expm1(2 * delta));
+    for (int i = 0; i < n2; i++) y[i] = ed * y[i] + 2 * (ed - 1) * st[i] + sd * z[i];
+    return GDS_SUCCESS;
+  }
+  case GDS_SCHEME_DDPM: {
+    double b = dt * b0;
+    if (!(b < 1)) GDS_ERROR(GDS_ERR_INPUT, "vp_sde ddpm step: dt beta(u) = %g must be < 1 (more steps)", b);
+    GDS_CALL(gds_score(tr, p->ab[k], y, tr->w[GDS_W_X0], st));
+    gds_noise(tr, block, z);
+    gds_ddpm_kernel(n2, b, 1 / sqrt(1 - b), sqrt(b), st, z, y);
+    return GDS_SUCCESS;
+  }
+  case GDS_SCHEME_EULER:
+    GDS_CALL(gds_flow(tr, u0, y, kk));
+    for (int i = 0; i < n2; i++) y[i] += dt * kk[i];
+    return GDS_SUCCESS;
+  case GDS_SCHEME_HEUN:
+    GDS_CALL(gds_flow(tr, u0, y, acc));
+    for (int i = 0; i < n2; i++) y2[i] = y[i] + dt * acc[i];
+    GDS_CALL(gds_flow(tr, u1, y2, kk));
+    for (int i = 0; i < n2; i++) y[i] += 0.5 * dt * (acc[i] + kk[i]);
+    return GDS_SUCCESS;
+  case GDS_SCHEME_RK4: {
+    const double um = u0 - 0.5 * dt;
+    GDS_CALL(gds_flow(tr, u0, y, kk)); /* k1 */
+    for (int i = 0; i < n2; i++) acc[i] = kk[i], y2[i] = y[i] + 0.5 * dt * kk[i];
+    GDS_CALL(gds_flow(tr, um, y2, kk)); /* k2 */
+    for (int i = 0; i < n2; i++) acc[i] += 2 * kk[i], y2[i] = y[i] + 0.5 * dt * kk[i];
+    GDS_CALL(gds_flow(tr, um, y2, kk)); /* k3 */
+    for (int i = 0; i < n2; i++) acc[i] += 2 * kk[i], y2[i] = y[i] + dt * kk[i];
+    GDS_CALL(gds_flow(tr, u1, y2, kk)); /* k4 */
+    for (int i = 0; i < n2; i++) y[i] += dt / 6 * (acc[i] + kk[i]);
+    return GDS_SUCCESS;
+  }
+  default: GDS_ERROR(GDS_ERR_INPUT, "scheme %s is not a scheme of the vp_sde process", gds_scheme_name(tr->cfg->scheme.kind));
+  }
+}
+
 int gds_scheme_step(gds_traj *tr, const gds_plan *p, int k) {
+  if (tr->s->process == GDS_PROCESS_VP_SDE) return gds_step_vp(tr, p, k);
   int t = p->t[k], s_ = p->t[k + 1];
   if (tr->cfg->alg.kind == GDS_ALG_DDRM) return gds_step_ddrm(tr, t, s_);
   switch (tr->cfg->scheme.kind) {

@@ -12,14 +12,17 @@
 #define GDS_BLOCK_START_PRIOR UINT64_C(0xffffffff) /* prior draw of an exact start */
 #define GDS_BLOCK_START_MEAS UINT64_C(0xfffffffe)  /* measurement noise of that draw */
 
-/* Times visited, in sampling order: t[0] (start) .. t[n] (end); step k goes t[k] → t[k+1]. */
+/* Points visited, in sampling order: point 0 (start) .. point n (end); step k goes from point
+ * k to point k + 1. t: the curve index of a point (training time t of the discrete process,
+ * step index k of the VP SDE), which checkpoints name; ab: ᾱ there; u: the VP SDE time. */
 typedef struct gds_plan {
   int n;
-  int *t; /* n + 1 training times (discrete process) */
+  int *t;
+  double *ab, *u;
 } gds_plan;
 
 /* Work vectors of a range (2 doubles per frequency; J: 1). */
-enum { GDS_W_X0 = 0, GDS_W_SC, GDS_W_G, GDS_W_Z, GDS_W_E, GDS_W_J, GDS_W_COUNT };
+enum { GDS_W_X0 = 0, GDS_W_SC, GDS_W_G, GDS_W_Z, GDS_W_E, GDS_W_J, GDS_W_Y2, GDS_W_ACC, GDS_W_COUNT };
 
 typedef struct gds_traj {
   gds_sampler *s;
@@ -31,7 +34,9 @@ typedef struct gds_traj {
   double *meas; /* m values (exact start) */
 } gds_traj;
 
-/* The times of cfg (fails with GDS_ERR_INPUT on steps outside 1..T); p->t has room for T + 1. */
+/* Number of points of cfg's plan (steps + 1). */
+int gds_scheme_npoints(const gds_sampler *s, const gds_sampler_config *cfg);
+/* The plan of cfg (p's arrays have room for gds_scheme_npoints). */
 int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_plan *p);
 /* y at the plan's first time (init normal or exact; DDRM's own start). Full range. */
 int gds_scheme_start(gds_traj *tr, const gds_plan *p);

@@ -9,6 +9,8 @@
  * - DDIM with η = 0 is a function of y_T alone: y_0 equals the dense affine flow of y_T;
  * - noise keys (SPEC §3): the same (seed, sample) gives the same y_T to every configuration
  *   and operator; sampler_steps = T is the plain sampler bitwise;
+ * - the VP SDE schemes (SPEC §7.3): Monte Carlo of EM, EI, DDPM, Heun and RK4 against the
+ *   dense law, ODE schemes are the affine flow of their start, backends agree;
  * - errors: a checkpoint the plan never visits, bad parameters, a stop request. */
 #include <math.h>
 #include <stdlib.h>
@@ -156,6 +158,132 @@ static void test_mc_ddrm_sr(void **st) {
 static void test_mc_cgdm_sr_exact(void **st) {
   (void)st;
   mc_dense(OP_SR, 6, 4, GDS_VARIANCE_BETA, cfg_of(GDS_ALG_CGDM, 1, GDS_SCHEME_DDPM, 0, T, GDS_INIT_EXACT), 20);
+}
+
+/* ---- the VP SDE (SPEC §7.3) ---- */
+
+static gds_sampler_config cfg_vp(gds_algorithm a, double alpha, gds_scheme sch, int K, double eps, gds_init init) {
+  return (gds_sampler_config){.alg = {.kind = a}, .alpha_dps = alpha, .scheme = {sch, 0}, .steps = K, .eps = eps, .init = init};
+}
+
+static void mc_vp(gds_operator_spec spec, int h, int w, gds_sampler_config cfg, const char *backend) {
+  problem p;
+  problem_make(&p, h, w, spec, GDS_VARIANCE_BETA, 0.08);
+  p.dense.sched = NULL;
+  p.dense.beta_min = 0.1;
+  p.dense.beta_max = 20;
+  gds_sampler *smp;
+  assert_int_equal(gds_sampler_create_vp_sde(p.prior, 0.1, 20, p.op, p.sigma, backend, &smp), 0);
+  gds_ts_mc_check(smp, &p.dense, &cfg, cfg.steps / 2, NTRAJ);
+  gds_sampler_destroy(&smp);
+  problem_free(&p);
+}
+
+static void test_mc_vp_em_blur(void **st) {
+  (void)st;
+  mc_vp(OP_BLUR, H, W, cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_EM, 30, 0, GDS_INIT_NORMAL), NULL);
+}
+static void test_mc_vp_em_inpainting_exact(void **st) {
+  (void)st;
+  mc_vp(OP_INPAINT, H, W, cfg_vp(GDS_ALG_PIGDM, 1, GDS_SCHEME_EM, 20, 1e-3, GDS_INIT_EXACT), NULL);
+}
+static void test_mc_vp_ei_ddpm(void **st) {
+  (void)st;
+  mc_vp(OP_MOTION, H, W, cfg_vp(GDS_ALG_DPS, 0.05, GDS_SCHEME_EI, 20, 1e-2, GDS_INIT_NORMAL), NULL);
+  mc_vp(OP_BLUR, H, W, cfg_vp(GDS_ALG_NONE, 1, GDS_SCHEME_DDPM, 40, 1e-3, GDS_INIT_NORMAL), NULL);
+}
+static void test_mc_vp_heun(void **st) {
+  (void)st;
+  mc_vp(OP_BLUR, H, W, cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_HEUN, 10, 1e-3, GDS_INIT_NORMAL), NULL);
+  mc_vp(OP_INPAINT, H, W, cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_HEUN, 10, 1e-2, GDS_INIT_EXACT), NULL);
+}
+static void test_mc_vp_rk4_euler_sr(void **st) {
+  (void)st;
+  mc_vp(OP_SR, 6, 4, cfg_vp(GDS_ALG_PIGDM, 1, GDS_SCHEME_RK4, 8, 1e-3, GDS_INIT_NORMAL), NULL);
+  mc_vp(OP_SR, 6, 4, cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_EULER, 20, 1e-3, GDS_INIT_EXACT), "generic");
+}
+
+/* ODE schemes add no noise after the start: y_K is the dense affine flow of y_0 (the start, as
+ * stored); every backend; SDE schemes differ between samples with the same start. */
+static void test_vp_ode_flow(void **st) {
+  (void)st;
+  const gds_operator_spec specs[3] = {OP_BLUR, OP_INPAINT, OP_SR};
+  const gds_scheme odes[3] = {GDS_SCHEME_EULER, GDS_SCHEME_HEUN, GDS_SCHEME_RK4};
+  for (int o = 0; o < 3; o++)
+    for (int sc = 0; sc < 3; sc++) {
+      problem p;
+      problem_make(&p, H, o == 2 ? 4 : W, specs[o], GDS_VARIANCE_BETA, 0.1);
+      p.dense.sched = NULL;
+      p.dense.beta_min = 0.1;
+      p.dense.beta_max = 20;
+      const int D_ = p.h * p.w, K = 7;
+      gds_sampler *smp;
+      assert_int_equal(gds_sampler_create_vp_sde(p.prior, 0.1, 20, p.op, p.sigma, NULL, &smp), 0);
+      gds_sampler_config cfg = cfg_vp((gds_algorithm)(1 + (o + sc) % 3), 0.1, odes[sc], K, 2e-3, GDS_INIT_NORMAL);
+      double P[D * D], c[D], yK[D], pred[D];
+      float f0[D];
+      int k0 = 0;
+      gds_ts_flow(&p.dense, &cfg, P, c);
+      double sP = 0;
+      for (int i = 0; i < D_ * D_; i++) sP = fmax(sP, fabs(P[i]));
+      for (int n = 0; n < 2; n++) {
+        assert_int_equal(gds_sampler_run(smp, &cfg, p.v, 4, n, 1, &k0, f0, yK, NULL), 0);
+        for (int i = 0; i < D_; i++) {
+          long double acc = c[i];
+          for (int j = 0; j < D_; j++) acc += (long double)P[i * D_ + j] * f0[j];
+          pred[i] = (double)acc;
+        }
+        for (int i = 0; i < D_; i++) GDS_ASSERT_CLOSE(yK[i], pred[i], 0, 1e-6 * (1 + D_ * sP));
+      }
+      gds_sampler_destroy(&smp);
+      problem_free(&p);
+    }
+}
+
+/* The generic backend agrees with the structured ones on every VP SDE scheme and start. */
+static void test_vp_backends_agree(void **st) {
+  (void)st;
+  const gds_operator_spec specs[2] = {OP_MOTION, OP_SR};
+  const char *names[2] = {"fourier", "fourier-block"};
+  for (int o = 0; o < 2; o++) {
+    problem p;
+    problem_make(&p, o ? 4 : H, o ? 6 : W, specs[o], GDS_VARIANCE_BETA, 0.07);
+    int d = p.h * p.w;
+    gds_sampler *ss, *sg;
+    assert_int_equal(gds_sampler_create_vp_sde(p.prior, 0.1, 20, p.op, 0.07, NULL, &ss), 0);
+    assert_int_equal(gds_sampler_create_vp_sde(p.prior, 0.1, 20, p.op, 0.07, "generic", &sg), 0);
+    assert_string_equal(gds_sampler_backend_name(ss), names[o]);
+    double *ys = malloc(sizeof(double) * d), *yg = malloc(sizeof(double) * d);
+    for (int sch = GDS_SCHEME_EM; sch <= GDS_SCHEME_RK4; sch++)
+      for (int init = 0; init < GDS_INIT_COUNT; init++) {
+        gds_sampler_config cfg = cfg_vp((gds_algorithm)((sch + init) % 4), 0.2, (gds_scheme)sch, 9, 1e-3, (gds_init)init);
+        assert_int_equal(gds_sampler_run(ss, &cfg, p.v, 2, 3, 0, NULL, NULL, ys, NULL), 0);
+        assert_int_equal(gds_sampler_run(sg, &cfg, p.v, 2, 3, 0, NULL, NULL, yg, NULL), 0);
+        for (int i = 0; i < d; i++) GDS_ASSERT_CLOSE(yg[i], ys[i], 1e-9, 1e-10);
+      }
+    gds_sampler_config c = cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_DDPM, 40, 1e-3, GDS_INIT_NORMAL); /* Δt β < 1 */
+    assert_int_equal(gds_sampler_run(ss, &c, p.v, 2, 3, 0, NULL, NULL, ys, NULL), 0);
+    assert_int_equal(gds_sampler_run(sg, &c, p.v, 2, 3, 0, NULL, NULL, yg, NULL), 0);
+    for (int i = 0; i < d; i++) GDS_ASSERT_CLOSE(yg[i], ys[i], 1e-9, 1e-10);
+    /* vp_sde refuses the discrete-only configurations, and a ddpm step with Δt β(u) ≥ 1 */
+    int q = gds_error_set_quiet(1);
+    c.steps = 9;
+    assert_int_equal(gds_sampler_run(ss, &c, p.v, 2, 3, 0, NULL, NULL, ys, NULL), GDS_ERR_INPUT);
+    gds_sampler_config bad[] = {cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_DDIM, 9, 0, GDS_INIT_NORMAL),
+                                cfg_ddrm(0.85, 1, 9, GDS_INIT_NORMAL),
+                                cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_EM, 0, 0, GDS_INIT_NORMAL),
+                                cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_EM, 9, 1.0, GDS_INIT_NORMAL)};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+      assert_int_equal(gds_sampler_run(ss, &bad[i], p.v, 2, 3, 0, NULL, NULL, ys, NULL), GDS_ERR_INPUT);
+      assert_int_equal(gds_sampler_check(p.op, NULL, &bad[i]), GDS_ERR_INPUT);
+    }
+    gds_error_set_quiet(q);
+    free(ys);
+    free(yg);
+    gds_sampler_destroy(&ss);
+    gds_sampler_destroy(&sg);
+    problem_free(&p);
+  }
 }
 
 /* ---- backends agree ---- */
@@ -414,7 +542,10 @@ int main(void) {
       cmocka_unit_test(test_generic_equals_fourier),   cmocka_unit_test(test_generic_equals_fourier_block),
       cmocka_unit_test(test_ddim_eta0_flow),
       cmocka_unit_test(test_common_noise),             cmocka_unit_test(test_start_is_white),
-      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_errors),                   cmocka_unit_test(test_mc_vp_em_blur),
+      cmocka_unit_test(test_mc_vp_em_inpainting_exact), cmocka_unit_test(test_mc_vp_ei_ddpm),
+      cmocka_unit_test(test_mc_vp_heun),               cmocka_unit_test(test_mc_vp_rk4_euler_sr),
+      cmocka_unit_test(test_vp_ode_flow),              cmocka_unit_test(test_vp_backends_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

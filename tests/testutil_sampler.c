@@ -273,9 +273,100 @@ static void step_affine(const dense_ctx *c, int t, int s_, double *P, double *b,
   free(cs);
 }
 
-static int plan_times(const gds_ts_problem *pb, const gds_sampler_config *cfg, int *t) {
+/* ---- the VP SDE (SPEC §7.3), written again here ---- */
+
+static double vp_beta(const gds_ts_problem *pb, double u) { return pb->beta_min + u * (pb->beta_max - pb->beta_min); }
+static double vp_B(const gds_ts_problem *pb, double u) { return pb->beta_min * u + 0.5 * (pb->beta_max - pb->beta_min) * u * u; }
+static double vp_u(const gds_ts_problem *pb, const gds_sampler_config *cfg, int k) {
+  (void)pb;
+  return k == cfg->steps ? cfg->eps : 1 - k * (1 - cfg->eps) / cfg->steps;
+}
+
+/* F(x, u) = ½β(u)(x + s̃(x, u)) = Fy x + Fc. */
+static void vp_flow(const dense_ctx *c, double u, double *Fy, double *Fc) {
+  const int d = c->d;
+  double h = 0.5 * vp_beta(c->pb, u);
+  score_affine(c, exp(-vp_B(c->pb, u)), Fy, Fc);
+  for (int i = 0; i < d * d; i++) Fy[i] = h * (Fy[i] + (i / d == i % d));
+  for (int i = 0; i < d; i++) Fc[i] *= h;
+}
+
+/* (P, b) ← the affine map x ↦ P_x x + b_x composed with F: F(P_x y + b_x) = Fy P_x y + Fy b_x + Fc. */
+static void compose(int d, const double *Fy, const double *Fc, const double *Px, const double *bx, double *P, double *b) {
+  mm(d, d, d, Fy, 0, Px, 0, P);
+  mv(d, d, Fy, 0, bx, b);
+  for (int i = 0; i < d; i++) b[i] += Fc[i];
+}
+
+static void step_vp(const dense_ctx *c, int k, double *P, double *b, double *N) {
+  const gds_ts_problem *pb = c->pb;
+  const int d = c->d;
+  const double u0 = vp_u(pb, c->cfg, k), u1 = vp_u(pb, c->cfg, k + 1), dt = u0 - u1, b0 = vp_beta(pb, u0);
+  double *Ps = dz((size_t)d * d), *cs = dz((size_t)d);
+  memset(N, 0, sizeof(double) * (size_t)d * d);
+  gds_scheme sch = c->cfg->scheme.kind;
+  if (sch == GDS_SCHEME_EM || sch == GDS_SCHEME_EI || sch == GDS_SCHEME_DDPM) {
+    score_affine(c, exp(-vp_B(pb, u0)), Ps, cs);
+    double a, kk, var; /* y' = a y + kk s̃ + √var z */
+    if (sch == GDS_SCHEME_EM) a = 1 + 0.5 * dt * b0, kk = dt * b0, var = dt * b0;
+    else if (sch == GDS_SCHEME_EI) {
+      double del = 0.5 * (vp_B(pb, u0) - vp_B(pb, u1));
+      a = exp(del), kk = 2 * (exp(del) - 1), var = exp(2 * del) - 1;
+    } else {
+      double bb = dt * b0;
+      a = 1 / sqrt(1 - bb), kk = bb / sqrt(1 - bb), var = bb;
+    }
+    for (int i = 0; i < d * d; i++) P[i] = a * (i / d == i % d) + kk * Ps[i];
+    for (int i = 0; i < d; i++) b[i] = kk * cs[i], N[i * d + i] = var;
+    free(Ps), free(cs);
+    return;
+  }
+  /* ODE schemes as compositions of affine maps: stage x_j = X_j y + x_j, k_j = K_j y + k_j */
+  double *Fy = Ps, *Fc = cs, *Id = dz((size_t)d * d), *zero = dz((size_t)d);
+  double *K1 = dz((size_t)d * d), *k1 = dz((size_t)d), *K2 = dz((size_t)d * d), *k2 = dz((size_t)d);
+  double *K3 = dz((size_t)d * d), *k3 = dz((size_t)d), *K4 = dz((size_t)d * d), *k4 = dz((size_t)d);
+  double *X = dz((size_t)d * d), *x = dz((size_t)d);
+  for (int i = 0; i < d; i++) Id[i * d + i] = 1;
+  vp_flow(c, u0, Fy, Fc);
+  compose(d, Fy, Fc, Id, zero, K1, k1);
+  if (sch == GDS_SCHEME_EULER) {
+    for (int i = 0; i < d * d; i++) P[i] = Id[i] + dt * K1[i];
+    for (int i = 0; i < d; i++) b[i] = dt * k1[i];
+  } else if (sch == GDS_SCHEME_HEUN) {
+    for (int i = 0; i < d * d; i++) X[i] = Id[i] + dt * K1[i];
+    for (int i = 0; i < d; i++) x[i] = dt * k1[i];
+    vp_flow(c, u1, Fy, Fc);
+    compose(d, Fy, Fc, X, x, K2, k2);
+    for (int i = 0; i < d * d; i++) P[i] = Id[i] + 0.5 * dt * (K1[i] + K2[i]);
+    for (int i = 0; i < d; i++) b[i] = 0.5 * dt * (k1[i] + k2[i]);
+  } else { /* RK4 */
+    double um = u0 - 0.5 * dt;
+    for (int i = 0; i < d * d; i++) X[i] = Id[i] + 0.5 * dt * K1[i];
+    for (int i = 0; i < d; i++) x[i] = 0.5 * dt * k1[i];
+    vp_flow(c, um, Fy, Fc);
+    compose(d, Fy, Fc, X, x, K2, k2);
+    for (int i = 0; i < d * d; i++) X[i] = Id[i] + 0.5 * dt * K2[i];
+    for (int i = 0; i < d; i++) x[i] = 0.5 * dt * k2[i];
+    compose(d, Fy, Fc, X, x, K3, k3);
+    for (int i = 0; i < d * d; i++) X[i] = Id[i] + dt * K3[i];
+    for (int i = 0; i < d; i++) x[i] = dt * k3[i];
+    vp_flow(c, u1, Fy, Fc);
+    compose(d, Fy, Fc, X, x, K4, k4);
+    for (int i = 0; i < d * d; i++) P[i] = Id[i] + dt / 6 * (K1[i] + 2 * K2[i] + 2 * K3[i] + K4[i]);
+    for (int i = 0; i < d; i++) b[i] = dt / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+  }
+  free(Ps), free(cs), free(Id), free(zero), free(K1), free(k1), free(K2), free(k2), free(K3), free(k3), free(K4), free(k4),
+      free(X), free(x);
+}
+
+/* Curve index of each point (t, or k for the VP SDE) and ᾱ there. */
+static int plan_times(const gds_ts_problem *pb, const gds_sampler_config *cfg, int *t, double *ab) {
+  if (!pb->sched) {
+    for (int k = 0; k <= cfg->steps; k++) t[k] = k, ab[k] = exp(-vp_B(pb, vp_u(pb, cfg, k)));
+    return cfg->steps;
+  }
   int T = pb->sched->T, S = cfg->steps <= 0 ? T : cfg->steps, skip = T / S;
-  for (int k = 0; k <= S; k++) t[k] = (S - k) == 0 ? 0 : 1 + (S - k - 1) * skip;
+  for (int k = 0; k <= S; k++) t[k] = (S - k) == 0 ? 0 : 1 + (S - k - 1) * skip, ab[k] = pb->sched->alpha_bar[t[k]];
   return S;
 }
 
@@ -346,14 +437,17 @@ void gds_ts_law(const gds_ts_problem *pb, const gds_sampler_config *cfg, int t_s
   const int d = pb->d;
   dense_ctx c;
   ctx_make(&c, pb, cfg);
-  int *t = malloc(sizeof(int) * ((size_t)pb->sched->T + 1));
-  int S = plan_times(pb, cfg, t);
+  int npt = (pb->sched ? pb->sched->T : cfg->steps) + 1;
+  int *t = malloc(sizeof(int) * (size_t)npt);
+  double *ab = dz((size_t)npt);
+  int S = plan_times(pb, cfg, t, ab);
   double *m = dz((size_t)d), *K = dz((size_t)d * d), *P = dz((size_t)d * d), *b = dz((size_t)d), *N = dz((size_t)d * d);
   double *PK = dz((size_t)d * d), *m2 = dz((size_t)d);
-  start_law(&c, pb->sched->alpha_bar[t[0]], m, K);
+  start_law(&c, ab[0], m, K);
   int found = t[0] == t_snap;
   for (int k = 0; k < S && !found; k++) {
-    step_affine(&c, t[k], t[k + 1], P, b, N);
+    if (pb->sched) step_affine(&c, t[k], t[k + 1], P, b, N);
+    else step_vp(&c, k, P, b, N);
     mv(d, d, P, 0, m, m2);
     for (int i = 0; i < d; i++) m[i] = m2[i] + b[i];
     mm(d, d, d, P, 0, K, 0, PK);
@@ -364,7 +458,7 @@ void gds_ts_law(const gds_ts_problem *pb, const gds_sampler_config *cfg, int t_s
   assert_true(found);
   memcpy(mean, m, sizeof(double) * (size_t)d);
   memcpy(cov, K, sizeof(double) * (size_t)d * d);
-  free(t), free(m), free(K), free(P), free(b), free(N), free(PK), free(m2);
+  free(t), free(ab), free(m), free(K), free(P), free(b), free(N), free(PK), free(m2);
   ctx_free(&c);
 }
 
@@ -372,28 +466,31 @@ void gds_ts_flow(const gds_ts_problem *pb, const gds_sampler_config *cfg, double
   const int d = pb->d;
   dense_ctx c;
   ctx_make(&c, pb, cfg);
-  int *t = malloc(sizeof(int) * ((size_t)pb->sched->T + 1));
-  int S = plan_times(pb, cfg, t);
+  int npt = (pb->sched ? pb->sched->T : cfg->steps) + 1;
+  int *t = malloc(sizeof(int) * (size_t)npt);
+  double *ab = dz((size_t)npt);
+  int S = plan_times(pb, cfg, t, ab);
   double *P = dz((size_t)d * d), *b = dz((size_t)d), *N = dz((size_t)d * d), *tmp = dz((size_t)d * d), *c2 = dz((size_t)d);
   memset(Pt, 0, sizeof(double) * (size_t)d * d);
   for (int i = 0; i < d; i++) Pt[i * d + i] = 1;
   memset(ct, 0, sizeof(double) * (size_t)d);
   for (int k = 0; k < S; k++) {
-    step_affine(&c, t[k], t[k + 1], P, b, N);
+    if (pb->sched) step_affine(&c, t[k], t[k + 1], P, b, N);
+    else step_vp(&c, k, P, b, N);
     for (int i = 0; i < d * d; i++) assert_true(N[i] == 0);
     mm(d, d, d, P, 0, Pt, 0, tmp);
     memcpy(Pt, tmp, sizeof(double) * (size_t)d * d);
     mv(d, d, P, 0, ct, c2);
     for (int i = 0; i < d; i++) ct[i] = c2[i] + b[i];
   }
-  free(t), free(P), free(b), free(N), free(tmp), free(c2);
+  free(t), free(ab), free(P), free(b), free(N), free(tmp), free(c2);
   ctx_free(&c);
 }
 
 /* ---- Monte Carlo ------------------------------------------------------------------------- */
 
 void gds_ts_mc_check(gds_sampler *smp, const gds_ts_problem *pb, const gds_sampler_config *cfg, int t_mid, int ntraj) {
-  const int H = pb->H, W = pb->W, D = pb->d, ck[2] = {t_mid, 0};
+  const int H = pb->H, W = pb->W, D = pb->d, ck[2] = {t_mid, pb->sched ? 0 : cfg->steps}; /* middle, end */
   float *traj = malloc(sizeof(float) * 2 * D);
   double *sum = calloc(2 * (size_t)D, sizeof(double)), *sq = calloc(2 * (size_t)D, sizeof(double));
   double *pw = calloc(2 * (size_t)D, sizeof(double)), *cen = malloc(sizeof(double) * D);

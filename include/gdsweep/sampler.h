@@ -25,6 +25,13 @@ int gds_sampler_create(const gds_prior *prior, const gds_schedule *sched, gds_op
  * identity, inpainting, super-resolution); NULL picks by structure. */
 int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                             double sigma, const char *backend, gds_sampler **out);
+/* The continuous VP SDE of SPEC §7.3 (β(u) = β_min + u (β_max − β_min)): schemes em, ei, ddpm
+ * (stochastic: noise on every step) and euler, heun, rk4 (probability-flow ODE: noise only in
+ * the start), K = cfg->steps, truncation ε = cfg->eps; a trajectory's checkpoints name step
+ * indices k = 0..K (u_k = 1 − k(1 − ε)/K). backend as for gds_sampler_create_with (NULL: by
+ * structure). */
+int gds_sampler_create_vp_sde(const gds_prior *prior, double beta_min, double beta_max, gds_operator *op,
+                              double sigma, const char *backend, gds_sampler **out);
 const char *gds_sampler_backend_name(const gds_sampler *s);
 void gds_sampler_destroy(gds_sampler **s);
 /* One trajectory of the sampler `cfg` (algorithm, α_dps, scheme, steps (≤ 0: T), ε, init)
@@ -37,7 +44,8 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
                     const gds_poll *poll);
 
 /* GDS_ERR_INPUT with a message unless the sampler gds_sampler_create builds for op runs cfg
- * (parameters in range, steps ≤ T, a discrete scheme, ddrm only with an SVD of op). */
+ * (parameters in range, a scheme of the process, steps ≤ T, ddrm only with an SVD of op and
+ * on the discrete process). sched NULL: the VP SDE. */
 int gds_sampler_check(const gds_operator *op, const gds_schedule *sched, const gds_sampler_config *cfg);
 /* z (d pixels): the white noise N(0, I) of block `block` of the stream (seed, sample), i.e. what
  * the step that starts at training time `block` adds before its scale (block 0: y_T ~ N(0, I)).
