@@ -282,7 +282,7 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
     rs->plan_u = rs->plan_ab + np;
     rs->plan_cap = np;
   }
-  gds_plan p = {.t = rs->plan_t, .ab = rs->plan_ab, .u = rs->plan_u};
+  gds_sampler_plan p = {.t = rs->plan_t, .ab = rs->plan_ab, .u = rs->plan_u};
   GDS_CALL(gds_scheme_plan(s, cfg, &p));
   for (int k = 0; k <= p.n; k++) rs->slot[k] = -1;
   for (int c = 0; c < n_ckpt; c++) {

@@ -51,7 +51,7 @@ static int fd_setup(gds_sampler *s) {
     smax = fmax(smax, g->sv[f]);
   }
   for (int f = 0; f < nf; f++)
-    if (g->sv[f] < 1e-12 * smax) g->sv[f] = 0; /* SPEC §7.2: counts as 0 */
+    if (g->sv[f] < GDS_DDRM_SV_RTOL * smax) g->sv[f] = 0; /* SPEC §7.2: counts as 0 */
   return GDS_SUCCESS;
 }
 

@@ -36,9 +36,11 @@ typedef struct gds_gls {
 } gds_gls;
 
 /* One DDRM update (SPEC §7.2) at level ς = vs: per singular value s, the coefficients of
- * (ȳ, x̄θ, ε̄, z̄) (gds_ddrm_coefs); init: the start rule instead (coefficients of ȳ and w̄). */
+ * (ȳ, x̄θ, ε̄, z̄) (gds_ddrm_coefs); init: the start rule instead (coefficients of ȳ and w̄,
+ * 1/ς included). */
 typedef struct gds_ddrm_rule {
-  double vs, sigma, eta, eta_b;
+  double vs, sigma;
+  gds_algorithm_spec alg; /* η, η_b */
   int init;
 } gds_ddrm_rule;
 void gds_ddrm_coefs(const gds_ddrm_rule *rule, double s, double c[4]);

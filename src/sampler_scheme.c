@@ -17,19 +17,17 @@
 #include "sampler_scheme.h"
 #include "simd.h"
 
-/* C_t of SPEC §1 "Algorithms" as an M of the gls algebra; 0 for `none` (no guidance). */
-static int gds_guidance(gds_algorithm a, double ab, double s2, double alpha_dps, gds_gls *M) {
-  switch (a) {
-  case GDS_ALG_DPS: *M = (gds_gls){.c0 = s2 / alpha_dps}; return 1;
-  case GDS_ALG_PIGDM: *M = (gds_gls){.c0 = s2, .c1 = 1 - ab}; return 1;
-  case GDS_ALG_CGDM: *M = (gds_gls){.c0 = s2, .c2 = 1 - ab, .dp = ab, .dq = 1 - ab}; return 1;
-  default: return 0;
-  }
+/* C of the algorithm at level ᾱ (its one description: the algorithm table, algorithm.h) as an
+ * M of the gls algebra, Σ Σ_ᾱ⁻¹ = Σ (ᾱ Σ + (1 − ᾱ) I)⁻¹; 0 when it does not guide (none). */
+static int gds_sampler_guidance(gds_algorithm a, double ab, double s2, double alpha_dps, gds_gls *M) {
+  const gds_algorithm_info *in = gds_algorithm_get(a);
+  if (!in || in->family != GDS_FAMILY_SCORE || !in->guidance) return 0;
+  gds_guidance g = in->guidance(ab, s2, alpha_dps);
+  if (g.on == 0) return 0;
+  *M = (gds_gls){.c0 = g.c0, .c1 = g.c1, .c2 = g.c2, .dp = ab, .dq = 1 - ab};
+  return 1;
 }
 
-/* At level ᾱ = ab on the trajectory's range: x0 = x̂0(y) = μ + J (y − √ᾱ μ) and, when sc is
- * not NULL, sc = s̃(y) = −Σ_ᾱ⁻¹ (y − √ᾱ μ) + J Aᵀ C⁻¹ (v − A x̂0) (SPEC §1 "Score and
- * Tweedie", "Algorithms"), J = √ᾱ Σ Σ_ᾱ⁻¹, with the algorithm's C (none: no guidance). */
 /* One block (frequencies fb..fb+n−1): J, x̂0 and, if sr is not NULL, the prior score. */
 GDS_SIMD_CLONES static void gds_score_block(int n, int fb, double ab, double mu0, const double *restrict lam,
                             const double *restrict yr, const double *restrict yi, double *restrict J,
@@ -72,7 +70,7 @@ static int gds_score(gds_traj *tr, double ab, const double *y, double *x0, doubl
                     x0 + o + n, sc ? sc + o : NULL, sc ? sc + o + n : NULL);
   }
   gds_gls M;
-  if (!sc || !gds_guidance(tr->cfg->alg.kind, ab, s->sigma * s->sigma, tr->cfg->alpha_dps, &M)) return GDS_SUCCESS;
+  if (!sc || !gds_sampler_guidance(tr->cfg->alg.kind, ab, s->sigma * s->sigma, tr->cfg->alpha_dps, &M)) return GDS_SUCCESS;
   double *g = tr->w[GDS_W_G];
   GDS_CALL(s->backend->gls(s, &M, x0, NULL, g, tr->f0, tr->f1));
   for (int fb = tr->f0; fb < tr->f1; fb += s->B) {
@@ -99,7 +97,7 @@ int gds_scheme_npoints(const gds_sampler *s, const gds_sampler_config *cfg) {
   return (cfg->steps <= 0 ? s->sched->T : cfg->steps) + 1;
 }
 
-int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_plan *p) {
+int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_sampler_plan *p) {
   if (s->process == GDS_PROCESS_VP_SDE) {
     /* SPEC §7.3: Δt = (1 − ε)/K, u_k = 1 − k Δt, k = 0..K; curve index k */
     const int K = cfg->steps;
@@ -169,7 +167,7 @@ static int gds_start_exact(gds_traj *tr, double ab, double *y) {
   return GDS_SUCCESS;
 }
 
-int gds_scheme_start(gds_traj *tr, const gds_plan *p) {
+int gds_scheme_start(gds_traj *tr, const gds_sampler_plan *p) {
   gds_sampler *s = tr->s;
   const gds_sampler_config *cfg = tr->cfg;
   double ab = p->ab[0];
@@ -177,13 +175,12 @@ int gds_scheme_start(gds_traj *tr, const gds_plan *p) {
   if (cfg->init == GDS_INIT_EXACT) return gds_start_exact(tr, ab, y);
   gds_noise(tr, 0, z);
   if (cfg->alg.kind == GDS_ALG_DDRM) {
-    /* SPEC §7.2: x̄ from ȳ and w̄ per singular value at ς = ς_{τ_S}, then y = V x̄ / ς. */
-    double vs = sqrt((1 - ab) / ab);
-    gds_ddrm_rule rule = {.vs = vs, .sigma = s->sigma, .eta = cfg->alg.eta, .eta_b = cfg->alg.eta_b, .init = 1};
+    /* SPEC §7.2: x̄ from ȳ and w̄ per singular value at ς = ς_{τ_S}, y = V x̄ / ς (the 1/ς is
+     * in the start coefficients) */
+    gds_ddrm_rule rule = {.vs = gds_ddrm_vs(ab), .sigma = s->sigma, .alg = cfg->alg, .init = 1};
     double *zero = tr->w[GDS_W_E];
     memset(zero, 0, sizeof(double) * 2 * (size_t)(tr->f1 - tr->f0));
     GDS_CALL(s->backend->ddrm(s, &rule, zero, zero, z, y, tr->f0, tr->f1));
-    for (int i = 0; i < 2 * (tr->f1 - tr->f0); i++) y[i] /= vs;
     return GDS_SUCCESS;
   }
   memcpy(y, z, sizeof(double) * 2 * (size_t)(tr->f1 - tr->f0)); /* y ~ N(0, I) */
@@ -255,8 +252,7 @@ static int gds_step_ddrm(gds_traj *tr, int t, int s_) {
   double ab = sc->alpha_bar[t], abs_ = sc->alpha_bar[s_], sab = sqrt(ab), se = sqrt(1 - ab);
   GDS_CALL(gds_score(tr, ab, y, x0, NULL));
   for (int i = 0; i < n2; i++) e[i] = (y[i] - sab * x0[i]) / se;
-  gds_ddrm_rule rule = {.vs = sqrt((1 - abs_) / abs_), .sigma = s->sigma, .eta = tr->cfg->alg.eta,
-                        .eta_b = tr->cfg->alg.eta_b};
+  gds_ddrm_rule rule = {.vs = gds_ddrm_vs(abs_), .sigma = s->sigma, .alg = tr->cfg->alg};
   if (s_ > 0) gds_noise(tr, (uint64_t)t, z);
   else memset(z, 0, sizeof(double) * (size_t)n2); /* ς_0 = 0: no noise term */
   GDS_CALL(s->backend->ddrm(s, &rule, x0, e, z, y, tr->f0, tr->f1));
@@ -284,7 +280,7 @@ static int gds_flow(gds_traj *tr, double u, const double *x, double *k) {
  *   euler  y + Δt F(y, u_k)
  *   heun   ỹ = y + Δt F(y, u_k); y + (Δt/2)(F(y, u_k) + F(ỹ, u_{k+1}))
  *   rk4    the classical four stages at u_k, u_k − Δt/2 (twice), u_{k+1}. */
-static int gds_step_vp(gds_traj *tr, const gds_plan *p, int k) {
+static int gds_step_vp(gds_traj *tr, const gds_sampler_plan *p, int k) {
   gds_sampler *s = tr->s;
   const int n2 = 2 * (tr->f1 - tr->f0);
   const double u0 = p->u[k], u1 = p->u[k + 1], dt = u0 - u1, b0 = gds_vp_beta(s, u0);
@@ -340,7 +336,7 @@ static int gds_step_vp(gds_traj *tr, const gds_plan *p, int k) {
   }
 }
 
-int gds_scheme_step(gds_traj *tr, const gds_plan *p, int k) {
+int gds_scheme_step(gds_traj *tr, const gds_sampler_plan *p, int k) {
   if (tr->s->process == GDS_PROCESS_VP_SDE) return gds_step_vp(tr, p, k);
   int t = p->t[k], s_ = p->t[k + 1];
   if (tr->cfg->alg.kind == GDS_ALG_DDRM) return gds_step_ddrm(tr, t, s_);
@@ -351,29 +347,12 @@ int gds_scheme_step(gds_traj *tr, const gds_plan *p, int k) {
   }
 }
 
-/* SPEC §7.2: per singular value s (0 = in the kernel), the coefficients of (ȳ, x̄θ, ε̄, z̄). */
+/* SPEC §7.2 per singular value s (0 = in the kernel): the coefficients of (ȳ, x̄θ, ε̄, z̄), from
+ * the algorithm module's one description of DDRM (gds_ddrm_component, its start). */
 void gds_ddrm_coefs(const gds_ddrm_rule *r, double s, double c[4]) {
-  const double vs = r->vs, sg = r->sigma;
-  const int above = s > 0 && s * vs > sg; /* s ς > σ: the measurement is noisier than y */
-  if (r->init) {
-    c[1] = c[2] = 0;
-    c[0] = above ? 1.0 : 0.0;
-    c[3] = above ? sqrt(vs * vs - sg * sg / (s * s)) : vs;
-  } else if (above) {
-    c[0] = r->eta_b;
-    c[1] = 1 - r->eta_b;
-    c[2] = 0;
-    c[3] = sqrt(vs * vs - r->eta_b * r->eta_b * sg * sg / (s * s));
-  } else if (s > 0) {
-    double k = sqrt(1 - r->eta * r->eta) * vs * s / sg;
-    c[0] = k;
-    c[1] = 1 - k;
-    c[2] = 0;
-    c[3] = r->eta * vs;
-  } else {
-    c[0] = 0;
-    c[1] = 1;
-    c[2] = sqrt(1 - r->eta * r->eta) * vs;
-    c[3] = r->eta * vs;
-  }
+  gds_ddrm_coef k = r->init ? gds_ddrm_start_component(s, r->vs, r->sigma) : gds_ddrm_component(&r->alg, s, r->vs, r->sigma);
+  c[0] = k.cy;
+  c[1] = k.cx;
+  c[2] = k.ce;
+  c[3] = sqrt(k.nu);
 }

@@ -15,11 +15,11 @@
 /* Points visited, in sampling order: point 0 (start) .. point n (end); step k goes from point
  * k to point k + 1. t: the curve index of a point (training time t of the discrete process,
  * step index k of the VP SDE), which checkpoints name; ab: ᾱ there; u: the VP SDE time. */
-typedef struct gds_plan {
+typedef struct gds_sampler_plan {
   int n;
   int *t;
   double *ab, *u;
-} gds_plan;
+} gds_sampler_plan;
 
 /* Work vectors of a range (2 doubles per frequency; J: 1). */
 enum { GDS_W_X0 = 0, GDS_W_SC, GDS_W_G, GDS_W_Z, GDS_W_E, GDS_W_J, GDS_W_Y2, GDS_W_ACC, GDS_W_COUNT };
@@ -37,10 +37,10 @@ typedef struct gds_traj {
 /* Number of points of cfg's plan (steps + 1). */
 int gds_scheme_npoints(const gds_sampler *s, const gds_sampler_config *cfg);
 /* The plan of cfg (p's arrays have room for gds_scheme_npoints). */
-int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_plan *p);
+int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_sampler_plan *p);
 /* y at the plan's first time (init normal or exact; DDRM's own start). Full range. */
-int gds_scheme_start(gds_traj *tr, const gds_plan *p);
+int gds_scheme_start(gds_traj *tr, const gds_sampler_plan *p);
 /* Step k (t[k] → t[k+1]) on the trajectory's range. */
-int gds_scheme_step(gds_traj *tr, const gds_plan *p, int k);
+int gds_scheme_step(gds_traj *tr, const gds_sampler_plan *p, int k);
 
 #endif

@@ -1,7 +1,8 @@
 /* Real trajectories of the samplers (SPEC §1, §7; src/sampler*.c):
- * - Monte Carlo against the exact law of the law backends (gds_law, default DDPM sampler) and
- *   against a dense brute-force law of SPEC §7 (testutil_sampler.c) for respaced DDPM, DDIM(η)
- *   and DDRM(η, η_b), normal and exact starts, on blurs, inpainting and super-resolution:
+ * - Monte Carlo against the exact law of the law backends (gds_law_moments: Fourier-diagonal,
+ *   Fourier-block, dense distributed) for DDPM, DDIM(η) and DDRM(η, η_b) on blurs, inpainting
+ *   and super-resolution, and against a dense brute-force law of SPEC §7 (testutil_sampler.c)
+ *   for respaced DDPM, DDIM(η), DDRM(η, η_b) and the VP SDE schemes, normal and exact starts:
  *   ≥ 2000 trajectories, per-pixel mean and variance and power per frequency at a middle
  *   checkpoint and at t = 0 within 5 standard errors;
  * - the generic backend (operator in pixel space, CG) and the Fourier backend give the same
@@ -13,6 +14,7 @@
  *   dense law, ODE schemes are the affine flow of their start, backends agree;
  * - errors: a checkpoint the plan never visits, bad parameters, a stop request. */
 #include <math.h>
+#include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +160,48 @@ static void test_mc_ddrm_sr(void **st) {
 static void test_mc_cgdm_sr_exact(void **st) {
   (void)st;
   mc_dense(OP_SR, 6, 4, GDS_VARIANCE_BETA, cfg_of(GDS_ALG_CGDM, 1, GDS_SCHEME_DDPM, 0, T, GDS_INIT_EXACT), 20);
+}
+
+/* §7 samplers against the law backends themselves (gds_law_moments with the configuration). */
+static void mc_law(gds_operator_spec spec, int h, int w, gds_sampler_config cfg, int t_mid) {
+  problem p;
+  problem_make(&p, h, w, spec, GDS_VARIANCE_BETA, 0.08);
+  const int d = h * w, ck[2] = {t_mid, 0};
+  gds_law *law;
+  gds_sampler *smp;
+  assert_int_equal(gds_law_create(p.prior, p.sc, p.op, p.sigma, &law), 0);
+  assert_int_equal(gds_sampler_create(p.prior, p.sc, p.op, p.sigma, &smp), 0);
+  double *mean = malloc(sizeof(double) * 2 * d), *cov = malloc(sizeof(double) * 2 * d * d);
+  for (int c = 0; c < 2; c++)
+    assert_int_equal(gds_law_moments(law, &cfg, p.v, ck[c], mean + c * d, cov + (size_t)c * d * d, NULL, NULL), 0);
+  gds_ts_mc_compare(smp, &cfg, p.v, h, w, ck, mean, cov, NTRAJ);
+  free(mean);
+  free(cov);
+  gds_sampler_destroy(&smp);
+  gds_law_destroy(&law);
+  problem_free(&p);
+}
+
+static void test_mc_law_ddim_blur(void **st) {
+  (void)st;
+  mc_law(OP_BLUR, H, W, cfg_of(GDS_ALG_PIGDM, 1, GDS_SCHEME_DDIM, 0.6, 10, GDS_INIT_NORMAL), 21);
+}
+static void test_mc_law_ddim_inpainting(void **st) {
+  (void)st;
+  mc_law(OP_INPAINT, H, W, cfg_of(GDS_ALG_CGDM, 1, GDS_SCHEME_DDIM, 1.0, 13, GDS_INIT_EXACT), 19);
+}
+static void test_mc_law_ddrm_blur(void **st) {
+  (void)st;
+  mc_law(OP_MOTION, H, W, cfg_ddrm(0.85, 1.0, 10, GDS_INIT_NORMAL), 21);
+}
+static void test_mc_law_ddrm_inpainting(void **st) {
+  (void)st;
+  mc_law(OP_INPAINT, H, W, cfg_ddrm(0.5, 0.8, T, GDS_INIT_NORMAL), 20);
+}
+static void test_mc_law_sr(void **st) {
+  (void)st;
+  mc_law(OP_SR, 6, 4, cfg_ddrm(0.85, 1.0, 10, GDS_INIT_EXACT), 21);
+  mc_law(OP_SR, 6, 4, cfg_of(GDS_ALG_DPS, 0.05, GDS_SCHEME_DDIM, 0.3, 10, GDS_INIT_NORMAL), 21);
 }
 
 /* ---- the VP SDE (SPEC §7.3) ---- */
@@ -529,7 +573,8 @@ static void test_errors(void **st) {
   problem_free(&p);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv); /* the dense law backend (inpainting) runs on MPI_COMM_SELF */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mc_dps_gaussian),          cmocka_unit_test(test_mc_pigdm_motion),
       cmocka_unit_test(test_mc_cgdm_gaussian_tilde),   cmocka_unit_test(test_mc_none_identity),
@@ -539,6 +584,9 @@ int main(void) {
       cmocka_unit_test(test_mc_ddrm_blur),             cmocka_unit_test(test_mc_ddrm_blur_exact),
       cmocka_unit_test(test_mc_ddrm_inpainting),       cmocka_unit_test(test_mc_ddrm_inpainting_exact),
       cmocka_unit_test(test_mc_ddrm_sr),               cmocka_unit_test(test_mc_cgdm_sr_exact),
+      cmocka_unit_test(test_mc_law_ddim_blur),         cmocka_unit_test(test_mc_law_ddim_inpainting),
+      cmocka_unit_test(test_mc_law_ddrm_blur),         cmocka_unit_test(test_mc_law_ddrm_inpainting),
+      cmocka_unit_test(test_mc_law_sr),
       cmocka_unit_test(test_generic_equals_fourier),   cmocka_unit_test(test_generic_equals_fourier_block),
       cmocka_unit_test(test_ddim_eta0_flow),
       cmocka_unit_test(test_common_noise),             cmocka_unit_test(test_start_is_white),
@@ -547,5 +595,7 @@ int main(void) {
       cmocka_unit_test(test_mc_vp_heun),               cmocka_unit_test(test_mc_vp_rk4_euler_sr),
       cmocka_unit_test(test_vp_ode_flow),              cmocka_unit_test(test_vp_backends_agree),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  MPI_Finalize();
+  return rc;
 }

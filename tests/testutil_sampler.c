@@ -490,14 +490,22 @@ void gds_ts_flow(const gds_ts_problem *pb, const gds_sampler_config *cfg, double
 /* ---- Monte Carlo ------------------------------------------------------------------------- */
 
 void gds_ts_mc_check(gds_sampler *smp, const gds_ts_problem *pb, const gds_sampler_config *cfg, int t_mid, int ntraj) {
-  const int H = pb->H, W = pb->W, D = pb->d, ck[2] = {t_mid, pb->sched ? 0 : cfg->steps}; /* middle, end */
+  const int D = pb->d, ck[2] = {t_mid, pb->sched ? 0 : cfg->steps}; /* middle, end */
+  double *mean = malloc(sizeof(double) * 2 * D), *cov = malloc(sizeof(double) * 2 * D * D);
+  for (int c = 0; c < 2; c++) gds_ts_law(pb, cfg, ck[c], mean + c * D, cov + (size_t)c * D * D);
+  gds_ts_mc_compare(smp, cfg, pb->v, pb->H, pb->W, ck, mean, cov, ntraj);
+  free(mean);
+  free(cov);
+}
+
+void gds_ts_mc_compare(gds_sampler *smp, const gds_sampler_config *cfg, const double *v, int H, int W, const int ck[2],
+                       const double *mean, const double *cov, int ntraj) {
+  const int D = H * W;
   float *traj = malloc(sizeof(float) * 2 * D);
   double *sum = calloc(2 * (size_t)D, sizeof(double)), *sq = calloc(2 * (size_t)D, sizeof(double));
   double *pw = calloc(2 * (size_t)D, sizeof(double)), *cen = malloc(sizeof(double) * D);
-  double *mean = malloc(sizeof(double) * 2 * D), *cov = malloc(sizeof(double) * 2 * D * D);
-  for (int c = 0; c < 2; c++) gds_ts_law(pb, cfg, ck[c], mean + c * D, cov + (size_t)c * D * D);
   for (int n = 0; n < ntraj; n++) {
-    assert_int_equal(gds_sampler_run(smp, cfg, pb->v, 11, n, 2, ck, traj, NULL, NULL), 0);
+    assert_int_equal(gds_sampler_run(smp, cfg, v, 11, n, 2, ck, traj, NULL, NULL), 0);
     for (int c = 0; c < 2; c++) {
       for (int i = 0; i < D; i++) {
         cen[i] = traj[c * D + i] - mean[c * D + i];
@@ -536,6 +544,4 @@ void gds_ts_mc_check(gds_sampler *smp, const gds_ts_problem *pb, const gds_sampl
   free(sq);
   free(pw);
   free(cen);
-  free(mean);
-  free(cov);
 }

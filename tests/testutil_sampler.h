@@ -39,5 +39,9 @@ void gds_ts_flow(const gds_ts_problem *pb, const gds_sampler_config *cfg, double
  * empirical mean and variance per pixel and power per frequency E|DFT(y − m)(ξ)|² agree with
  * the dense law within 5 standard errors (as gds_test_mc_check). */
 void gds_ts_mc_check(gds_sampler *smp, const gds_ts_problem *pb, const gds_sampler_config *cfg, int t_mid, int ntraj);
+/* The same against given laws: mean[c·d ..], cov[c·d² ..] at the checkpoints ck[0], ck[1]
+ * (e.g. gds_law_moments of a law backend). */
+void gds_ts_mc_compare(gds_sampler *smp, const gds_sampler_config *cfg, const double *v, int H, int W, const int ck[2],
+                       const double *mean, const double *cov, int ntraj);
 
 #endif
