@@ -19,7 +19,8 @@
 
 /* Frequencies per chunk of a diagonal backend (work vectors of a chunk stay in L1/L2). */
 enum { GDS_SAMPLER_CHUNK = 256 };
-/* Frequency-steps between two polls (a few hundred microseconds of work). */
+/* Frequency-steps between two polls of a chunked run (a few hundred microseconds of work);
+ * a run on the whole spectrum polls after every step. */
 enum { GDS_SAMPLER_POLL_WORK = 1 << 16 };
 
 static const gds_sampler_backend *const gds_sampler_by_structure_[GDS_STRUCTURE_COUNT] = {
@@ -318,7 +319,7 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
       if (rs->slot[k + 1] >= 0)
         memcpy(rs->ck + rs->slot[k + 1] * n2 + 2 * (size_t)f0, tr.y, 2 * (size_t)(tr.f1 - f0) * sizeof(double));
       work += tr.f1 - f0;
-      if (work >= GDS_SAMPLER_POLL_WORK) {
+      if (work >= GDS_SAMPLER_POLL_WORK || chunk == nf) { /* whole-spectrum steps: after each */
         work = 0;
         GDS_POLL(poll);
       }
