@@ -77,8 +77,19 @@ static int fd_set_measurement(gds_sampler *s, const double *v) {
 GDS_SIMD_CLONES static void fd_gls_block(int n, const gds_gls *M, const double *restrict are, const double *restrict aim,
                          const double *restrict a2, const double *restrict lam, const double *restrict vr,
                          const double *restrict vi, const double *restrict xr, const double *restrict xi,
-                         double *restrict outr, double *restrict outi) {
+                         const double *restrict J, double *restrict outr, double *restrict outi) {
   const double c0 = M->c0, c1 = M->c1, c2 = M->c2, dp = c2 != 0 ? M->dp : 0.0, dq = c2 != 0 ? M->dq : 1.0;
+  if (J) { /* accumulate J ⊙ result: the guidance term of the score */
+    for (int j = 0; j < n; j++) {
+      double k = dp * lam[j] + dq;
+      double im = J[j] * k / (k * (c0 + c1 * a2[j]) + c2 * a2[j] * lam[j]);
+      double ar = are[j], ai = aim[j];
+      double rr = vr[j] - (ar * xr[j] - ai * xi[j]), ri = vi[j] - (ar * xi[j] + ai * xr[j]);
+      outr[j] += im * (ar * rr + ai * ri);
+      outi[j] += im * (ar * ri - ai * rr);
+    }
+    return;
+  }
   for (int j = 0; j < n; j++) {
     double k = dp * lam[j] + dq;
     double im = k / (k * (c0 + c1 * a2[j]) + c2 * a2[j] * lam[j]);
@@ -89,7 +100,8 @@ GDS_SIMD_CLONES static void fd_gls_block(int n, const gds_gls *M, const double *
   }
 }
 
-static int fd_gls(gds_sampler *s, const gds_gls *M, const double *x, const double *shift, double *out, int f0, int f1) {
+static int fd_gls(gds_sampler *s, const gds_gls *M, const double *x, const double *shift, const double *J, double *out,
+                  int f0, int f1) {
   fd_data *g = s->data;
   const double *vs = g->vs;
   if (shift) { /* V + state of the shift */
@@ -101,7 +113,7 @@ static int fd_gls(gds_sampler *s, const gds_gls *M, const double *x, const doubl
     const int n = gds_block_len(s, fb);
     const size_t o = 2 * (size_t)(fb - f0), ov = 2 * (size_t)fb;
     fd_gls_block(n, M, g->are + fb, g->aim + fb, g->a2 + fb, s->lam + fb, vs + ov, vs + ov + n, x + o, x + o + n,
-                 out + o, out + o + n);
+                 J ? J + (fb - f0) : NULL, out + o, out + o + n);
   }
   return GDS_SUCCESS;
 }

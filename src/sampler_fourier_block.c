@@ -134,20 +134,21 @@ static void fb_apply(gds_sampler *s, const double *X) {
   }
 }
 
-/* out(ξ) = conj(a(ξ)) w(η) on the stored half spectrum (+= when add). */
-static void fb_adjoint(gds_sampler *s, const double *wre, const double *wim, double *out, int add) {
+/* out(ξ) = conj(a(ξ)) w(η) on the stored half spectrum; += J(ξ)·(that) when J, += when add. */
+static void fb_adjoint(gds_sampler *s, const double *wre, const double *wim, const double *J, double *out, int add) {
   fb_data *g = s->data;
   const int nf = s->nf, W = s->W;
   for (int f = 0; f < nf; f++) {
     int q = f / s->Wh, c = f % s->Wh, i = q * W + c, e = g->e[i];
-    double ar = g->are[i], ai = g->aim[i];
-    double r = ar * wre[e] + ai * wim[e], im = ar * wim[e] - ai * wre[e];
-    out[f] = add ? out[f] + r : r;
-    out[nf + f] = add ? out[nf + f] + im : im;
+    double ar = g->are[i], ai = g->aim[i], k = J ? J[f] : 1.0;
+    double r = k * (ar * wre[e] + ai * wim[e]), im = k * (ar * wim[e] - ai * wre[e]);
+    out[f] = add || J ? out[f] + r : r;
+    out[nf + f] = add || J ? out[nf + f] + im : im;
   }
 }
 
-static int fb_gls(gds_sampler *s, const gds_gls *M, const double *x, const double *shift, double *out, int f0, int f1) {
+static int fb_gls(gds_sampler *s, const gds_gls *M, const double *x, const double *shift, const double *J, double *out,
+                  int f0, int f1) {
   fb_data *g = s->data;
   const int m = g->m;
   if (f0 != 0 || f1 != s->nf) GDS_ERROR(GDS_ERR_RUNTIME, "sampler: the fourier-block backend works on whole spectra");
@@ -167,7 +168,7 @@ static int fb_gls(gds_sampler *s, const gds_gls *M, const double *x, const doubl
     g->wre[e] = br / den;
     g->wim[e] = bi / den;
   }
-  fb_adjoint(s, g->wre, g->wim, out, 0);
+  fb_adjoint(s, g->wre, g->wim, J, out, 0);
   return GDS_SUCCESS;
 }
 
@@ -190,7 +191,7 @@ static int fb_ddrm(gds_sampler *s, const gds_ddrm_rule *rule, const double *x, c
     g->wre[k] = (g->sre[k] + cr[0] * g->vre[k]) / g->n1[k];
     g->wim[k] = (g->sim[k] + cr[0] * g->vim[k]) / g->n1[k];
   }
-  fb_adjoint(s, g->wre, g->wim, out, 1);
+  fb_adjoint(s, g->wre, g->wim, NULL, out, 1);
   return GDS_SUCCESS;
 }
 

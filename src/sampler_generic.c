@@ -139,7 +139,8 @@ static int gg_solve(gds_sampler *s, const gds_gls *M) {
   GDS_ERROR(GDS_ERR_RUNTIME, "sampler: conjugate gradients (operator %s) did not converge", s->op->name);
 }
 
-static int gg_gls(gds_sampler *s, const gds_gls *M, const double *X, const double *shift, double *out, int f0, int f1) {
+static int gg_gls(gds_sampler *s, const gds_gls *M, const double *X, const double *shift, const double *J, double *out,
+                  int f0, int f1) {
   gg_data *g = s->data;
   const int m = s->op->m;
   if (f0 != 0 || f1 != s->nf) GDS_ERROR(GDS_ERR_RUNTIME, "sampler: the generic backend works on whole spectra");
@@ -149,7 +150,15 @@ static int gg_gls(gds_sampler *s, const gds_gls *M, const double *X, const doubl
   for (int i = 0; i < m; i++) g->b[i] = g->v[i] + (shift ? shift[i] : 0.0) - g->b[i];
   GDS_CALL(gg_solve(s, M));
   GDS_CALL(gds_operator_apply_adjoint(s->op, g->w, g->atw));
-  gds_sampler_to_state(s, g->atw, out);
+  if (!J) {
+    gds_sampler_to_state(s, g->atw, out);
+    return GDS_SUCCESS;
+  }
+  gds_sampler_to_state(s, g->atw, g->st); /* one block: re[0..nf), im[nf..2nf) */
+  for (int f = 0; f < s->nf; f++) {
+    out[f] += J[f] * g->st[f];
+    out[s->nf + f] += J[f] * g->st[s->nf + f];
+  }
   return GDS_SUCCESS;
 }
 

@@ -52,9 +52,11 @@ typedef struct gds_sampler_backend {
   int diagonal;
   int (*setup)(gds_sampler *s);
   int (*set_measurement)(gds_sampler *s, const double *v);
-  /* out = Aᵀ M⁻¹ (v + shift − A x); shift: m measurement values or NULL (only with the full
-   * range). */
-  int (*gls)(gds_sampler *s, const gds_gls *M, const double *x, const double *shift, double *out, int f0, int f1);
+  /* out = Aᵀ M⁻¹ (v + shift − A x), or out += J ⊙ Aᵀ M⁻¹ (v + shift − A x) when J (one real
+   * per frequency of the range) is not NULL; shift: m measurement values or NULL (only with
+   * the full range). */
+  int (*gls)(gds_sampler *s, const gds_gls *M, const double *x, const double *shift, const double *J, double *out,
+             int f0, int f1);
   /* out = V x̄' with x̄'_i = c0 ȳ_i + c1 (Vᵀx)_i + c2 (Vᵀe)_i + c3 (Vᵀz)_i, c = coefs(rule, s_i);
    * GDS_ERR_INPUT when the backend has no SVD of the operator. */
   int (*ddrm)(gds_sampler *s, const gds_ddrm_rule *rule, const double *x, const double *e, const double *z,

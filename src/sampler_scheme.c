@@ -50,14 +50,6 @@ GDS_SIMD_CLONES static void gds_score_block(int n, int fb, double ab, double mu0
   }
 }
 
-GDS_SIMD_CLONES static void gds_guide_block(int n, const double *restrict J, const double *restrict gr, const double *restrict gi,
-                            double *restrict sr, double *restrict si) {
-  for (int j = 0; j < n; j++) {
-    sr[j] += J[j] * gr[j];
-    si[j] += J[j] * gi[j];
-  }
-}
-
 /* At level ᾱ = ab on the trajectory's range: x0 = x̂0(y) = μ + J (y − √ᾱ μ) and, when sc is
  * not NULL, sc = s̃(y) = −Σ_ᾱ⁻¹ (y − √ᾱ μ) + J Aᵀ C⁻¹ (v − A x̂0) (SPEC §1 "Score and
  * Tweedie", "Algorithms"), J = √ᾱ Σ Σ_ᾱ⁻¹, with the algorithm's C (none: no guidance). */
@@ -71,13 +63,7 @@ static int gds_score(gds_traj *tr, double ab, const double *y, double *x0, doubl
   }
   gds_gls M;
   if (!sc || !gds_sampler_guidance(tr->cfg->alg.kind, ab, s->sigma * s->sigma, tr->cfg->alpha_dps, &M)) return GDS_SUCCESS;
-  double *g = tr->w[GDS_W_G];
-  GDS_CALL(s->backend->gls(s, &M, x0, NULL, g, tr->f0, tr->f1));
-  for (int fb = tr->f0; fb < tr->f1; fb += s->B) {
-    const int n = gds_block_len(s, fb);
-    const size_t o = 2 * (size_t)(fb - tr->f0);
-    gds_guide_block(n, tr->w[GDS_W_J] + (fb - tr->f0), g + o, g + o + n, sc + o, sc + o + n);
-  }
+  GDS_CALL(s->backend->gls(s, &M, x0, NULL, tr->w[GDS_W_J], sc, tr->f0, tr->f1)); /* sc += J Aᵀ C⁻¹ (v − A x̂0) */
   return GDS_SUCCESS;
 }
 
@@ -150,7 +136,7 @@ static int gds_start_exact(gds_traj *tr, double ab, double *y) {
     gds_rng_normal(tr->key, GDS_BLOCK_START_MEAS, (size_t)m, shift);
     for (int i = 0; i < m; i++) shift[i] *= -s->sigma;
     gds_gls M = {.c0 = s->sigma * s->sigma, .c2 = 1, .dp = 0, .dq = 1};
-    GDS_CALL(s->backend->gls(s, &M, x, shift, g, 0, nf));
+    GDS_CALL(s->backend->gls(s, &M, x, shift, NULL, g, 0, nf));
     for (int fb = 0; fb < nf; fb += s->B) { /* + Σ Aᵀ (A Σ Aᵀ + σ² I)⁻¹ (v − σ n − A x) */
       const int n = gds_block_len(s, fb);
       double *xr = x + 2 * (size_t)fb;
