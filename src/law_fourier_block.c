@@ -456,7 +456,7 @@ static void fb_coef_stages(fb_data *fb, const gds_law_eval *ev, const gds_step *
 
 /* K ← P K Pᵀ + σ² I for block c in O(n²), P = diag(p) − γ u uᵀ: with z = K u, ω = uᵀz,
  * y = γ p∘z − ½γ²ω u, (PKPᵀ)_ef = p_e p_f K_ef − y_e u_f − u_e y_f. */
-GDS_HOT_CLONES static void fb_block_step(fb_data *fb, int c, double sig2) {
+static void fb_block_step(fb_data *fb, int c, double sig2) {
   const int n = fb->n;
   const double *restrict p = fb->p + (size_t)c * n, *restrict u = fb->u + (size_t)c * n;
   double *restrict K = fb->K + (size_t)c * n * n, *restrict z = fb->vwork, *restrict y = fb->vwork + n;
@@ -783,8 +783,10 @@ static double fb_general_pass(fb_data *fb, int step, double sig2, int want, doub
   return total;
 }
 
-/* Closed-form W2² of the commuting path at ᾱ_w: Σ wgt (√k − √(ᾱ_w dref + 1 − ᾱ_w))². */
-GDS_HOT_CLONES static double fb_commuting_w2(const fb_data *fb, double abw) {
+/* Closed-form W2² of the commuting path at ᾱ_w: Σ wgt (√k − √(ᾱ_w dref + 1 − ᾱ_w))².
+ * (Functions with sums over a block are not multi-versioned: compiled once, their vector sums
+ * round the same on every CPU.) */
+static double fb_commuting_w2(const fb_data *fb, double abw) {
   const int n = fb->n;
   const double *restrict dref = fb->dref, *restrict k = fb->kd;
   double total = 0;
@@ -804,7 +806,7 @@ GDS_HOT_CLONES static double fb_commuting_w2(const fb_data *fb, double abw) {
 /* Commuting path (exact-score algorithms: H_ᾱ = (ᾱ Σ_ref + (1 − ᾱ) I)⁻¹): every step is, per
  * eigenvalue dref of Σ_ref, the program on scalars with h_j = 1/(ᾱ_j dref + 1 − ᾱ_j):
  * k ← p² k + noise (one stage at y: p = scale (b_y − b₁ h)). */
-GDS_HOT_CLONES static void fb_commuting_step(fb_data *fb, const gds_step *st) {
+GDS_LAW_CLONES static void fb_commuting_step(fb_data *fb, const gds_step *st) {
   const double *restrict dref = fb->dref;
   double *restrict k = fb->kd;
   const int cn = fb->nc * fb->n;
@@ -873,7 +875,7 @@ static void fb_commuting_to_K(fb_data *fb, int posterior_basis) {
 /* Mean step with one score stage at y, for one seed (docs/maths.md §5.2), per block:
  * m ← p∘m + γ u (ρ − uᵀm), plus at class 0 the prior-mean terms scale b₁ √ᾱ (μ'/Σ_ᾱ +
  * C⁻¹ u uᵀμ'). Fused with ‖m − √ᾱ_w q'‖² (returned). */
-GDS_HOT_CLONES static double fb_step_mean_fast(fb_data *fb, const gds_step *st, fb_seed *sd, double sabw, int want_w2) {
+static double fb_step_mean_fast(fb_data *fb, const gds_step *st, fb_seed *sd, double sabw, int want_w2) {
   const int n = fb->n;
   double ab = st->stage[0].abar, sab = sqrt(ab), acc = 0;
   for (int c = 0; c < fb->nc; c++) {

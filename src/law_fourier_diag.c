@@ -35,6 +35,7 @@ typedef struct fd_data {
   double pnorm;      /* Parseval: ‖x‖² = pnorm Σ wgt |x̂|² (1/d, or 1 in eigen mode) */
   double *k, *p, *cr, *nz, *cmu; /* state K(ξ); per step: gain, gain on r̂, added variance, gain on μ̂ */
   double *stg;       /* 5·GDS_STAGE_MAX·nf: per-stage h, G and the program's partial sums (lazy) */
+  double *tw;        /* nf: the terms of a W2 sum (summed by gds_red_array) */
   double *real;      /* d, FFT work */
   fftw_complex *spec;
   fftw_plan fwd, bwd;
@@ -86,7 +87,7 @@ static int fd_setup_any(gds_law *law, int eigen) {
   GDS_CALL(gds_malloc_aligned(sizeof(double) * 14 * (size_t)nf, &blk));
   memset(blk, 0, sizeof(double) * 14 * (size_t)nf);
   double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar, &fd->sv,
-                     &fd->k,   &fd->p,  &fd->cr,  &fd->nz,  &fd->mu,  &fd->cmu};
+                     &fd->k,   &fd->p,  &fd->cr,  &fd->nz,  &fd->mu,  &fd->cmu, &fd->tw};
   for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) *arrs[i] = blk + i * (size_t)nf;
   double s2 = law->sigma * law->sigma;
   if (eigen) { /* Σ = diag(λ), A = I, μ = m·1 in the coordinates */
@@ -295,22 +296,35 @@ static inline void fd_step_freq(int f, int guided, double ab, double sab, double
  * p = scale (b_y − b₁ h), cr = scale b₁ G, K ← p² K + noise. Fused with the covariance part
  * of W2 at ᾱ_w against ᾱ_w Σ_ref + (1 − ᾱ_w) (returned squared in *w2c2 when want) so the
  * arrays are streamed once per step. Returns the gain of μ̂(0). */
-GDS_HOT_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_guidance c, const double *restrict refvar,
-                           double abw, int want, double *w2c2) {
+GDS_LAW_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_guidance c, const double *restrict refvar,
+                                           double abw, int want, double *w2c2) {
   double ab = st->stage[0].abar, sab = sqrt(ab), by = st->b_y, bb = st->b[0], scale = st->scale, sig2 = st->noise;
   const double *restrict lam = fd->lam, *restrict a2 = fd->a2, *restrict wgt = fd->wgt;
-  double *restrict k = fd->k, *restrict p = fd->p, *restrict cr = fd->cr;
+  double *restrict k = fd->k, *restrict p = fd->p, *restrict cr = fd->cr, *restrict tw = fd->tw;
   double acc = 0;
   const int nf = fd->nf;
   /* Copies of one loop body (fd_step_freq, inlined): the W2-free variant, used at times
-   * w2_times leaves out, pays no square roots; the unguided one no second division. */
+   * w2_times leaves out, pays no square roots; the unguided one no second division. The W2
+   * terms go through tw to a fixed-order sum (the same bits on every CPU). */
+#if GDS_LAW_FIXED_SUMS
+#define FD_FAST_W2(G)                                                                                            \
+  _Pragma("omp simd") for (int f = 0; f < nf; f++) {                                                           \
+    fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                                    \
+    double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);                                                  \
+    tw[f] = wgt[f] * dl * dl;                                                                                  \
+  }                                                                                                            \
+  acc = gds_red_array(nf, tw);
+#else
+#define FD_FAST_W2(G)                                                                                            \
+  _Pragma("omp simd reduction(+ : acc)") for (int f = 0; f < nf; f++) {                                        \
+    fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                                    \
+    double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);                                                  \
+    acc += wgt[f] * dl * dl;                                                                                   \
+  }
+#endif
 #define FD_FAST_LOOPS(G)                                                                                         \
   if (want) {                                                                                                  \
-    _Pragma("omp simd reduction(+ : acc)") for (int f = 0; f < nf; f++) {                                      \
-      fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                                  \
-      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);                                                \
-      acc += wgt[f] * dl * dl;                                                                                 \
-    }                                                                                                          \
+    FD_FAST_W2(G)                                                                                              \
   } else {                                                                                                     \
     _Pragma("omp simd") for (int f = 0; f < nf; f++) fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, \
                                                                   a2, k, p, cr);                               \
@@ -321,6 +335,8 @@ GDS_HOT_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_g
     FD_FAST_LOOPS(0)
   }
 #undef FD_FAST_LOOPS
+#undef FD_FAST_W2
+  (void)tw;
   *w2c2 = acc;
   /* h at ξ = 0 (the only frequency where μ̂ ≠ 0), recomputed outside the vector loop. */
   double ist0 = 1.0 / (ab * lam[0] + 1 - ab), J0 = sab * lam[0] * ist0;
@@ -337,7 +353,7 @@ GDS_HOT_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_g
 /* Stage j of the program on every frequency: x_j = a_y + Σ_{l<j} a_l k_l per part, then
  * kp_j = −h x_p, kq_j = −h x_q + G, kc_j = −h x_c + h √ᾱ_j. Written out per j (≤ 3 earlier
  * stages) so that every loop is a plain vector loop. */
-GDS_HOT_CLONES static void fd_program_pass(int nf, int j, const gds_stage *sg, double sab, const double *restrict h,
+GDS_LAW_CLONES static void fd_program_pass(int nf, int j, const gds_stage *sg, double sab, const double *restrict h,
                                            const double *restrict G, double *const *kp, double *const *kq,
                                            double *const *kc) {
   double *restrict pj = kp[j], *restrict qj = kq[j], *restrict cj = kc[j];
@@ -365,7 +381,7 @@ GDS_HOT_CLONES static void fd_program_pass(int nf, int j, const gds_stage *sg, d
 }
 
 /* p = scale (b_y + Σ b_j kp_j), cr = scale Σ b_j kq_j, cmu = scale Σ b_j kc_j, nz = noise. */
-GDS_HOT_CLONES static void fd_program_output(int nf, const gds_step *st, double *const *kp, double *const *kq,
+GDS_LAW_CLONES static void fd_program_output(int nf, const gds_step *st, double *const *kp, double *const *kq,
                                              double *const *kc, double *restrict p, double *restrict cr,
                                              double *restrict cmu, double *restrict nz) {
   const double by = st->b_y, scale = st->scale, noise = st->noise;
@@ -409,9 +425,9 @@ __attribute__((always_inline)) static inline double fd_linear_ns(fd_data *fd, co
   const double b0 = st->b[0], b1 = st->b[1], b2 = st->b[2], b3 = st->b[3];
   const double by = st->b_y, scale = st->scale, noise = st->noise;
   const double *restrict lam = fd->lam, *restrict wgt = fd->wgt;
-  double *restrict k = fd->k, *restrict p = fd->p, acc = 0;
+  double *restrict k = fd->k, *restrict p = fd->p, *restrict tw = fd->tw;
   const int nf = fd->nf;
-#pragma omp simd reduction(+ : acc)
+#pragma omp simd
   for (int f = 0; f < nf; f++) {
     const double l = lam[f];
     double k0 = -y0 / (ab0 * l + 1 - ab0), k1 = 0, k2 = 0, k3 = 0;
@@ -425,15 +441,13 @@ __attribute__((always_inline)) static inline double fd_linear_ns(fd_data *fd, co
     double pf = scale * op;
     p[f] = pf;
     k[f] = pf * pf * k[f] + noise;
-    if (want) {
-      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
-      acc += wgt[f] * dl * dl;
-    }
+    double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
+    tw[f] = wgt[f] * dl * dl;
   }
-  return acc;
+  return want ? gds_red_array(nf, tw) : 0.0;
 }
 
-GDS_HOT_CLONES static double fd_linear_fused(fd_data *fd, const gds_step *st, const double *refvar, double abw, int want) {
+GDS_LAW_CLONES static double fd_linear_fused(fd_data *fd, const gds_step *st, const double *refvar, double abw, int want) {
   switch (st->nstage) {
   case 1: return fd_linear_ns(fd, st, 1, refvar, abw, want);
   case 2: return fd_linear_ns(fd, st, 2, refvar, abw, want);
@@ -501,19 +515,17 @@ static double fd_coef_ddrm(gds_law *law, const gds_law_eval *ev, const gds_step 
 }
 
 /* K ← p² K + nz, fused with the covariance part of W2 (squared) at ᾱ_w when want. */
-GDS_HOT_CLONES static double fd_cov_update(fd_data *fd, const double *restrict refvar, double abw, int want) {
+GDS_LAW_CLONES static double fd_cov_update(fd_data *fd, const double *restrict refvar, double abw, int want) {
   const double *restrict p = fd->p, *restrict nz = fd->nz, *restrict wgt = fd->wgt;
-  double *restrict k = fd->k, acc = 0;
+  double *restrict k = fd->k, *restrict tw = fd->tw;
   const int nf = fd->nf;
-#pragma omp simd reduction(+ : acc)
+#pragma omp simd
   for (int f = 0; f < nf; f++) {
     k[f] = p[f] * p[f] * k[f] + nz[f];
-    if (want) {
-      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
-      acc += wgt[f] * dl * dl;
-    }
+    double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
+    tw[f] = wgt[f] * dl * dl;
   }
-  return acc;
+  return want ? gds_red_array(nf, tw) : 0.0;
 }
 
 /* m̂ ← p m̂ + cr r̂ + cmu μ̂ for one seed when μ̂ is spread over the components (eigen mode). */
@@ -525,7 +537,7 @@ static void fd_step_mean_spread(fd_data *fd, fd_seed *sd) {
 }
 
 /* m̂ ← p m̂ + cr r̂ (+ gain_mu0 μ̂ at ξ = 0) for one seed, fused with ‖m − √ᾱ_w q‖² (returned). */
-GDS_HOT_CLONES static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
+GDS_LAW_CLONES static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
   const double *restrict p = fd->p, *restrict cr = fd->cr, *restrict wgt = fd->wgt;
   double *restrict mre = sd->mre, *restrict mim = sd->mim;
   const double *restrict rre = sd->rre, *restrict rim = sd->rim;
@@ -541,11 +553,21 @@ GDS_HOT_CLONES static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_
     mre[0] += gain_mu0 * fd->mu0;
   }
   if (want) {
+#if GDS_LAW_FIXED_SUMS
+    double *restrict tw = fd->tw;
+#pragma omp simd
+    for (int f = 0; f < nf; f++) {
+      double dr = mre[f] - sabw * qre[f], di = mim[f] - sabw * qim[f];
+      tw[f] = wgt[f] * (dr * dr + di * di);
+    }
+    acc = gds_red_array(nf, tw);
+#else
 #pragma omp simd reduction(+ : acc)
     for (int f = 0; f < nf; f++) {
       double dr = mre[f] - sabw * qre[f], di = mim[f] - sabw * qim[f];
       acc += wgt[f] * (dr * dr + di * di);
     }
+#endif
   }
   return acc;
 }

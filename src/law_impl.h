@@ -19,17 +19,34 @@
 
 #include "gdsweep/law.h"
 
-/* Hot per-frequency loops: when the build does not target AVX2 already (a portable x86-64
- * build), GCC compiles them three times (AVX-512, AVX2 + FMA, SSE2) and picks at run time the
- * best copy the machine runs (the SSE2 copy alone is ≈ 2.5× slower for the default sampler).
- * FMA contraction and the width-dependent order of vector reductions make the last bits of W2
- * depend on the copy, i.e. on the machine. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define GDS_HOT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* Hot loops are multi-versioned (GDS_LAW_CLONES = GDS_SIMD_CLONES, src/simd.h: baseline x86-64, AVX2, AVX-512,
+ * picked at run time). Their sums use GDS_RED lanes in a fixed order (each lane sums the
+ * indices ≡ lane mod GDS_RED in increasing order, lanes added pairwise), so that every version
+ * computes the same bits on every CPU (ISO C: no FMA contraction). */
+#include "simd.h"
+/* A build for an AVX2 machine (-march=native) has one version: a clone for a subset of the
+ * build's ISA could not inline the loops' helpers. */
+#if defined(__AVX2__)
+#define GDS_LAW_CLONES
+#define GDS_LAW_FIXED_SUMS 0 /* one version: its vector sums are the same on every node */
 #else
-#define GDS_HOT_CLONES
+#define GDS_LAW_CLONES GDS_SIMD_CLONES
+#define GDS_LAW_FIXED_SUMS 1 /* several versions: sums in a fixed order (gds_red_array) */
 #endif
+enum { GDS_RED = 8 };
+static inline double gds_red_sum(const double *part) {
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+/* Σ x[i], i < n, in the fixed order above (vectorises for any SIMD width). */
+static inline double gds_red_array(int n, const double *restrict x) {
+  double part[GDS_RED] = {0};
+  int i = 0;
+  for (; i + GDS_RED <= n; i += GDS_RED)
+#pragma omp simd
+    for (int j = 0; j < GDS_RED; j++) part[j] += x[i + j];
+  for (int j = 0; i + j < n; j++) part[j] += x[i + j];
+  return gds_red_sum(part);
+}
 
 /* One evaluation (one sampler configuration, a bundle of ns measurements). */
 typedef struct gds_law_eval {
