@@ -308,12 +308,22 @@ GDS_LAW_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_g
    * terms go through tw to a fixed-order sum (the same bits on every CPU). */
 #if GDS_LAW_FIXED_SUMS
 #define FD_FAST_W2(G)                                                                                            \
-  _Pragma("omp simd") for (int f = 0; f < nf; f++) {                                                           \
-    fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                                    \
-    double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);                                                  \
-    tw[f] = wgt[f] * dl * dl;                                                                                  \
-  }                                                                                                            \
-  acc = gds_red_array(nf, tw);
+  {                                                                                                            \
+    double part[GDS_RED] = {0};                                                                                \
+    int f0 = 0;                                                                                                \
+    for (; f0 + GDS_RED <= nf; f0 += GDS_RED)                                                                  \
+      _Pragma("omp simd") for (int j = 0; j < GDS_RED; j++) {                                                  \
+        fd_step_freq(f0 + j, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                           \
+        double dl = sqrt(k[f0 + j]) - sqrt(abw * refvar[f0 + j] + 1 - abw);                                    \
+        part[j] += wgt[f0 + j] * dl * dl;                                                                      \
+      }                                                                                                        \
+    for (int j = 0; f0 + j < nf; j++) {                                                                        \
+      fd_step_freq(f0 + j, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                             \
+      double dl = sqrt(k[f0 + j]) - sqrt(abw * refvar[f0 + j] + 1 - abw);                                      \
+      part[j] += wgt[f0 + j] * dl * dl;                                                                        \
+    }                                                                                                          \
+    acc = gds_red_sum(part);                                                                                   \
+  }
 #else
 #define FD_FAST_W2(G)                                                                                            \
   _Pragma("omp simd reduction(+ : acc)") for (int f = 0; f < nf; f++) {                                        \
@@ -425,9 +435,9 @@ __attribute__((always_inline)) static inline double fd_linear_ns(fd_data *fd, co
   const double b0 = st->b[0], b1 = st->b[1], b2 = st->b[2], b3 = st->b[3];
   const double by = st->b_y, scale = st->scale, noise = st->noise;
   const double *restrict lam = fd->lam, *restrict wgt = fd->wgt;
-  double *restrict k = fd->k, *restrict p = fd->p, *restrict tw = fd->tw;
+  double *restrict k = fd->k, *restrict p = fd->p, *restrict tw = fd->tw, acc = 0;
   const int nf = fd->nf;
-#pragma omp simd
+#pragma omp simd reduction(+ : acc)
   for (int f = 0; f < nf; f++) {
     const double l = lam[f];
     double k0 = -y0 / (ab0 * l + 1 - ab0), k1 = 0, k2 = 0, k3 = 0;
@@ -442,9 +452,11 @@ __attribute__((always_inline)) static inline double fd_linear_ns(fd_data *fd, co
     p[f] = pf;
     k[f] = pf * pf * k[f] + noise;
     double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
-    tw[f] = wgt[f] * dl * dl;
+    if (GDS_LAW_FIXED_SUMS) tw[f] = wgt[f] * dl * dl;
+    else acc += wgt[f] * dl * dl;
   }
-  return want ? gds_red_array(nf, tw) : 0.0;
+  if (!want) return 0.0;
+  return GDS_LAW_FIXED_SUMS ? gds_red_array(nf, tw) : acc;
 }
 
 GDS_LAW_CLONES static double fd_linear_fused(fd_data *fd, const gds_step *st, const double *refvar, double abw, int want) {
@@ -517,15 +529,17 @@ static double fd_coef_ddrm(gds_law *law, const gds_law_eval *ev, const gds_step 
 /* K ← p² K + nz, fused with the covariance part of W2 (squared) at ᾱ_w when want. */
 GDS_LAW_CLONES static double fd_cov_update(fd_data *fd, const double *restrict refvar, double abw, int want) {
   const double *restrict p = fd->p, *restrict nz = fd->nz, *restrict wgt = fd->wgt;
-  double *restrict k = fd->k, *restrict tw = fd->tw;
+  double *restrict k = fd->k, *restrict tw = fd->tw, acc = 0;
   const int nf = fd->nf;
-#pragma omp simd
+#pragma omp simd reduction(+ : acc)
   for (int f = 0; f < nf; f++) {
     k[f] = p[f] * p[f] * k[f] + nz[f];
     double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
-    tw[f] = wgt[f] * dl * dl;
+    if (GDS_LAW_FIXED_SUMS) tw[f] = wgt[f] * dl * dl;
+    else acc += wgt[f] * dl * dl;
   }
-  return want ? gds_red_array(nf, tw) : 0.0;
+  if (!want) return 0.0;
+  return GDS_LAW_FIXED_SUMS ? gds_red_array(nf, tw) : acc;
 }
 
 /* m̂ ← p m̂ + cr r̂ + cmu μ̂ for one seed when μ̂ is spread over the components (eigen mode). */

@@ -19,19 +19,24 @@
 
 #include "gdsweep/law.h"
 
-/* Hot loops are multi-versioned (GDS_LAW_CLONES = GDS_SIMD_CLONES, src/simd.h: baseline x86-64, AVX2, AVX-512,
- * picked at run time). Their sums use GDS_RED lanes in a fixed order (each lane sums the
- * indices ≡ lane mod GDS_RED in increasing order, lanes added pairwise), so that every version
- * computes the same bits on every CPU (ISO C: no FMA contraction). */
+/* Hot loops are multi-versioned in portable builds (GDS_LAW_CLONES = GDS_SIMD_CLONES of
+ * src/simd.h: baseline x86-64, AVX2, AVX-512, picked at run time); a build for an AVX2 machine
+ * (-march=native) has one version (a clone for a subset of the build's ISA could not inline
+ * the loops' helpers). Element-wise work gives the same bits in every version (ISO C: no FMA
+ * contraction); vector sums (W2) round in a width-dependent order. With
+ * -DGDS_LAW_FIXED_SUMS=1 those sums use GDS_RED lanes in a fixed order (each lane sums the
+ * indices ≡ lane mod GDS_RED in increasing order, lanes added pairwise) and every version
+ * computes the same bits (checked: x86-64, -v3, -v4 builds of the Fourier-diagonal engine agree
+ * bit for bit), at a cost of 5–15 % in the default sampler. It is off by default: FFTW's own
+ * run-time choice of SIMD codelets already makes the last bits CPU-dependent. */
 #include "simd.h"
-/* A build for an AVX2 machine (-march=native) has one version: a clone for a subset of the
- * build's ISA could not inline the loops' helpers. */
 #if defined(__AVX2__)
 #define GDS_LAW_CLONES
-#define GDS_LAW_FIXED_SUMS 0 /* one version: its vector sums are the same on every node */
 #else
 #define GDS_LAW_CLONES GDS_SIMD_CLONES
-#define GDS_LAW_FIXED_SUMS 1 /* several versions: sums in a fixed order (gds_red_array) */
+#endif
+#ifndef GDS_LAW_FIXED_SUMS
+#define GDS_LAW_FIXED_SUMS 0
 #endif
 enum { GDS_RED = 8 };
 static inline double gds_red_sum(const double *part) {
