@@ -75,7 +75,9 @@ expect_text "$STDOUT" "status after resume" "$total/$total points done, 0 missin
 h5_same ref.h5 killed.h5 "SIGKILL + resume vs uninterrupted"
 
 note "--- SIGTERM to the ranks: exit 3, then --resume (-n 1) completes"
-gds_start_bg term.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o term.h5
+# Every unit lasts >= 0.2 s (test-only knob; results unchanged), so that the run (30 units on 2
+# ranks) outlasts the signal however fast the machine and the code are.
+GDSWEEP_TEST_UNIT_SECONDS=0.2 gds_start_bg term.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o term.h5
 pid=$BG_PID
 # Stop it once about a quarter of the points are done.
 if wait_for_progress term.h5 "$pid" $((total / 4)); then
