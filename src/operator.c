@@ -3,6 +3,8 @@
 #include "gdsweep/operator.h"
 
 #include <fftw3.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,8 +100,9 @@ static void gds_kernel_gaussian(int H, int W, double std, double *k) {
  * direction `angle` degrees counter-clockwise from the column axis (rows grow downwards, so
  * the row offset is −s·sin θ), each splatted bilinearly onto the periodic grid; sum 1. */
 static void gds_kernel_motion(int H, int W, double length, double angle, double *k) {
-  int n = 10 * (int)ceil(length) + 1;
-  double th = angle * M_PI / 180.0, sum = 0;
+  int n = 10 * (int)ceil(length) + 1; /* fits: gds_operator_spec_check bounds length */
+  /* angle reduced modulo 360 first (exact), so that no finite angle overflows angle·π */
+  double th = fmod(angle, 360.0) * M_PI / 180.0, sum = 0;
   memset(k, 0, sizeof(double) * (size_t)H * W);
   for (int j = 0; j < n; j++) {
     double s = -0.5 * length + length * j / (double)(n - 1);
@@ -116,34 +119,124 @@ static void gds_kernel_motion(int H, int W, double length, double angle, double 
   for (int i = 0; i < H * W; i++) k[i] /= sum;
 }
 
-static int gds_operator_make_mask(gds_operator *op) {
-  const gds_operator_spec *s = &op->spec;
-  int H = op->H, W = op->W, d = op->d;
-  GDS_CALL(GDS_ALLOC(op->mask, d));
+/* The inpainting mask (1 = observed) of an H×W image into mask[d]; *observed = its count.
+ * Errors (an unreadable or wrongly sized file) are described in `why`, not printed. */
+static int gds_operator_mask_fill(const gds_operator_spec *s, int H, int W, unsigned char *mask,
+                                  int *observed, char *why, int len) {
+  const int d = H * W;
   if (s->mask == GDS_MASK_RANDOM) {
     double *u;
     GDS_CALL(GDS_ALLOC(u, d));
     gds_rng_uniform(gds_rng_key_make(GDS_STREAM_MASK, s->mask_seed, 0), 0, (size_t)d, u);
-    for (int i = 0; i < d; i++) op->mask[i] = u[i] < s->keep;
+    for (int i = 0; i < d; i++) mask[i] = u[i] < s->keep;
     free(u);
   } else if (s->mask == GDS_MASK_BOX) {
-    for (int i = 0; i < d; i++) op->mask[i] = 1;
-    for (int r = s->box[0]; r < s->box[0] + s->box[2] && r < H; r++)
-      for (int c = s->box[1]; c < s->box[1] + s->box[3] && c < W; c++) op->mask[r * W + c] = 0;
+    for (int i = 0; i < d; i++) mask[i] = 1;
+    for (int64_t r = s->box[0]; r < (int64_t)s->box[0] + s->box[2] && r < H; r++)
+      for (int64_t c = s->box[1]; c < (int64_t)s->box[1] + s->box[3] && c < W; c++) mask[r * W + c] = 0;
   } else {
     int h, w;
-    double *img;
-    GDS_CALL(gds_texture_load(s->mask_path, &h, &w, &img));
+    double *img = NULL;
+    int quiet = gds_error_set_quiet(1);
+    int ierr = gds_texture_load(s->mask_path, &h, &w, &img);
+    gds_error_set_quiet(quiet);
+    if (ierr) {
+      snprintf(why, (size_t)len, "mask file %s is not a readable 8/16-bit PNG or PGM image", s->mask_path);
+      return GDS_ERR_INPUT;
+    }
     if (h != H || w != W) {
       free(img);
-      GDS_ERROR(GDS_ERR_INPUT, "inpainting mask file %s is %dx%d, the image is %dx%d (rows x columns)",
-                s->mask_path, h, w, H, W);
+      snprintf(why, (size_t)len, "mask file %s is %d x %d (rows x columns) but the image is %d x %d",
+               s->mask_path, h, w, H, W);
+      return GDS_ERR_INPUT;
     }
-    for (int i = 0; i < d; i++) op->mask[i] = img[i] != 0.0;
+    for (int i = 0; i < d; i++) mask[i] = img[i] != 0.0;
     free(img);
   }
   int m = 0;
-  for (int i = 0; i < d; i++) m += op->mask[i];
+  for (int i = 0; i < d; i++) m += mask[i];
+  *observed = m;
+  return GDS_SUCCESS;
+}
+
+int gds_operator_spec_check(const gds_operator_spec *s, int H, int W, char *why, int len) {
+  if (!s || H < 1 || W < 1 || (int64_t)H * W > INT_MAX) {
+    snprintf(why, (size_t)len, "invalid image size %d x %d (H·W must fit an int)", H, W);
+    return GDS_ERR_INPUT;
+  }
+  why[0] = '\0';
+  switch (s->type) {
+  case GDS_OP_IDENTITY: return GDS_SUCCESS;
+  case GDS_OP_GAUSSIAN_BLUR: {
+    /* k(p) = exp(−|p|²/(2 std²)): 2·std² must be a finite normal double */
+    const double s2 = 2 * s->std * s->std;
+    if (!(s->std > 0) || !isfinite(s->std))
+      snprintf(why, (size_t)len, "std must be a finite number > 0, got %g", s->std);
+    else if (s2 < DBL_MIN)
+      snprintf(why, (size_t)len, "std = %g underflows: 2·std² = %g is below the smallest normal double "
+               "(%g); std must be at least 1.1e-154 (any std below about 0.1 pixel already gives the "
+               "identity kernel to machine precision: use identity)", s->std, s2, DBL_MIN);
+    else if (!isfinite(s2))
+      snprintf(why, (size_t)len, "std = %g overflows: 2·std² exceeds the largest double; std must be at "
+               "most 1.3e154 (a std much larger than the %d x %d image gives a uniform kernel)", s->std, H, W);
+    break;
+  }
+  case GDS_OP_MOTION_BLUR:
+    if (!(s->length > 0) || !isfinite(s->length))
+      snprintf(why, (size_t)len, "length must be a finite number > 0, got %g", s->length);
+    else if (10.0 * ceil(s->length) + 1 > INT_MAX)
+      snprintf(why, (size_t)len, "length = %g overflows: its kernel has 10·ceil(length)+1 = %.4g points, "
+               "more than the int range allows (%d); length must be at most %d",
+               s->length, 10.0 * ceil(s->length) + 1, INT_MAX, (INT_MAX - 1) / 10);
+    else if (!isfinite(s->angle))
+      snprintf(why, (size_t)len, "angle must be a finite number, got %g", s->angle);
+    break;
+  case GDS_OP_INPAINTING:
+    if (s->mask == GDS_MASK_RANDOM && !(s->keep > 0 && s->keep <= 1))
+      snprintf(why, (size_t)len, "keep must be in (0, 1], got %g", s->keep);
+    else if (s->mask == GDS_MASK_BOX &&
+             (s->box[0] < 0 || s->box[1] < 0 || s->box[2] < 1 || s->box[3] < 1 ||
+              (int64_t)s->box[0] + s->box[2] > H || (int64_t)s->box[1] + s->box[3] > W))
+      snprintf(why, (size_t)len, "box [%d, %d, %d, %d] is not inside the %d x %d image", s->box[0], s->box[1],
+               s->box[2], s->box[3], H, W);
+    else if (s->mask != GDS_MASK_RANDOM && s->mask != GDS_MASK_BOX && s->mask != GDS_MASK_FILE)
+      snprintf(why, (size_t)len, "unknown mask kind %d", (int)s->mask);
+    else {
+      unsigned char *mask;
+      int m = 0;
+      GDS_CALL(GDS_ALLOC(mask, (size_t)H * W));
+      int ierr = gds_operator_mask_fill(s, H, W, mask, &m, why, len);
+      free(mask);
+      if (ierr == GDS_ERR_INPUT) return ierr;
+      GDS_CALL(ierr);
+      if (m == 0) {
+        if (s->mask == GDS_MASK_RANDOM)
+          snprintf(why, (size_t)len, "the mask is empty: keep = %g with mask_seed %llu observes none of the "
+                   "%d pixels; give a larger keep or another mask_seed", s->keep,
+                   (unsigned long long)s->mask_seed, H * W);
+        else if (s->mask == GDS_MASK_FILE)
+          snprintf(why, (size_t)len, "the mask is empty: every pixel of %s is 0 (non-zero = observed)",
+                   s->mask_path);
+        else snprintf(why, (size_t)len, "the mask is empty: the box hides every pixel");
+      }
+    }
+    break;
+  case GDS_OP_SUPER_RESOLUTION:
+    if (s->factor < 1 || H % s->factor || W % s->factor)
+      snprintf(why, (size_t)len, "factor %d must divide the image size %d x %d", s->factor, H, W);
+    break;
+  default: snprintf(why, (size_t)len, "unknown operator type %d", (int)s->type);
+  }
+  return why[0] ? GDS_ERR_INPUT : GDS_SUCCESS;
+}
+
+static int gds_operator_make_mask(gds_operator *op) {
+  char why[512];
+  int m = 0;
+  GDS_CALL(GDS_ALLOC(op->mask, op->d));
+  int ierr = gds_operator_mask_fill(&op->spec, op->H, op->W, op->mask, &m, why, sizeof why);
+  if (ierr == GDS_ERR_INPUT) GDS_ERROR(GDS_ERR_INPUT, "operator %s: %s", op->name, why);
+  GDS_CALL(ierr);
   if (m == 0) GDS_ERROR(GDS_ERR_INPUT, "operator %s observes no pixel: the mask is empty", op->name);
   op->m = m;
   op->mh = 1;
@@ -172,6 +265,15 @@ static int gds_operator_setup_convolution(gds_operator *op) {
 int gds_operator_create(const gds_operator_spec *spec, int H, int W, gds_operator **out) {
   gds_operator *op;
   int ierr;
+  char why[768], name[256];
+  if (!spec || !out) GDS_ERROR(GDS_ERR_RUNTIME, "gds_operator_create: NULL argument");
+  *out = NULL;
+  ierr = gds_operator_spec_check(spec, H, W, why, sizeof why);
+  if (ierr == GDS_ERR_INPUT) {
+    gds_operator_spec_name(spec, name, sizeof name);
+    GDS_ERROR(GDS_ERR_INPUT, "operator %s: %s", name, why);
+  }
+  GDS_CALL(ierr);
   GDS_CALL(GDS_ALLOC(op, 1));
   op->spec = *spec;
   op->H = H;

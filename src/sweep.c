@@ -35,6 +35,7 @@ typedef struct sw_ctx {
   yaml_document_t *doc;
   const char *file; /* for messages */
   gds_sweep *s;
+  const yaml_node_t *steps_node; /* grid.sampler_steps when given (checkpoint messages) */
 } sw_ctx;
 
 /* ---- messages ------------------------------------------------------------------------ */
@@ -184,7 +185,8 @@ static int sw_parse_int(const char *v, int64_t *out) {
   return 1;
 }
 
-/* Finite decimal real; YAML's .inf/.nan and strtod's hex/inf/nan spellings are refused. */
+/* Finite decimal real; YAML's .inf/.nan and strtod's hex/inf/nan spellings are refused, and so
+ * are values that overflow or underflow a double (including subnormals: strtod says ERANGE). */
 static int sw_parse_real(const char *v, double *out) {
   if (!*v || strspn(v, "0123456789+-.eE") != strlen(v)) return 0;
   char *end;
@@ -195,15 +197,44 @@ static int sw_parse_real(const char *v, double *out) {
   return 1;
 }
 
-/* Parse scalar node `n` as field `f` into obj + f->off. */
+/* Why a scalar is not a real, when it looks like one: " (... overflows ...)" or "". */
+static const char *sw_real_why(const char *v) {
+  if (!strcmp(v, ".inf") || !strcmp(v, "-.inf") || !strcmp(v, "+.inf") || !strcmp(v, ".nan") ||
+      !strcmp(v, ".Inf") || !strcmp(v, ".NaN") || !strcmp(v, ".INF") || !strcmp(v, ".NAN"))
+    return " (infinite and NaN values are not allowed: give a finite number)";
+  if (!*v || strspn(v, "0123456789+-.eE") != strlen(v)) return "";
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (*end || end == v || errno != ERANGE) return "";
+  if (isinf(x))
+    return " (overflow: the magnitude exceeds the largest double, about 1.8e308)";
+  return " (underflow: a non-zero magnitude below 2.2e-308, the smallest normal double, "
+         "cannot be represented accurately)";
+}
+
+/* A decimal integer whose value does not fit in 64 bits. */
+static int sw_int_too_big(const char *v) {
+  const char *p = v + (*v == '+' || *v == '-');
+  if (!*p || strspn(p, "0123456789") != strlen(p)) return 0;
+  errno = 0;
+  (void)strtoll(v, NULL, 10);
+  return errno == ERANGE;
+}
+
+/* Parse scalar node `n` as field `f` into obj + f->off. The texts of messages are built only
+ * on error (axes may hold millions of values). */
+#define SW_EXPECT_GOT                                                                            \
+  char expect[512], gotbuf[128];                                                                 \
+  sw_expect(f, expect, sizeof expect);                                                           \
+  const char *got = sw_describe(n, gotbuf, sizeof gotbuf)
 static int sw_value(const sw_ctx *c, const yaml_node_t *n, const char *path, const sw_field *f,
                     void *obj) {
-  char expect[512], gotbuf[128];
-  sw_expect(f, expect, sizeof expect);
-  const char *got = sw_describe(n, gotbuf, sizeof gotbuf);
   void *dst = (char *)obj + f->off;
-  if (n->type != YAML_SCALAR_NODE || sw_is_null(n))
+  if (n->type != YAML_SCALAR_NODE || sw_is_null(n)) {
+    SW_EXPECT_GOT;
     return sw_fail(c, n, path, "expected %s, got %s", expect, got);
+  }
   const char *v = sw_str(n);
 
   switch (f->kind) {
@@ -217,7 +248,10 @@ static int sw_value(const sw_ctx *c, const yaml_node_t *n, const char *path, con
       *(int *)dst = 1;
     else if (sw_is_plain(n) && (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE")))
       *(int *)dst = 0;
-    else return sw_fail(c, n, path, "expected %s, got %s", expect, got);
+    else {
+      SW_EXPECT_GOT;
+      return sw_fail(c, n, path, "expected %s, got %s", expect, got);
+    }
     return GDS_SUCCESS;
   case SW_ENUM:
     for (int i = 0; f->choices[i]; i++)
@@ -225,23 +259,36 @@ static int sw_value(const sw_ctx *c, const yaml_node_t *n, const char *path, con
         *(int *)dst = i;
         return GDS_SUCCESS;
       }
-    return sw_fail(c, n, path, "unknown value '%s'; expected %s", v, expect);
+    {
+      SW_EXPECT_GOT;
+      (void)got;
+      return sw_fail(c, n, path, "unknown value '%s'; expected %s", v, expect);
+    }
   case SW_NODE:
     return GDS_SUCCESS;
   default: break;
   }
 
   /* Numbers. A quoted "2" is a string in YAML: say so rather than silently converting. */
-  if (!sw_is_plain(n))
+  if (!sw_is_plain(n)) {
+    SW_EXPECT_GOT;
     return sw_fail(c, n, path, "expected %s, got %s (quoted values are strings)", expect, got);
+  }
   double x = 0;
   int64_t k = 0;
   if (f->kind == SW_REAL) {
-    if (!sw_parse_real(v, &x)) return sw_fail(c, n, path, "expected %s, got %s", expect, got);
+    if (!sw_parse_real(v, &x)) {
+      SW_EXPECT_GOT;
+      return sw_fail(c, n, path, "expected %s, got %s%s", expect, got, sw_real_why(v));
+    }
+    if (x == 0) x = 0; /* -0 is 0: one canonical value (names, fingerprints, duplicates) */
   } else {
     if (!sw_parse_int(v, &k)) {
-      int real = sw_parse_real(v, &x);
-      return sw_fail(c, n, path, "expected %s, got %s%s", expect, got, real ? " (not an integer)" : "");
+      SW_EXPECT_GOT;
+      int real = sw_parse_real(v, &x), big = sw_int_too_big(v);
+      return sw_fail(c, n, path, "expected %s, got %s%s", expect, got,
+                     big ? " (outside the 64-bit integer range -2^63 .. 2^63-1)"
+                         : real ? " (not an integer)" : "");
     }
     x = (double)k;
   }
@@ -312,44 +359,143 @@ static int sw_mapping(const sw_ctx *c, const yaml_node_t *n, const char *path, c
   return GDS_SUCCESS;
 }
 
-static int sw_same(sw_kind kind, const void *a, const void *b) {
-  switch (kind) {
-  case SW_REAL: return *(const double *)a == *(const double *)b;
-  case SW_I64: return *(const int64_t *)a == *(const int64_t *)b;
-  case SW_U64: return *(const uint64_t *)a == *(const uint64_t *)b;
-  default: return *(const int *)a == *(const int *)b;
+/* ---- duplicates: sort (value, index) pairs and compare neighbours, O(n log n) ------------ */
+
+typedef struct sw_key {
+  union {
+    double d;
+    int64_t i;
+    const char *s;
+  } k;
+  int idx;
+} sw_key;
+
+static int sw_key_cmp_real(const void *pa, const void *pb) {
+  const sw_key *a = pa, *b = pb;
+  if (a->k.d != b->k.d) return a->k.d < b->k.d ? -1 : 1;
+  return (a->idx > b->idx) - (a->idx < b->idx);
+}
+static int sw_key_cmp_int(const void *pa, const void *pb) {
+  const sw_key *a = pa, *b = pb;
+  if (a->k.i != b->k.i) return a->k.i < b->k.i ? -1 : 1;
+  return (a->idx > b->idx) - (a->idx < b->idx);
+}
+static int sw_key_cmp_str(const void *pa, const void *pb) {
+  const sw_key *a = pa, *b = pb;
+  int r = strcmp(a->k.s, b->k.s);
+  return r ? r : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* The first item, in list order, equal to an earlier one (*dup, with *first the earliest equal
+ * one): what a pairwise scan of the list would report. Sorts `keys` in place. 0 if none. */
+static int sw_find_duplicate(sw_key *keys, int n, int (*cmp)(const void *, const void *), int *dup,
+                             int *first) {
+  if (n < 2) return 0;
+  qsort(keys, (size_t)n, sizeof *keys, cmp);
+  int found = 0, g = 0; /* keys[g] starts the current group of equal values */
+  for (int i = 1; i < n; i++) {
+    sw_key a = keys[i - 1], b = keys[i];
+    a.idx = b.idx = 0;
+    if (cmp(&a, &b)) {
+      g = i;
+      continue;
+    }
+    if (i == g + 1 && (!found || keys[i].idx < *dup)) { /* the group's second = its first repeat */
+      *dup = keys[i].idx;
+      *first = keys[g].idx;
+      found = 1;
+    }
   }
+  return found;
+}
+
+static int sw_dup_fail(const sw_ctx *c, const yaml_node_t *list, const char *path, int dup, int first,
+                       const char *what) {
+  char child[SW_PATH];
+  const yaml_node_t *item = yaml_document_get_node(c->doc, list->data.sequence.items.start[dup]);
+  const yaml_node_t *orig = yaml_document_get_node(c->doc, list->data.sequence.items.start[first]);
+  sw_path_index(child, path, dup);
+  return sw_fail(c, item, child, "duplicate of %s[%d] (line %lu): each %s must appear once", path, first,
+                 (unsigned long)orig->start_mark.line + 1, what);
+}
+
+/* Duplicates among the first n items of a parsed scalar list. */
+static int sw_list_duplicates(const sw_ctx *c, const yaml_node_t *list, const char *path, sw_kind kind,
+                              const char *arr, size_t esize, int n) {
+  if (n < 2) return GDS_SUCCESS;
+  sw_key *keys;
+  GDS_CALL(GDS_ALLOC(keys, n));
+  for (int i = 0; i < n; i++) {
+    const void *p = arr + (size_t)i * esize;
+    keys[i].idx = i;
+    switch (kind) {
+    case SW_REAL: keys[i].k.d = *(const double *)p; break;
+    case SW_I64: keys[i].k.i = *(const int64_t *)p; break;
+    case SW_U64: keys[i].k.i = (int64_t)*(const uint64_t *)p; break; /* <= INT64_MAX by parsing */
+    default: keys[i].k.i = *(const int *)p; break;
+    }
+  }
+  int dup = -1, first = -1;
+  int found = sw_find_duplicate(keys, n, kind == SW_REAL ? sw_key_cmp_real : sw_key_cmp_int, &dup, &first);
+  free(keys);
+  return found ? sw_dup_fail(c, list, path, dup, first, "value") : GDS_SUCCESS;
+}
+
+/* Duplicates among n items named by strings (operators, parameterised algorithms and schemes:
+ * their canonical names). */
+static int sw_name_duplicates(const sw_ctx *c, const yaml_node_t *list, const char *path,
+                              char *const *names, int n, const char *what) {
+  if (n < 2) return GDS_SUCCESS;
+  sw_key *keys;
+  GDS_CALL(GDS_ALLOC(keys, n));
+  for (int i = 0; i < n; i++) keys[i] = (sw_key){.k.s = names[i], .idx = i};
+  int dup = -1, first = -1;
+  int found = sw_find_duplicate(keys, n, sw_key_cmp_str, &dup, &first);
+  free(keys);
+  return found ? sw_dup_fail(c, list, path, dup, first, what) : GDS_SUCCESS;
+}
+
+static int sw_expect_list(const sw_ctx *c, const yaml_node_t *n, const char *path, const char *example) {
+  char gotbuf[128];
+  if (n->type == YAML_SEQUENCE_NODE) {
+    if (n->data.sequence.items.top == n->data.sequence.items.start)
+      return sw_fail(c, n, path, "must not be empty, e.g. %s", example);
+    return GDS_SUCCESS;
+  }
+  const int scalar = n->type == YAML_SCALAR_NODE && !sw_is_null(n);
+  return sw_fail(c, n, path, "expected a list, e.g. %s; got %s%s%s%s", example,
+                 sw_describe(n, gotbuf, sizeof gotbuf), scalar ? " (for one value write [" : "",
+                 scalar ? sw_str(n) : "", scalar ? "])" : "");
+}
+
+static int sw_list_len(const yaml_node_t *n) {
+  return (int)(n->data.sequence.items.top - n->data.sequence.items.start);
 }
 
 /* A list of scalars parsed with `elem` (off = 0) into a new array of `esize`-byte items, stored in
- * *(void **)arrp at once so that the sweep owns it even on error. Non-empty, no duplicates. */
+ * *(void **)arrp at once so that the sweep owns it even on error. Non-empty, no duplicates.
+ * The first problem in list order is reported (a bad value, or a repeat of an earlier one). */
 static int sw_list(const sw_ctx *c, const yaml_node_t *n, const char *path, const sw_field *elem,
                    size_t esize, int *count, void *arrp) {
-  char gotbuf[128], child[SW_PATH];
-  if (n->type != YAML_SEQUENCE_NODE) {
-    const int scalar = n->type == YAML_SCALAR_NODE && !sw_is_null(n);
-    return sw_fail(c, n, path, "expected a list, e.g. %s; got %s%s%s%s", elem->example,
-                   sw_describe(n, gotbuf, sizeof gotbuf), scalar ? " (for one value write [" : "",
-                   scalar ? sw_str(n) : "", scalar ? "])" : "");
-  }
-  int len = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-  if (len == 0) return sw_fail(c, n, path, "must not be empty, e.g. %s", elem->example);
+  char child[SW_PATH];
+  GDS_CALL(sw_expect_list(c, n, path, elem->example));
+  int len = sw_list_len(n);
   char *arr;
   GDS_CALL(gds_calloc((size_t)len, esize, &arr));
   *(void **)arrp = arr;
   *count = len;
   for (int i = 0; i < len; i++) {
     const yaml_node_t *item = yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
-    sw_path_index(child, path, i);
-    GDS_CALL(sw_value(c, item, child, elem, arr + (size_t)i * esize));
-    for (int j = 0; j < i; j++)
-      if (sw_same(elem->kind, arr + (size_t)i * esize, arr + (size_t)j * esize)) {
-        const yaml_node_t *first = yaml_document_get_node(c->doc, n->data.sequence.items.start[j]);
-        return sw_fail(c, item, child, "duplicate of %s[%d] (line %lu): each value must appear once",
-                       path, j, (unsigned long)first->start_mark.line + 1);
-      }
+    int quiet = gds_error_set_quiet(1);
+    int bad = sw_value(c, item, "", elem, arr + (size_t)i * esize);
+    gds_error_set_quiet(quiet);
+    if (bad) { /* a repeat before it comes first; else the value's own message */
+      GDS_CALL(sw_list_duplicates(c, n, path, elem->kind, arr, esize, i));
+      sw_path_index(child, path, i);
+      return sw_value(c, item, child, elem, arr + (size_t)i * esize);
+    }
   }
-  return GDS_SUCCESS;
+  return sw_list_duplicates(c, n, path, elem->kind, arr, esize, len);
 }
 
 /* A fixed-length list of ints, element i parsed with elem[i] (e.g. size: [H, W]). */
@@ -713,19 +859,127 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
   return GDS_SUCCESS;
 }
 
-/* Same operator, field by field (what gds_operator_spec_name would print). */
-/* Two operators are the same iff their canonical names are (the operator module's naming). */
-static int sw_op_same(const gds_operator_spec *a, const gds_operator_spec *b) {
-  char na[4400], nb[4400];
-  gds_operator_spec_name(a, na, sizeof na);
-  gds_operator_spec_name(b, nb, sizeof nb);
-  return !strcmp(na, nb) && (a->type != GDS_OP_INPAINTING || a->mask != GDS_MASK_FILE ||
-                              !strcmp(a->mask_path, b->mask_path));
+/* HOOK(gds_law_supports) — replace by the law module's query once it is in main.
+ * Whether the exact-law backend that will handle `op` can provide the SVD DDRM needs (SPEC §7.2):
+ * the SPEC gives one for every operator kind (per frequency for identity and blurs, per aliased
+ * block for super-resolution, the mask for inpainting), so until the law module says otherwise
+ * every operator is accepted; on refusal `why` says what is missing. */
+static int sw_ddrm_supported(const gds_operator_spec *op, char *why, size_t len) {
+  (void)op;
+  (void)why;
+  (void)len;
+  return 1;
+}
+
+/* Operators are the same iff their canonical names are (the operator module's naming); a file
+ * mask is named by its base name, so the resolved path is part of the key. */
+static char *sw_op_key(const gds_operator_spec *o) {
+  char name[4400];
+  gds_operator_spec_name(o, name, sizeof name);
+  const char *path = o->type == GDS_OP_INPAINTING && o->mask == GDS_MASK_FILE ? o->mask_path : "";
+  size_t n = strlen(name) + strlen(path) + 2;
+  char *key = malloc(n);
+  if (key) snprintf(key, n, "%s\n%s", name, path);
+  return key;
+}
+
+/* Duplicates among the first n entries, by the names `name_of` gives. */
+static int sw_spec_duplicates(const sw_ctx *c, const yaml_node_t *list, const char *path, const void *arr,
+                              size_t esize, int n, char *(*name_of)(const void *), const char *what) {
+  if (n < 2) return GDS_SUCCESS;
+  char **names;
+  int ierr = GDS_SUCCESS;
+  GDS_CALL(GDS_ALLOC(names, n));
+  for (int i = 0; i < n && !ierr; i++)
+    if (!(names[i] = name_of((const char *)arr + (size_t)i * esize)))
+      ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory");
+  if (!ierr) ierr = sw_name_duplicates(c, list, path, names, n, what);
+  for (int i = 0; i < n; i++) free(names[i]);
+  free(names);
+  return ierr;
+}
+
+static char *sw_op_key_v(const void *p) { return sw_op_key(p); }
+static char *sw_alg_key_v(const void *p) {
+  char buf[128];
+  gds_algorithm_spec_name(p, buf, sizeof buf);
+  return gds_strdup(buf);
+}
+static char *sw_scheme_key_v(const void *p) {
+  char buf[128];
+  gds_scheme_spec_name(p, buf, sizeof buf);
+  return gds_strdup(buf);
+}
+
+/* ---- parameterised entries: `name` or a one-key mapping `name: {parameters}` --------------- */
+
+/* One kind of entry of the algorithm or scheme axis: its parameters, written into the spec
+ * (defaults set by `init`). Kinds without an entry here take no parameters. */
+typedef struct sw_param_kind {
+  int kind;
+  const sw_field *fields;
+  int nf;
+  const char *form; /* a valid entry */
+} sw_param_kind;
+
+#define ALG_OFF(member) offsetof(gds_algorithm_spec, member)
+#define SCH_OFF(member) offsetof(gds_scheme_spec, member)
+static const sw_field sw_ddrm_fields[] = {
+    {.key = "eta", .kind = SW_REAL, .off = ALG_OFF(eta), .bounds = SW_LO | SW_HI, .lo = 0, .hi = 1,
+     .example = "ddrm: {eta: 0.85, eta_b: 1.0}"},
+    {.key = "eta_b", .kind = SW_REAL, .off = ALG_OFF(eta_b), .bounds = SW_LO | SW_HI, .lo = 0, .hi = 1,
+     .example = "ddrm: {eta: 0.85, eta_b: 1.0}"},
+};
+static const sw_param_kind sw_alg_params[] = {
+    {GDS_ALG_DDRM, sw_ddrm_fields, SW_NF(sw_ddrm_fields), "- ddrm: {eta: 0.85, eta_b: 1.0}"},
+};
+static const sw_field sw_ddim_fields[] = {
+    {.key = "eta", .kind = SW_REAL, .off = SCH_OFF(eta), .bounds = SW_LO | SW_HI, .lo = 0, .hi = 1,
+     .example = "ddim: {eta: 0.0}"},
+};
+static const sw_param_kind sw_scheme_params[] = {
+    {GDS_SCHEME_DDIM, sw_ddim_fields, SW_NF(sw_ddim_fields), "- ddim: {eta: 0.0}"},
+};
+
+/* Parse entry `n` of an axis whose kinds are named by `names` (enum order); the kind goes to
+ * *(int *)(spec + kind_off), parameters by `params`. */
+static int sw_param_entry(const sw_ctx *c, const yaml_node_t *n, const char *path, const char *const *names,
+                          const sw_param_kind *params, int nparams, void *spec, size_t kind_off,
+                          const char *what) {
+  char gotbuf[128], valid[512], child[SW_PATH];
+  const yaml_node_t *key = n, *val = NULL;
+  if (n->type == YAML_MAPPING_NODE) {
+    if (n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
+      return sw_fail(c, n, path, "expected a name or a one-key mapping such as `- %s`, got a mapping "
+                     "with several keys (one '- ' entry per %s)", params[0].form + 2, what);
+    key = yaml_document_get_node(c->doc, n->data.mapping.pairs.start->key);
+    val = yaml_document_get_node(c->doc, n->data.mapping.pairs.start->value);
+  }
+  sw_join(names, valid, sizeof valid);
+  if (key->type != YAML_SCALAR_NODE || sw_is_null(key))
+    return sw_fail(c, n, path, "expected one of %s (parameterised: `- %s`), got %s", valid,
+                   params[0].form + 2, sw_describe(key, gotbuf, sizeof gotbuf));
+  int kind = -1;
+  for (int i = 0; names[i]; i++)
+    if (!strcmp(sw_str(key), names[i])) kind = i;
+  if (kind < 0)
+    return sw_fail(c, key, path, "unknown %s '%s'; expected one of %s (parameterised: `- %s`)", what,
+                   sw_str(key), valid, params[0].form + 2);
+  *(int *)((char *)spec + kind_off) = kind;
+  const sw_param_kind *pk = NULL;
+  for (int i = 0; i < nparams; i++)
+    if (params[i].kind == kind) pk = &params[i];
+  if (!val || sw_is_null(val)) return GDS_SUCCESS; /* `name` or `name:`: default parameters */
+  sw_path_key(child, path, names[kind]);
+  yaml_node_t *vals[8];
+  char form[160];
+  snprintf(form, sizeof form, "%s", pk ? strchr(pk->form, '{') : "{}");
+  return sw_mapping(c, val, child, pk ? pk->fields : NULL, pk ? pk->nf : 0, spec, vals, form);
 }
 
 /* ---- grid and output ---------------------------------------------------------------- */
 
-enum { GRID_OP, GRID_SIGMA, GRID_ALPHA, GRID_ALG, GRID_SEED };
+enum { GRID_OP, GRID_SIGMA, GRID_ALPHA, GRID_ALG, GRID_SCHEME, GRID_STEPS, GRID_EPS, GRID_INIT, GRID_SEED };
 static const sw_field sw_grid_fields[] = {
     [GRID_OP] = {.key = "operator", .kind = SW_NODE, .required = 1,
                  .example = "operator: [gaussian_blur: {std: 2.0}]"},
@@ -733,41 +987,132 @@ static const sw_field sw_grid_fields[] = {
     [GRID_ALPHA] = {.key = "alpha_dps", .kind = SW_NODE, .example = "alpha_dps: [0.5, 1.0]"},
     [GRID_ALG] = {.key = "algorithm", .kind = SW_NODE, .required = 1,
                   .example = "algorithm: [dps, pigdm, cgdm]"},
+    [GRID_SCHEME] = {.key = "scheme", .kind = SW_NODE, .example = "scheme: [ddpm, ddim: {eta: 0.0}]"},
+    [GRID_STEPS] = {.key = "sampler_steps", .kind = SW_NODE, .example = "sampler_steps: [20, 100, 1000]"},
+    [GRID_EPS] = {.key = "eps", .kind = SW_NODE, .example = "eps: [0]"},
+    [GRID_INIT] = {.key = "init", .kind = SW_NODE, .example = "init: [normal, exact]"},
     [GRID_SEED] = {.key = "seed", .kind = SW_NODE, .example = "seed: [0, 1]"},
 };
 static const sw_field sw_sigma_elem = {.key = "sigma", .kind = SW_REAL, SW_GT(0),
                                        .example = "sigma: [0.01, 0.05]"};
 static const sw_field sw_alpha_elem = {.key = "alpha_dps", .kind = SW_REAL, SW_GT(0),
                                        .example = "alpha_dps: [0.5, 1.0]"};
-static const sw_field sw_seed_elem = {.key = "seed", .kind = SW_I64, SW_GE(0), .example = "seed: [0, 1]"};
+/* Seeds: the whole non-negative int64 range (they key Philox counters as uint64). */
+static const sw_field sw_seed_elem = {.key = "seed", .kind = SW_I64, SW_GE(0),
+                                      .example = "seed: [0, 1] (integers in 0 .. 9223372036854775807)"};
+static const sw_field sw_eps_elem = {.key = "eps", .kind = SW_REAL, .bounds = SW_LO | SW_HI | SW_HI_OPEN,
+                                     .lo = 0, .hi = 1, .example = "eps: [0, 0.001]"};
+
+/* A list of parameterised entries (algorithm, scheme) into a new array of specs. */
+static int sw_param_list(const sw_ctx *c, const yaml_node_t *n, const char *path, const char *example,
+                         const char *const *names, const sw_param_kind *params, int nparams, size_t esize,
+                         size_t kind_off, void (*init)(void *), char *(*name_of)(const void *),
+                         const char *what, int *count, void *arrp) {
+  char child[SW_PATH];
+  GDS_CALL(sw_expect_list(c, n, path, example));
+  int len = sw_list_len(n);
+  char *arr;
+  GDS_CALL(gds_calloc((size_t)len, esize, &arr));
+  *(void **)arrp = arr;
+  *count = len;
+  for (int i = 0; i < len; i++) {
+    const yaml_node_t *item = yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
+    void *spec = arr + (size_t)i * esize;
+    init(spec);
+    int quiet = gds_error_set_quiet(1);
+    int bad = sw_param_entry(c, item, "", names, params, nparams, spec, kind_off, what);
+    gds_error_set_quiet(quiet);
+    if (bad) {
+      GDS_CALL(sw_spec_duplicates(c, n, path, arr, esize, i, name_of, what));
+      sw_path_index(child, path, i);
+      init(spec);
+      return sw_param_entry(c, item, child, names, params, nparams, spec, kind_off, what);
+    }
+  }
+  return sw_spec_duplicates(c, n, path, arr, esize, len, name_of, what);
+}
+
+/* Defaults of the parameters: ddrm η = 0.85, η_b = 1 (Kawar et al. 2022); ddim η = 0 (deterministic). */
+static void sw_alg_init(void *p) {
+  gds_algorithm_spec *a = p;
+  *a = (gds_algorithm_spec){.kind = GDS_ALG_NONE, .eta = 0.85, .eta_b = 1.0};
+}
+static void sw_scheme_init(void *p) { *(gds_scheme_spec *)p = (gds_scheme_spec){.kind = GDS_SCHEME_DDPM, .eta = 0}; }
+
+/* Times a respaced sampler with S steps visits (SPEC §7.1): 0 and τ_k = 1 + (k − 1)·⌊T/S⌋. */
+static int sw_visits(int T, int S, int t) {
+  if (t == 0) return 1;
+  const int skip = T / S;
+  return (t - 1) % skip == 0 && (t - 1) / skip < S;
+}
+
+/* The largest time <= t that every sampler_steps value visits: lower t to each value's own
+ * largest visited time until none lowers it (every sampler visits 1 and 0). */
+static int sw_common_visited(const gds_sweep *s, int t) {
+  for (int changed = 1; changed && t > 1;) {
+    changed = 0;
+    for (int j = 0; j < s->n_steps; j++) {
+      const int S = s->steps[j], skip = s->T / S;
+      int k = (t - 1) / skip;
+      if (k > S - 1) k = S - 1;
+      const int tau = 1 + k * skip;
+      if (tau < t) t = tau, changed = 1;
+    }
+  }
+  return t;
+}
+
+/* "951, 901, ..., 1, 0": the times a sampler with S steps visits, from the first. */
+static void sw_visited_text(int T, int S, char *buf, size_t len) {
+  const int skip = T / S;
+  buf[0] = '\0';
+  for (int k = S; k >= 1 && k > S - 3; k--)
+    snprintf(buf + strlen(buf), len - strlen(buf), "%d, ", 1 + (k - 1) * skip);
+  if (S > 4) snprintf(buf + strlen(buf), len - strlen(buf), "..., ");
+  if (S > 3) snprintf(buf + strlen(buf), len - strlen(buf), "1, ");
+  snprintf(buf + strlen(buf), len - strlen(buf), "0");
+}
+
+/* Value of `key` in mapping `m` (NULL if absent or m is not a mapping). */
+static const yaml_node_t *sw_find_value(const sw_ctx *c, const yaml_node_t *m, const char *key) {
+  if (!m || m->type != YAML_MAPPING_NODE) return NULL;
+  for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+    const yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+    if (k->type == YAML_SCALAR_NODE && !strcmp(sw_str(k), key)) return yaml_document_get_node(c->doc, p->value);
+  }
+  return NULL;
+}
 
 static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_grid_fields)];
   char child[SW_PATH], gotbuf[128];
   GDS_CALL(sw_mapping(c, n, "grid", sw_grid_fields, SW_NF(sw_grid_fields), NULL, v,
-                      "{operator: [...], sigma: [...], alpha_dps: [...], algorithm: [...], seed: [...]}"));
+                      "{operator: [...], sigma: [...], alpha_dps: [...], algorithm: [...], scheme: [...], "
+                      "sampler_steps: [...], eps: [...], init: [...], seed: [...]}"));
 
   const yaml_node_t *ops = v[GRID_OP];
   if (ops->type != YAML_SEQUENCE_NODE)
     return sw_fail(c, ops, "grid.operator", "expected a list of operators, e.g.\n  operator:\n"
                    "    - gaussian_blur: {std: 2.0}\n    - motion_blur: {length: 9, angle: 30}\ngot %s",
                    sw_describe(ops, gotbuf, sizeof gotbuf));
-  int nop = (int)(ops->data.sequence.items.top - ops->data.sequence.items.start);
+  int nop = sw_list_len(ops);
   if (!nop)
     return sw_fail(c, ops, "grid.operator", "must not be empty, e.g. operator: [gaussian_blur: {std: 2.0}]");
   GDS_CALL(GDS_ALLOC(s->op, nop));
   s->n_op = nop;
   for (int i = 0; i < nop; i++) {
     yaml_node_t *item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
-    sw_path_index(child, "grid.operator", i);
-    GDS_CALL(sw_operator(c, item, child, &s->op[i]));
-    for (int j = 0; j < i; j++)
-      if (sw_op_same(&s->op[i], &s->op[j]))
-        return sw_fail(c, item, child, "duplicate of grid.operator[%d] (line %lu): each operator must "
-                       "appear once", j, (unsigned long)yaml_document_get_node(
-                           c->doc, ops->data.sequence.items.start[j])->start_mark.line + 1);
+    int quiet = gds_error_set_quiet(1);
+    int bad = sw_operator(c, item, "", &s->op[i]);
+    gds_error_set_quiet(quiet);
+    if (bad) {
+      GDS_CALL(sw_spec_duplicates(c, ops, "grid.operator", s->op, sizeof *s->op, i, sw_op_key_v, "operator"));
+      sw_path_index(child, "grid.operator", i);
+      return sw_operator(c, item, child, &s->op[i]);
+    }
   }
+  GDS_CALL(sw_spec_duplicates(c, ops, "grid.operator", s->op, sizeof *s->op, nop, sw_op_key_v, "operator"));
 
   GDS_CALL(sw_list(c, v[GRID_SIGMA], "grid.sigma", &sw_sigma_elem, sizeof(double), &s->n_sigma, &s->sigma));
   if (v[GRID_ALPHA]) {
@@ -778,31 +1123,97 @@ static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
     s->n_alpha = 1;
     s->alpha_dps[0] = 1.0;
   }
-  /* The algorithm module owns the names (enum order = gds_algorithm). */
-  const sw_field alg_elem = {.key = "algorithm", .kind = SW_ENUM, .choices = gds_algorithm_names(),
-                             .example = "algorithm: [dps, pigdm, cgdm]"};
-  gds_algorithm *kinds = NULL;
-  GDS_CALL(sw_list(c, v[GRID_ALG], "grid.algorithm", &alg_elem, sizeof(gds_algorithm), &s->n_alg, &kinds));
-  int ierr = GDS_ALLOC(s->alg, s->n_alg);
-  for (int i = 0; !ierr && i < s->n_alg; i++) s->alg[i] = (gds_algorithm_spec){.kind = kinds[i]};
-  free(kinds);
-  GDS_CALL(ierr);
-  /* Axes of SPEC §7 with their single default value (not yet read from the file). */
-  GDS_CALL(GDS_ALLOC(s->scheme, 1));
-  GDS_CALL(GDS_ALLOC(s->steps, 1));
-  GDS_CALL(GDS_ALLOC(s->eps, 1));
-  GDS_CALL(GDS_ALLOC(s->init, 1));
-  s->n_scheme = s->n_steps = s->n_eps = s->n_init = 1;
-  s->scheme[0] = (gds_scheme_spec){GDS_SCHEME_DDPM, 0};
-  s->steps[0] = s->T;
-  s->eps[0] = 0;
-  s->init[0] = GDS_INIT_NORMAL;
+  /* The algorithm and scheme modules own the names (enum order) and canonical names. */
+  GDS_CALL(sw_param_list(c, v[GRID_ALG], "grid.algorithm", "algorithm: [dps, pigdm, cgdm]",
+                         gds_algorithm_names(), sw_alg_params, SW_NF(sw_alg_params), sizeof(gds_algorithm_spec),
+                         ALG_OFF(kind), sw_alg_init, sw_alg_key_v, "algorithm", &s->n_alg, &s->alg));
+  if (v[GRID_SCHEME]) {
+    GDS_CALL(sw_param_list(c, v[GRID_SCHEME], "grid.scheme", "scheme: [ddpm, ddim: {eta: 0.0}]",
+                           gds_scheme_names(), sw_scheme_params, SW_NF(sw_scheme_params),
+                           sizeof(gds_scheme_spec), SCH_OFF(kind), sw_scheme_init, sw_scheme_key_v, "scheme",
+                           &s->n_scheme, &s->scheme));
+    for (int i = 0; i < s->n_scheme; i++)
+      if (!gds_scheme_valid_for(s->scheme[i].kind, s->process)) {
+        const yaml_node_t *item = yaml_document_get_node(c->doc, v[GRID_SCHEME]->data.sequence.items.start[i]);
+        sw_path_index(child, "grid.scheme", i);
+        if (s->process == GDS_PROCESS_DDPM)
+          return sw_fail(c, item, child, "scheme '%s' discretises the continuous VP SDE "
+                         "(diffusion: {process: vp_sde}); the discrete process (diffusion.steps) "
+                         "has ddpm and ddim: {eta}", gds_scheme_name(s->scheme[i].kind));
+        return sw_fail(c, item, child, "scheme '%s' is for the discrete process; with diffusion.process: "
+                       "vp_sde the schemes are em, ei, ddpm, euler, heun, rk4", gds_scheme_name(s->scheme[i].kind));
+      }
+  } else {
+    GDS_CALL(GDS_ALLOC(s->scheme, 1));
+    s->n_scheme = 1;
+    s->scheme[0] = (gds_scheme_spec){GDS_SCHEME_DDPM, 0};
+  }
+
+  if (v[GRID_STEPS]) {
+    char ex[96];
+    snprintf(ex, sizeof ex, "sampler_steps: [%d, %d] (1..T = %d; the respaced DDPM/DDIM steps)",
+             s->T >= 20 ? 20 : 1, s->T, s->T);
+    const sw_field steps_elem = {.key = "sampler_steps", .kind = SW_INT, .bounds = SW_LO | SW_HI, .lo = 1,
+                                 .hi = s->T, .example = ex};
+    GDS_CALL(sw_list(c, v[GRID_STEPS], "grid.sampler_steps", &steps_elem, sizeof(int), &s->n_steps, &s->steps));
+  } else {
+    GDS_CALL(GDS_ALLOC(s->steps, 1));
+    s->n_steps = 1;
+    s->steps[0] = s->T;
+  }
+
+  if (v[GRID_EPS]) {
+    GDS_CALL(sw_list(c, v[GRID_EPS], "grid.eps", &sw_eps_elem, sizeof(double), &s->n_eps, &s->eps));
+    if (s->process == GDS_PROCESS_DDPM)
+      for (int i = 0; i < s->n_eps; i++)
+        if (s->eps[i] != 0) {
+          sw_path_index(child, "grid.eps", i);
+          return sw_fail(c, yaml_document_get_node(c->doc, v[GRID_EPS]->data.sequence.items.start[i]), child,
+                         "the truncation time eps applies to the continuous VP SDE only "
+                         "(diffusion: {process: vp_sde}); with the discrete ddpm process only eps: [0] is "
+                         "allowed (or leave eps out)");
+        }
+  } else {
+    GDS_CALL(GDS_ALLOC(s->eps, 1));
+    s->n_eps = 1;
+    s->eps[0] = 0;
+  }
+
+  if (v[GRID_INIT]) {
+    _Static_assert(sizeof(gds_init) == sizeof(int), "gds_init must be int-sized");
+    const sw_field init_elem = {.key = "init", .kind = SW_ENUM, .choices = gds_init_names(),
+                                .example = "init: [normal, exact]"};
+    GDS_CALL(sw_list(c, v[GRID_INIT], "grid.init", &init_elem, sizeof(gds_init), &s->n_init, &s->init));
+  } else {
+    GDS_CALL(GDS_ALLOC(s->init, 1));
+    s->n_init = 1;
+    s->init[0] = GDS_INIT_NORMAL;
+  }
+
   if (v[GRID_SEED]) {
     GDS_CALL(sw_list(c, v[GRID_SEED], "grid.seed", &sw_seed_elem, sizeof(int64_t), &s->n_seed, &s->seed));
   } else {
     GDS_CALL(GDS_ALLOC(s->seed, 1));
     s->n_seed = 1;
     s->seed[0] = 0;
+  }
+
+  /* DDRM needs an SVD of A that the exact-law backend can use (SPEC §7.2). */
+  for (int a = 0; a < s->n_alg; a++) {
+    if (s->alg[a].kind != GDS_ALG_DDRM) continue;
+    for (int i = 0; i < s->n_op; i++) {
+      char why[256] = "";
+      if (sw_ddrm_supported(&s->op[i], why, sizeof why)) continue;
+      char name[4400], alg[128];
+      gds_operator_spec_name(&s->op[i], name, sizeof name);
+      gds_algorithm_spec_name(&s->alg[a], alg, sizeof alg);
+      const yaml_node_t *op_item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
+      sw_path_index(child, "grid.algorithm", a);
+      return sw_fail(c, yaml_document_get_node(c->doc, v[GRID_ALG]->data.sequence.items.start[a]), child,
+                     "%s cannot be combined with grid.operator[%d] = %s (line %lu): %s; remove one of them "
+                     "or put them in separate sweeps", alg, i, name, (unsigned long)op_item->start_mark.line + 1,
+                     why);
+    }
   }
   return GDS_SUCCESS;
 }
@@ -834,13 +1245,38 @@ static int sw_output(const sw_ctx *c, const yaml_node_t *n) {
   if (n)
     GDS_CALL(sw_mapping(c, n, "output", sw_output_fields, SW_NF(sw_output_fields), s, v,
                         "{samples: 2, checkpoints: [1000, 500, 0], w2_times: all}"));
+  /* Default checkpoints: T, 3T/4, T/2, T/4, 0, each moved down to the nearest time that every
+   * sampler_steps value visits (SPEC §7.1; without respacing they stay), repeats dropped. */
+  int def[5] = {T, 3 * T / 4, T / 2, T / 4, 0}, ndef = 0;
+  for (int i = 0; i < 5; i++) {
+    int t = sw_common_visited(s, def[i]);
+    if (!ndef || def[ndef - 1] != t) def[ndef++] = t;
+  }
   if (v[OUT_CKPT]) {
     GDS_CALL(sw_list(c, v[OUT_CKPT], "output.checkpoints", &ckpt, sizeof(int), &s->n_ckpt, &s->ckpt));
-  } else { /* T, 3T/4, T/2, T/4, 0 without repeats (small T) */
-    const int def[5] = {T, 3 * T / 4, T / 2, T / 4, 0};
-    GDS_CALL(GDS_ALLOC(s->ckpt, 5));
-    for (int i = 0; i < 5; i++)
-      if (!s->n_ckpt || s->ckpt[s->n_ckpt - 1] != def[i]) s->ckpt[s->n_ckpt++] = def[i];
+    for (int i = 0; i < s->n_ckpt; i++)
+      for (int j = 0; j < s->n_steps; j++)
+        if (!sw_visits(T, s->steps[j], s->ckpt[i])) {
+          char child[SW_PATH], where[128] = "", suggest[128] = "", times[160];
+          const int S = s->steps[j];
+          sw_visited_text(T, S, times, sizeof times);
+          if (c->steps_node)
+            snprintf(where, sizeof where, " (grid.sampler_steps[%d], line %lu)", j,
+                     (unsigned long)yaml_document_get_node(c->doc, c->steps_node->data.sequence.items.start[j])
+                             ->start_mark.line + 1);
+          for (int k = 0; k < ndef; k++)
+            snprintf(suggest + strlen(suggest), sizeof suggest - strlen(suggest), "%s%d", k ? ", " : "", def[k]);
+          sw_path_index(child, "output.checkpoints", i);
+          return sw_fail(c, yaml_document_get_node(c->doc, v[OUT_CKPT]->data.sequence.items.start[i]), child,
+                         "time %d is never visited by the sampler with sampler_steps: %d%s, which runs "
+                         "at t = %s (tau_k = 1 + (k - 1)*floor(T/S), SPEC 7.1); checkpoints must be times "
+                         "that every sampler_steps value visits, e.g. [%s]", s->ckpt[i], S, where, times,
+                         suggest);
+        }
+  } else {
+    GDS_CALL(GDS_ALLOC(s->ckpt, ndef));
+    memcpy(s->ckpt, def, sizeof(int) * (size_t)ndef);
+    s->n_ckpt = ndef;
   }
 
   const yaml_node_t *w = v[OUT_W2T];
@@ -874,7 +1310,9 @@ static int sw_top(const sw_ctx *c, const yaml_node_t *root) {
   GDS_CALL(sw_prior(c, v[TOP_PRIOR]));
   GDS_CALL(sw_diffusion(c, v[TOP_DIFFUSION]));
   GDS_CALL(sw_grid(c, v[TOP_GRID]));
-  GDS_CALL(sw_output(c, v[TOP_OUTPUT]));
+  sw_ctx cg = *c;
+  cg.steps_node = sw_find_value(c, v[TOP_GRID], "sampler_steps");
+  GDS_CALL(sw_output(&cg, v[TOP_OUTPUT]));
   return GDS_SUCCESS;
 }
 
@@ -1063,12 +1501,15 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
   b.cap = 1024;
   if (!(b.p = malloc(b.cap))) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
   b.p[0] = '\0';
-  sw_put(&b, "gdsweep-sweep-v1\n");
+  sw_put(&b, "gdsweep-sweep-v2\n");
   if (s->prior.white) sw_put(&b, "prior.white=%.17g,%.17g\n", s->prior.white_std, s->prior.white_mean);
   else sw_put_str(&b, "prior.texture", s->texture);
   sw_put(&b, "prior.size=%d,%d\nprior.periodic=%d\n", s->prior.H, s->prior.W, s->prior.periodic);
-  sw_put(&b, "diffusion=%d,%.17g,%.17g,%s\n", s->T, s->beta_start, s->beta_end,
-         sw_variance_names[s->variance]);
+  if (s->process == GDS_PROCESS_VP_SDE)
+    sw_put(&b, "diffusion=vp_sde,%.17g,%.17g\n", s->beta_min, s->beta_max);
+  else
+    sw_put(&b, "diffusion=%d,%.17g,%.17g,%s\n", s->T, s->beta_start, s->beta_end,
+           sw_variance_names[s->variance]);
   const size_t dl = strlen(s->dir);
   for (int i = 0; i < s->n_op; i++) {
     const gds_operator_spec *o = &s->op[i];
@@ -1102,6 +1543,18 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
     gds_algorithm_spec_name(&s->alg[i], name, sizeof name);
     sw_put(&b, "%s%s", i ? "," : "", name);
   }
+  sw_put(&b, "\ngrid.scheme=");
+  for (int i = 0; i < s->n_scheme; i++) {
+    char name[128];
+    gds_scheme_spec_name(&s->scheme[i], name, sizeof name);
+    sw_put(&b, "%s%s", i ? "," : "", name);
+  }
+  sw_put(&b, "\ngrid.sampler_steps=");
+  for (int i = 0; i < s->n_steps; i++) sw_put(&b, "%s%d", i ? "," : "", s->steps[i]);
+  sw_put(&b, "\ngrid.eps=");
+  for (int i = 0; i < s->n_eps; i++) sw_put(&b, "%s%.17g", i ? "," : "", s->eps[i]);
+  sw_put(&b, "\ngrid.init=");
+  for (int i = 0; i < s->n_init; i++) sw_put(&b, "%s%s", i ? "," : "", gds_init_name(s->init[i]));
   sw_put(&b, "\ngrid.seed=");
   for (int i = 0; i < s->n_seed; i++) sw_put(&b, "%s%lld", i ? "," : "", (long long)s->seed[i]);
   sw_put(&b, "\noutput.samples=%d\noutput.checkpoints=", s->samples);

@@ -369,6 +369,122 @@ static void test_fingerprint(void **state) {
   assert_string_not_equal(a, c);
 }
 
+/* The axes of SPEC §7 (scheme, sampler_steps, eps, init) and parameterised algorithms. */
+static void test_sampler_axes(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: axes\nprior: {texture: builtin:fabric, size: [8, 8]}\n"
+                           "diffusion: {steps: 1000}\n"
+                           "grid:\n  operator: [gaussian_blur: {std: 2.0}, inpainting: {mask: random, keep: 0.5}]\n"
+                           "  sigma: [0.05]\n"
+                           "  algorithm: [dps, pigdm, cgdm, {ddrm: {eta: 0.85, eta_b: 1.0}}, ddrm: {eta: 0},\n"
+                           "              {ddrm: {eta_b: 0.5}}, none: {}]\n"
+                           "  scheme: [ddpm, {ddim: {eta: 0.0}}, {ddim: {eta: 1.0}}, ddim: {eta: 0.5}]\n"
+                           "  sampler_steps: [20, 100, 1000]\n  eps: [0]\n  init: [normal, exact]\n  seed: [0, 1]\n",
+                           NULL);
+  assert_int_equal(s->n_alg, 7);
+  const char *algs[] = {"dps", "pigdm", "cgdm", "ddrm(eta=0.85,eta_b=1)", "ddrm(eta=0,eta_b=1)",
+                        "ddrm(eta=0.85,eta_b=0.5)", "none"};
+  for (int i = 0; i < 7; i++) {
+    char name[128];
+    gds_algorithm_spec_name(&s->alg[i], name, sizeof name);
+    assert_string_equal(name, algs[i]);
+  }
+  assert_int_equal(s->alg[3].kind, GDS_ALG_DDRM);
+  assert_true(s->alg[3].eta == 0.85 && s->alg[3].eta_b == 1.0);
+  assert_int_equal(s->n_scheme, 4);
+  const char *schemes[] = {"ddpm", "ddim(eta=0)", "ddim(eta=1)", "ddim(eta=0.5)"};
+  for (int i = 0; i < 4; i++) {
+    char name[128];
+    gds_scheme_spec_name(&s->scheme[i], name, sizeof name);
+    assert_string_equal(name, schemes[i]);
+  }
+  const int steps[] = {20, 100, 1000};
+  assert_int_equal(s->n_steps, 3);
+  assert_memory_equal(s->steps, steps, sizeof steps);
+  assert_int_equal(s->n_eps, 1);
+  assert_true(s->eps[0] == 0);
+  assert_int_equal(s->n_init, 2);
+  assert_true(s->init[0] == GDS_INIT_NORMAL && s->init[1] == GDS_INIT_EXACT);
+  assert_int_equal(gds_sweep_npoints(s), 2 * 1 * 1 * 7 * 4 * 3 * 1 * 2 * 2);
+  /* default checkpoints: T, 3T/4, T/2, T/4, 0 moved down to times every sampler_steps value
+   * visits: 1 + 50k for S = 20 (skip 50), which S = 100 (skip 10) and 1000 visit too */
+  const int ckpt[] = {951, 701, 451, 201, 0};
+  assert_int_equal(s->n_ckpt, 5);
+  assert_memory_equal(s->ckpt, ckpt, sizeof ckpt);
+  gds_sweep_destroy(&s);
+
+  /* plain names take the default parameters: ddrm (0.85, 1), ddim η = 0 */
+  s = load_text("name: plain\nprior: {texture: builtin:fabric, size: [8, 8]}\ndiffusion: {steps: 100}\n"
+                "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [ddrm], scheme: [ddim],\n"
+                "       sampler_steps: [3, 7]}\n"
+                "output: {checkpoints: [1, 0]}\n",
+                NULL);
+  assert_true(s->alg[0].kind == GDS_ALG_DDRM && s->alg[0].eta == 0.85 && s->alg[0].eta_b == 1.0);
+  assert_true(s->scheme[0].kind == GDS_SCHEME_DDIM && s->scheme[0].eta == 0);
+  gds_sweep_destroy(&s);
+  /* S = 3 (skip 33: 1, 34, 67) and S = 7 (skip 14: 1, 15, ..., 85) share only 1 and 0 */
+  s = load_text("name: common\nprior: {texture: builtin:fabric, size: [8, 8]}\ndiffusion: {steps: 100}\n"
+                "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm], sampler_steps: [3, 7]}\n",
+                NULL);
+  const int ckpt2[] = {1, 0};
+  assert_int_equal(s->n_ckpt, 2);
+  assert_memory_equal(s->ckpt, ckpt2, sizeof ckpt2);
+  gds_sweep_destroy(&s);
+  /* S = 3 alone: 67 (largest <= 100), 67 (<= 75), 34 (<= 50), 1 (<= 25), 0 → repeats dropped */
+  s = load_text("name: three\nprior: {texture: builtin:fabric, size: [8, 8]}\ndiffusion: {steps: 100}\n"
+                "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm], sampler_steps: [3]}\n"
+                "output: {checkpoints: [67, 34, 1, 0]}\n",
+                NULL);
+  const int ckpt3[] = {67, 34, 1, 0};
+  assert_int_equal(s->n_ckpt, 4);
+  assert_memory_equal(s->ckpt, ckpt3, sizeof ckpt3);
+  gds_sweep_destroy(&s);
+}
+
+/* Files without the new keys get one default value per new axis (SPEC §7), and writing the
+ * defaults out does not change the fingerprint; any new axis value does. */
+static void test_sampler_axes_defaults(void **state) {
+  (void)state;
+  const char *base = "name: d\nprior: {texture: builtin:fabric, size: [8, 8]}\ndiffusion: {steps: 1000}\n"
+                     "grid:\n  operator: [identity: {}]\n  sigma: [0.1]\n  algorithm: [dps, cgdm]\n";
+  char y[1024], fa[65], fb[65];
+  gds_sweep *s = load_text(base, NULL);
+  assert_int_equal(s->n_scheme, 1);
+  assert_int_equal(s->scheme[0].kind, GDS_SCHEME_DDPM);
+  assert_int_equal(s->n_steps, 1);
+  assert_int_equal(s->steps[0], 1000);
+  assert_int_equal(s->n_eps, 1);
+  assert_true(s->eps[0] == 0);
+  assert_int_equal(s->n_init, 1);
+  assert_int_equal(s->init[0], GDS_INIT_NORMAL);
+  assert_int_equal(gds_sweep_npoints(s), 2);
+  assert_int_equal(gds_sweep_fingerprint(s, fa), GDS_SUCCESS);
+  char *text;
+  assert_int_equal(gds_sweep_canonical(s, &text, NULL), GDS_SUCCESS);
+  assert_non_null(strstr(text, "grid.scheme=ddpm\ngrid.sampler_steps=1000\ngrid.eps=0\ngrid.init=normal\n"));
+  free(text);
+  gds_sweep_destroy(&s);
+
+  snprintf(y, sizeof y, "%s  scheme: [ddpm]\n  sampler_steps: [1000]\n  eps: [-0.0]\n  init: [normal]\n", base);
+  s = load_text(y, NULL);
+  assert_int_equal(gds_sweep_fingerprint(s, fb), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_equal(fa, fb);
+
+  const char *changes[] = {"  scheme: [ddim]\n", "  scheme: [ddim: {eta: 1}]\n", "  sampler_steps: [999]\n",
+                           "  init: [exact]\n", "  algorithm: [dps, ddrm]\n"};
+  for (size_t i = 0; i < sizeof changes / sizeof *changes; i++) {
+    if (strstr(changes[i], "algorithm"))
+      snprintf(y, sizeof y, "name: d\nprior: {texture: builtin:fabric, size: [8, 8]}\ndiffusion: {steps: 1000}\n"
+               "grid:\n  operator: [identity: {}]\n  sigma: [0.1]\n%s", changes[i]);
+    else snprintf(y, sizeof y, "%s%s", base, changes[i]);
+    s = load_text(y, NULL);
+    assert_int_equal(gds_sweep_fingerprint(s, fb), GDS_SUCCESS);
+    gds_sweep_destroy(&s);
+    assert_string_not_equal(fa, fb);
+  }
+}
+
 /* ---- bad inputs: one test each ------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -494,6 +610,48 @@ static const bad_case bad_cases[] = {
     {"bad_mask_file_missing", HEAD GRID_WITH("[inpainting: {mask: file, path: gds-no-such-mask.png}]", "[0.1]",
                                              "[dps]"),
      ":5:", "grid.operator[0].inpainting.path", "/tmp/gds-no-such-mask.png"},
+    {"bad_ddrm_eta", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[dps, {ddrm: {eta: 1.5, eta_b: 1}}]"), ":7:",
+     "grid.algorithm[1].ddrm.eta", "must be in [0, 1], got 1.5"},
+    {"bad_ddrm_eta_b", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[ddrm: {eta_b: -0.1}]"), ":7:",
+     "grid.algorithm[0].ddrm.eta_b", "must be in [0, 1], got -0.1"},
+    {"bad_ddrm_unknown_param", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[ddrm: {eta: 0.5, zeta: 1}]"), ":7:",
+     "grid.algorithm[0].ddrm.zeta", "valid keys here: eta, eta_b"},
+    {"bad_dps_with_param", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[dps: {eta: 1}]"), ":7:",
+     "grid.algorithm[0].dps.eta", "no keys are allowed here"},
+    {"bad_algorithm_two_keys", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[{ddrm: {eta: 1}, dps: {}}]"), ":7:",
+     "grid.algorithm[0]", "one-key mapping"},
+    {"bad_duplicate_ddrm", HEAD GRID_WITH("[identity: {}]", "[0.1]", "[ddrm, pigdm, {ddrm: {eta: 0.85}}]"), ":7:",
+     "grid.algorithm[2]", "duplicate of grid.algorithm[0]"},
+    {"bad_ddim_eta", HEAD L_GRID "  scheme: [ddpm, ddim: {eta: 2}]\n", ":8:", "grid.scheme[1].ddim.eta",
+     "must be in [0, 1], got 2"},
+    {"bad_unknown_scheme", HEAD L_GRID "  scheme: [ddpm, ddim2]\n", ":8:", "grid.scheme[1]",
+     "unknown scheme 'ddim2'; expected one of ddpm, ddim, em"},
+    {"bad_scheme_for_vp_sde", HEAD L_GRID "  scheme: [em]\n", ":8:", "grid.scheme[0]",
+     "process: vp_sde"},
+    {"bad_duplicate_scheme", HEAD L_GRID "  scheme:\n    - ddim\n    - ddpm\n    - ddim: {eta: 0.0}\n", ":11:",
+     "grid.scheme[2]", "duplicate of grid.scheme[0] (line 9)"},
+    {"bad_sampler_steps_zero", HEAD L_GRID "  sampler_steps: [10, 0]\n", ":8:", "grid.sampler_steps[1]",
+     "must be in [1, 100], got 0"},
+    {"bad_sampler_steps_above_T", HEAD L_GRID "  sampler_steps: [101]\n", ":8:", "grid.sampler_steps[0]",
+     "must be in [1, 100], got 101"},
+    {"bad_sampler_steps_real", HEAD L_GRID "  sampler_steps: [2.5]\n", ":8:", "grid.sampler_steps[0]",
+     "not an integer"},
+    {"bad_duplicate_sampler_steps", HEAD L_GRID "  sampler_steps: [10, 20, 10]\n", ":8:",
+     "grid.sampler_steps[2]", "duplicate of grid.sampler_steps[0]"},
+    {"bad_eps_ddpm", HEAD L_GRID "  eps: [0, 0.001]\n", ":8:", "grid.eps[1]",
+     "with the discrete ddpm process only eps: [0] is allowed"},
+    {"bad_eps_one", HEAD L_GRID "  eps: [1]\n", ":8:", "grid.eps[0]", "must be in [0, 1), got 1"},
+    {"bad_eps_duplicate_zero", HEAD L_GRID "  eps: [0, -0.0]\n", ":8:", "grid.eps[1]", "duplicate of grid.eps[0]"},
+    {"bad_unknown_init", HEAD L_GRID "  init: [normal, prior]\n", ":8:", "grid.init[1]",
+     "unknown value 'prior'; expected one of normal, exact"},
+    {"bad_duplicate_init", HEAD L_GRID "  init: [exact, exact]\n", ":8:", "grid.init[1]", "duplicate"},
+    {"bad_checkpoint_not_visited", HEAD L_GRID "  sampler_steps: [100, 20]\noutput:\n  checkpoints: [100, 96, 0]\n",
+     ":10:", "output.checkpoints[0]",
+     "time 100 is never visited by the sampler with sampler_steps: 20 (grid.sampler_steps[1], line 8), which "
+     "runs at t = 96, 91, 86, ..., 1, 0"},
+    {"bad_checkpoint_not_visited_block", HEAD L_GRID "  sampler_steps: [7]\noutput:\n  checkpoints:\n    - 85\n"
+                                         "    - 50\n",
+     ":12:", "output.checkpoints[1]", "e.g. [85, 71, 43, 15, 0]"},
     {"bad_malformed_yaml", L_NAME L_PRIOR "diffusion: {steps: 100\n" L_GRID, ":4:5:", NULL, "malformed YAML"},
     {"bad_malformed_indent", L_NAME "prior:\n  size: [8, 8]\n   texture: builtin:fabric\n", ":4:4:", NULL,
      "malformed YAML"},
@@ -533,6 +691,7 @@ int main(void) {
       cmocka_unit_test(test_defaults),    cmocka_unit_test(test_small_T),
       cmocka_unit_test(test_white_prior_and_output), cmocka_unit_test(test_operators), cmocka_unit_test(test_backend_dense),
       cmocka_unit_test(test_parse_api),   cmocka_unit_test(test_fingerprint),
+      cmocka_unit_test(test_sampler_axes), cmocka_unit_test(test_sampler_axes_defaults),
   };
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) tests[n++] = fixed[i];
   for (size_t i = 0; i < N_BAD; i++)

@@ -33,6 +33,7 @@ typedef struct gds_operator_spec {
   uint64_t mask_seed;      /*   random */
   int box[4];              /*   box: row, col, height, width (missing) */
   char mask_path[4096];    /*   file: resolved path, non-zero = observed */
+  char mask_sha256[65];    /*   file: SHA-256 of its bytes when the sweep read it ("" if not) */
   int dense;               /* `backend: dense`: exact law by the dense backend whatever the
                               structure (cross-checks); 0 = the structure's own backend */
 } gds_operator_spec;
@@ -54,6 +55,12 @@ int gds_operator_type_from_name(const char *name, gds_operator_type *t);
 /* Canonical name of a spec, e.g. "motion_blur(length=9,angle=30)". */
 void gds_operator_spec_name(const gds_operator_spec *spec, char *buf, int len);
 
+/* Whether the spec can be built on an H×W image with representable arithmetic: 0 if so, else
+ * GDS_ERR_INPUT with the reason in `why` (no message printed), e.g. a gaussian_blur std whose
+ * square underflows, a motion_blur length whose 10·ceil(length)+1 points overflow an int, a
+ * random mask that keeps no pixel. The sweep module reports it with the file and line;
+ * gds_operator_create refuses the same specs. */
+int gds_operator_spec_check(const gds_operator_spec *spec, int H, int W, char *why, int len);
 int gds_operator_create(const gds_operator_spec *spec, int H, int W, gds_operator **out);
 void gds_operator_destroy(gds_operator **op);
 /* y (m values) = A x (d values). */

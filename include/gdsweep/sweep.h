@@ -52,9 +52,14 @@ typedef struct gds_sweep {
 
 /* Defaults: prior.periodic true; diffusion beta_start 0.1/T, beta_end 20/T (an error when
  * that reaches 1, T <= 20; at T = 1 beta_end = beta_start, unused), variance beta;
- * motion_blur angle 0; inpainting mask_seed 0; grid alpha_dps [1.0], seed [0]; output samples 0,
- * checkpoints T, 3T/4, T/2, T/4, 0 (integer division, repeats dropped), w2_times all.
- * Whether a builtin:<name> texture exists is not checked here (the prior module knows). */
+ * motion_blur angle 0; inpainting mask_seed 0; grid alpha_dps [1.0], scheme [ddpm],
+ * sampler_steps [T], eps [0], init [normal], seed [0]; `ddrm` alone is ddrm(eta=0.85,eta_b=1),
+ * `ddim` alone ddim(eta=0); output samples 0, checkpoints T, 3T/4, T/2, T/4, 0 (integer
+ * division), each lowered to the nearest time every sampler_steps value visits (SPEC §7.1;
+ * unchanged without respacing), repeats dropped; w2_times all.
+ * Errors (file:line: key): values out of range, duplicates on any axis (O(n log n)), a
+ * checkpoint some sampler_steps value never visits, eps != 0 for the discrete process, a
+ * scheme of the other process, ddrm with an operator the law backend has no SVD for. */
 int gds_sweep_load(const char *path, gds_sweep **out);
 /* Parse YAML text; `filename` is used in messages, `dir` to resolve relative paths
  * (NULL: the current directory). */
