@@ -62,12 +62,20 @@ static int gds_unit_cmp(const void *a, const void *b) {
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Estimated wall time of nbase units split into `split` seed blocks each, on P groups. */
-static double gds_unit_wall(const gds_unit_model *m, int nbase, int nseed, int split, int P) {
-  double total = 0, longest = 0, per = ceil((double)nseed / split);
+/* Whether the unit's law comes from the dense backend. Its per-seed results may depend on how
+ * many seeds are bundled (BLAS kernels differ for one and several columns), so its seed block
+ * must depend on the sweep only, never on the rank count; splitting it rarely pays anyway (the
+ * covariance recursion, shared by the seeds, dominates its cost). */
+static int gds_unit_dense(const gds_operator_spec *op) { return op->dense || op->type == GDS_OP_INPAINTING; }
+
+/* Estimated wall time of nbase units, the splittable ones split into `split` seed blocks
+ * each, on P groups. */
+static double gds_unit_wall(const gds_unit_model *m, const unsigned char *fixed, int nbase, int nseed, int split, int P) {
+  double total = 0, longest = 0;
   for (int i = 0; i < nbase; i++) {
-    total += split * m[i].shared + nseed * m[i].per_seed;
-    double one = m[i].shared + per * m[i].per_seed;
+    const int sp = fixed[i] ? 1 : split;
+    total += sp * m[i].shared + nseed * m[i].per_seed;
+    double one = m[i].shared + ceil((double)nseed / sp) * m[i].per_seed;
     if (one > longest) longest = one;
   }
   return fmax(total / P, longest);
@@ -88,9 +96,11 @@ int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, do
   const int nbase = (int)nbase64;
   gds_unit *base = NULL;
   gds_unit_model *model = NULL;
+  unsigned char *dense = NULL;
   int *first = NULL, ierr = GDS_SUCCESS;
   GDS_CALL_GOTO(ierr, out, GDS_ALLOC(base, nbase));
   GDS_CALL_GOTO(ierr, out, GDS_ALLOC(model, nbase));
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(dense, nbase));
   int k = 0;
   for (int o = 0; o < s->n_op; o++)
     for (int g = 0; g < s->n_sigma; g++)
@@ -104,51 +114,67 @@ int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, do
                   base[k] = (gds_unit){.op = o, .sigma = g, .alpha = ua ? al : -1, .alg = a, .scheme = us ? sc : -1,
                                        .steps = st, .eps = vp ? ep : -1, .init = in};
                   model[k] = gds_unit_model_of(s, &s->op[o], &s->alg[a], s->steps[st], gsize);
+                  dense[k] = (unsigned char)gds_unit_dense(&s->op[o]);
                   k++;
                 }
       }
 
-  int B = block > 0 ? (block < ns ? block : ns) : ns;
-  if (block <= 0) {
+  /* Seed blocks: B for the units that may be split, Bd for the dense ones (sweep-only). */
+  int B = block > 0 ? (block < ns ? block : ns) : ns, Bd = ns;
+  {
     const int P = ngroups > 0 ? ngroups : 1;
-    double mps = 0;
-    for (int i = 0; i < nbase; i++) mps = fmax(mps, model[i].mem_per_seed);
     const double budget = mem_block_bytes > 0 ? mem_block_bytes : 256.0 * 1024 * 1024;
+    double mps = 0, mpsd = 0;
+    int nsplit = 0;
+    for (int i = 0; i < nbase; i++) {
+      if (dense[i]) mpsd = fmax(mpsd, model[i].mem_per_seed);
+      else mps = fmax(mps, model[i].mem_per_seed), nsplit++;
+    }
     const double bmem = mps > 0 ? fmax(1.0, floor(budget / mps)) : ns;
-    int target = nbase >= 4 * P ? 1 : (int)((4 * (int64_t)P + nbase - 1) / nbase);
-    if (target > ns) target = ns;
-    /* the most blocks (up to target) whose estimated wall time is within 10% of the best */
-    double best = INFINITY;
-    for (int sp = 1; sp <= target; sp++) best = fmin(best, gds_unit_wall(model, nbase, ns, sp, P));
-    int split = 1;
-    for (int sp = target; sp >= 1; sp--)
-      if (gds_unit_wall(model, nbase, ns, sp, P) <= 1.10 * best) {
-        split = sp;
-        break;
-      }
-    const int smem = (int)ceil(ns / bmem);
-    if (split < smem) split = smem;
-    B = (ns + split - 1) / split;
+    const double bmemd = mpsd > 0 ? fmax(1.0, floor(budget / mpsd)) : ns;
+    const int smemd = (int)ceil(ns / bmemd);
+    Bd = (ns + smemd - 1) / smemd;
+    if (block <= 0) { /* chosen: see src/unit.h */
+      int target = nsplit == 0 || nbase >= 4 * P ? 1 : (int)((4 * (int64_t)P + nbase - 1) / nbase);
+      if (target > ns) target = ns;
+      /* the most blocks (up to target) whose estimated wall time is within 10% of the best */
+      double best = INFINITY;
+      for (int sp = 1; sp <= target; sp++) best = fmin(best, gds_unit_wall(model, dense, nbase, ns, sp, P));
+      int split = 1;
+      for (int sp = target; sp >= 1; sp--)
+        if (gds_unit_wall(model, dense, nbase, ns, sp, P) <= 1.10 * best) {
+          split = sp;
+          break;
+        }
+      const int smem = (int)ceil(ns / bmem);
+      if (split < smem) split = smem;
+      B = (ns + split - 1) / split;
+    }
   }
-  const int nblocks = (ns + B - 1) / B;
-  if ((int64_t)nbase * nblocks > INT_MAX / 4)
-    GDS_ERROR(GDS_ERR_INPUT, "%s: too many work units (%lld); use a larger --seed-block", s->path,
-              (long long)nbase * nblocks);
-  const int n = nbase * nblocks;
+  const int nblocks = (ns + B - 1) / B, nblocksd = (ns + Bd - 1) / Bd, maxblocks = nblocks > nblocksd ? nblocks : nblocksd;
+  int64_t n64 = 0;
+  for (int i = 0; i < nbase; i++) n64 += dense[i] ? nblocksd : nblocks;
+  if (n64 > INT_MAX / 4) {
+    ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
+                           "%s: too many work units (%lld); use a larger --seed-block", s->path, (long long)n64);
+    goto out;
+  }
+  const int n = (int)n64;
   GDS_CALL_GOTO(ierr, out, GDS_ALLOC(plan->u, n));
-  const size_t nkey = (size_t)s->n_op * s->n_sigma * nblocks;
+  const size_t nkey = (size_t)s->n_op * s->n_sigma * maxblocks;
   GDS_CALL_GOTO(ierr, out, GDS_ALLOC(first, nkey));
   for (size_t i = 0; i < nkey; i++) first[i] = -1;
   k = 0;
   for (int i = 0; i < nbase; i++)
-    for (int b = 0; b < nblocks; b++) {
+    for (int b = 0; b < (dense[i] ? nblocksd : nblocks); b++) {
+      const int Bi = dense[i] ? Bd : B; /* the same for every unit of an operator */
       gds_unit u = base[i];
       u.block = b;
-      u.seed0 = b * B;
-      u.nseed = ns - u.seed0 < B ? ns - u.seed0 : B;
+      u.seed0 = b * Bi;
+      u.nseed = ns - u.seed0 < Bi ? ns - u.seed0 : Bi;
       u.cost = model[i].shared + u.nseed * model[i].per_seed;
       u.order = k;
-      size_t key = ((size_t)u.op * s->n_sigma + u.sigma) * nblocks + b;
+      size_t key = ((size_t)u.op * s->n_sigma + u.sigma) * maxblocks + b;
       u.problem = first[key] < 0;
       if (u.problem) first[key] = k;
       plan->u[k++] = u;
@@ -158,16 +184,18 @@ int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, do
     }
   qsort(plan->u, (size_t)n, sizeof *plan->u, gds_unit_cmp);
   for (int i = 0; i < n; i++)
-    if (plan->u[i].problem) first[((size_t)plan->u[i].op * s->n_sigma + plan->u[i].sigma) * nblocks + plan->u[i].block] = i;
+    if (plan->u[i].problem) first[((size_t)plan->u[i].op * s->n_sigma + plan->u[i].sigma) * maxblocks + plan->u[i].block] = i;
   for (int i = 0; i < n; i++)
-    plan->u[i].dep = first[((size_t)plan->u[i].op * s->n_sigma + plan->u[i].sigma) * nblocks + plan->u[i].block];
+    plan->u[i].dep = first[((size_t)plan->u[i].op * s->n_sigma + plan->u[i].sigma) * maxblocks + plan->u[i].block];
   plan->n = n;
   plan->block = B;
+  plan->block_dense = Bd;
   plan->nblocks = nblocks;
   plan->nbase = nbase;
 out:
   free(base);
   free(model);
+  free(dense);
   free(first);
   if (ierr) gds_unit_plan_free(plan);
   return ierr;

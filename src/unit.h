@@ -8,7 +8,9 @@
  * results are written to every point it stands for (its "tuples"). The covariance recursion
  * is shared by the seeds of a unit (docs/scaling.md); seeds are split into blocks so that
  * there are enough units for the rank groups (≥ 4 per group when the grid allows and the
- * split does not cost more than it gains) and a unit's memory stays bounded. */
+ * split does not cost more than it gains) and a unit's memory stays bounded. The seed block
+ * of dense-backend units depends on the sweep only (their per-seed results may depend on the
+ * bundle; see gds_unit_dense), so results never depend on the rank count. */
 #ifndef GDSWEEP_UNIT_H
 #define GDSWEEP_UNIT_H
 
@@ -40,6 +42,7 @@ typedef struct gds_unit_plan {
   gds_unit *u;      /* largest estimated cost first, ties in grid order */
   int n;
   int block;        /* seeds per block (the last one may be shorter) */
+  int block_dense;  /* the same for units of the dense backend: a function of the sweep only */
   int nblocks;
   int nbase;        /* units before the seed split */
   double core_seconds;   /* estimated total work */
@@ -52,8 +55,8 @@ gds_unit_model gds_unit_model_of(const gds_sweep *s, const gds_operator_spec *op
                                  int steps, int gsize);
 
 /* Plan the units of a sweep for `ngroups` rank groups of `gsize` ranks. block > 0 forces the
- * seed block size; 0 chooses it (see above). mem_block_bytes bounds the per-seed memory of a
- * unit (0: 256 MiB). */
+ * seed block size of the units that may be split (not the dense ones); 0 chooses it (see
+ * above). mem_block_bytes bounds the per-seed memory of a unit (0: 256 MiB). */
 int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, double mem_block_bytes,
                        gds_unit_plan *plan);
 void gds_unit_plan_free(gds_unit_plan *plan);

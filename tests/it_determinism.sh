@@ -2,6 +2,9 @@
 # Integration test: results are a pure function of the sweep file and the grid point (SPEC §3).
 #  1. sweeps/tiny.yaml run twice with mpirun -n 1, and with -n 2, 3 and 4 (oversubscribed):
 #     /results, /problem, /prior and /schedule bitwise identical (h5diff).
+#  1b. A sweep on all three law backends (Fourier-diagonal, Fourier-block, dense) whose seeds
+#     are split into blocks of different sizes depending on the rank count (the test checks
+#     that the unit counts differ), and with --seed-block 1: bitwise identical.
 #  2. A bigger sweep killed with SIGKILL (the whole MPI job) at a random moment, then resumed
 #     with another rank count, equals an uninterrupted run.
 #  3. The same sweep stopped by SIGTERM sent to the ranks (what srun/scancel do) exits 3 with a
@@ -20,6 +23,38 @@ h5_same tiny-1a.h5 tiny-1b.h5 "tiny: two runs with -n 1"
 h5_same tiny-1a.h5 tiny-2.h5 "tiny: -n 1 vs -n 2"
 h5_same tiny-1a.h5 tiny-3.h5 "tiny: -n 1 vs -n 3"
 h5_same tiny-1a.h5 tiny-4.h5 "tiny: -n 1 vs -n 4"
+
+note "--- three law backends, seed blocks that depend on the rank count"
+cat >backends.yaml <<'EOF'
+name: det-backends
+prior: {texture: builtin:fabric, size: [8, 8], periodic: true}
+diffusion: {steps: 40, beta_start: 0.001, beta_end: 0.2}
+grid:
+  operator:
+    - gaussian_blur: {std: 1.2}
+    - super_resolution: {factor: 2}
+    - inpainting: {mask: random, keep: 0.6, mask_seed: 3}
+  sigma: [0.05]
+  alpha_dps: [0.5]
+  algorithm: [dps, pigdm, cgdm]
+  seed: [0, 1, 2, 3, 4]
+output: {samples: 1, checkpoints: [40, 0], w2_times: all}
+EOF
+units=()
+for n in 1 2 3 4; do
+  gds_mpi "$n" run backends.yaml -o "backends-$n.h5"
+  expect_rc 0 "backends.yaml with mpirun -n $n"
+  units+=("$(sed -n 's/.* \([0-9]*\) work units on .*/\1/p' "$STDERR")")
+done
+gds run backends.yaml -o backends-b1.h5 --quiet --seed-block 1
+expect_rc 0 "backends.yaml with --seed-block 1"
+note "work units for 1..4 ranks: ${units[*]}"
+if [ -n "${units[0]}" ] && [ "${units[0]}" != "${units[3]}" ]; then
+  pass "seed blocks differ between 1 and 4 ranks (${units[0]} vs ${units[3]} units)"
+else
+  fail "1 and 4 ranks made the same units (${units[0]:-?}): the test would not see a dependence on the blocks"
+fi
+for n in 2 3 4 b1; do h5_same backends-1.h5 "backends-$n.h5" "backends: -n 1 vs $n"; done
 
 # ~3-5 s on 2 cores: 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points
 # in 30 work units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t.
