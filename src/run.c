@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,8 +85,15 @@ static int gds_code_of_rank(int r) {
 enum { GDS_TAG_REQ = 71, GDS_TAG_ASSIGN = 72, GDS_TAG_FIN = 73, GDS_TAG_BYE = 74, GDS_TAG_STOP = 75 };
 enum { GDS_STOP_ABORT = 1, GDS_STOP_FINAL = 2 }; /* values of STOP messages */
 enum { GDS_U_PENDING = 0, GDS_U_FINISHED, GDS_U_DONE }; /* coordinator's view of a unit */
-enum { GDS_TM_SETUP, GDS_TM_CREATE, GDS_TM_COMPUTE, GDS_TM_WRITE, GDS_TM_DONE, GDS_TM_WAIT, GDS_TM_CLOSE, GDS_TM_N };
-static const char *const gds_tm_names[GDS_TM_N] = {"setup", "create", "compute", "write", "done-write", "wait", "close"};
+/* Phases timed by --timing: setup (parse, prior, operators, plan), create (or reopen) the file,
+ * compute (x0, v, law, posterior, trajectories), write (results and problem data), done-write
+ * (the coordinator's batches), dispatch (a worker waiting for its next unit), sync (a group
+ * waiting for its members), idle (waiting for the others at the end), close (mark complete,
+ * close); total = the whole of gds_run. */
+enum { GDS_TM_SETUP, GDS_TM_CREATE, GDS_TM_COMPUTE, GDS_TM_WRITE, GDS_TM_DONE, GDS_TM_DISPATCH, GDS_TM_SYNC,
+       GDS_TM_IDLE, GDS_TM_CLOSE, GDS_TM_TOTAL, GDS_TM_N, GDS_TM_NONE = -1 };
+static const char *const gds_tm_names[GDS_TM_N] = {"setup", "create", "compute", "write", "done-write", "dispatch",
+                                                   "sync", "idle", "close", "total"};
 
 typedef struct gds_run_ctx {
   MPI_Comm comm;
@@ -129,6 +137,13 @@ typedef struct gds_run_ctx {
   double t_start, t_last_print;
   int tty;
   double tm[GDS_TM_N];
+  /* per-rank workspace, reused by consecutive units: buffers, and x0 / v of the last block
+   * (x0 depends on the seed only, v on (operator, σ, seed): units of one block share them) */
+  double *ws;
+  size_t ws_len;
+  double *x0c, *vc;
+  size_t x0c_len, vc_len;
+  int x0c_seed0, x0c_n, vc_op, vc_sigma, vc_seed0, vc_n;
 } gds_run_ctx;
 
 /* ---------------------------------------------------------------------------------------
@@ -138,7 +153,7 @@ static int gds_coord_service(gds_run_ctx *c, int force_flush);
 
 /* Wait for a nonblocking request: test, sleep (backing off from 20 µs to 1 ms), test again;
  * the coordinator keeps servicing its workers meanwhile. */
-static int gds_run_wait(gds_run_ctx *c, MPI_Request *rq) {
+static int gds_run_wait(gds_run_ctx *c, MPI_Request *rq, int phase) {
   double t0 = gds_now(), nap = 2e-5;
   for (;;) {
     int flag = 0;
@@ -148,24 +163,24 @@ static int gds_run_wait(gds_run_ctx *c, MPI_Request *rq) {
     gds_sleep(nap);
     if (nap < 1e-3) nap *= 2;
   }
-  c->tm[GDS_TM_WAIT] += gds_now() - t0;
+  if (phase != GDS_TM_NONE) c->tm[phase] += gds_now() - t0;
   return GDS_SUCCESS;
 }
 
 /* Worst code over comm (severity order), without spinning while others are still busy. */
-static int gds_run_agree(gds_run_ctx *c, MPI_Comm comm, int ierr) {
+static int gds_run_agree(gds_run_ctx *c, MPI_Comm comm, int ierr, int phase) {
   int mine = gds_code_rank(ierr), all = mine;
   MPI_Request rq;
   int e = MPI_Iallreduce(&mine, &all, 1, MPI_INT, MPI_MAX, comm, &rq);
   if (e != MPI_SUCCESS) return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Iallreduce");
-  GDS_CALL(gds_run_wait(c, &rq));
+  GDS_CALL(gds_run_wait(c, &rq, phase));
   return gds_code_of_rank(all);
 }
 
-static int gds_run_bcast_int(gds_run_ctx *c, int *value, MPI_Comm comm) {
+static int gds_run_bcast_int(gds_run_ctx *c, int *value, MPI_Comm comm, int phase) {
   MPI_Request rq;
   GDS_MPI_CALL(MPI_Ibcast(value, 1, MPI_INT, 0, comm, &rq));
-  GDS_CALL(gds_run_wait(c, &rq));
+  GDS_CALL(gds_run_wait(c, &rq, phase));
   return GDS_SUCCESS;
 }
 
@@ -202,13 +217,13 @@ static int gds_run_load_sweep(gds_run_ctx *c, const char *path) {
       snprintf(dir, sizeof dir, "%s", c->sweep->dir);
     }
   }
-  ierr = gds_run_agree(c, c->comm, ierr);
+  ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
   if (ierr || c->size == 1) return ierr;
   GDS_MPI_CALL(MPI_Bcast(&len, 1, MPI_UINT64_T, 0, c->comm));
   GDS_MPI_CALL(MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, c->comm));
   if (c->rank == 0) text = c->sweep->text;
   else ierr = gds_calloc(len + 1, 1, &text);
-  ierr = gds_run_agree(c, c->comm, ierr);
+  ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
   if (ierr) {
     if (c->rank) free(text);
     return ierr;
@@ -226,7 +241,7 @@ static int gds_run_load_sweep(gds_run_ctx *c, const char *path) {
     ierr = gds_sweep_parse(text, len, path, dir, &c->sweep);
     free(text);
   }
-  ierr = gds_run_agree(c, c->comm, ierr);
+  ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
   return ierr;
 }
 
@@ -263,6 +278,9 @@ static void gds_run_teardown(gds_run_ctx *c) {
   free(c->run_count);
   free(c->abort_sent);
   free(c->bye);
+  free(c->ws);
+  free(c->x0c);
+  free(c->vc);
   gds_prior_destroy(&c->prior);
   gds_schedule_destroy(&c->sched);
   gds_sweep_destroy(&c->sweep);
@@ -464,6 +482,7 @@ static int gds_coord_next(gds_run_ctx *c) { return !c->stop && c->next < c->nque
 
 /* Answer every pending message without blocking; flush done flags when due. */
 static int gds_coord_service(gds_run_ctx *c, int force_flush) {
+  const double t0 = gds_now();
   if (gds_run_signal_) c->stop = 1;
   for (int guard = 0; c->lsize > 1 && guard < 4 * c->lsize + 16; guard++) {
     int flag = 0;
@@ -503,6 +522,7 @@ static int gds_coord_service(gds_run_ctx *c, int force_flush) {
   }
   if (c->stop)
     for (int w = 1; w < c->lsize; w++) GDS_CALL(gds_coord_send_abort(c, w));
+  c->tm[GDS_TM_DISPATCH] += gds_now() - t0; /* answering requests */
   if (force_flush || gds_now() - c->t_flush >= GDS_RUN_FLUSH_SECONDS) GDS_CALL(gds_coord_flush(c));
   gds_progress(c, 0);
   return GDS_SUCCESS;
@@ -525,9 +545,50 @@ static int gds_unit_needs_group(const gds_run_ctx *c, const gds_unit *u) {
  * any) was raised elsewhere. */
 static int gds_unit_agree(gds_run_ctx *c, int ierr, int *agreed) {
   if (ierr && ierr != GDS_ERR_INTERRUPTED) c->failed_here = 1;
-  int all = gds_run_agree(c, c->group, ierr);
+  int all = gds_run_agree(c, c->group, ierr, GDS_TM_SYNC);
   if (all && !ierr) *agreed = 1;
   return all;
+}
+
+/* *buf holds at least n doubles (contents undefined), growing it when needed. */
+static int gds_grow(double **buf, size_t *len, size_t n) {
+  if (*len >= n) return GDS_SUCCESS;
+  free(*buf);
+  *buf = NULL;
+  *len = 0;
+  GDS_CALL(gds_malloc_aligned(sizeof **buf * (n ? n : 1), buf));
+  *len = n;
+  return GDS_SUCCESS;
+}
+
+/* x0 and v of unit u's seeds (rank-local cache of the last block; results are the same
+ * whether computed or reused). */
+static int gds_unit_problem(gds_run_ctx *c, const gds_unit *u, const double **x0, const double **v) {
+  const gds_sweep *s = c->sweep;
+  gds_operator *op = c->ops[u->op];
+  const int B = u->nseed, d = s->prior.H * s->prior.W, m = op->m;
+  if (!(c->x0c && c->x0c_seed0 == u->seed0 && c->x0c_n == B)) {
+    c->x0c_n = -1;
+    c->vc_n = -1; /* v is built on x0 */
+    GDS_CALL(gds_grow(&c->x0c, &c->x0c_len, (size_t)B * d));
+    for (int e = 0; e < B; e++) GDS_CALL(gds_prior_sample(c->prior, s->seed[u->seed0 + e], c->x0c + (size_t)e * d));
+    c->x0c_seed0 = u->seed0;
+    c->x0c_n = B;
+  }
+  if (!(c->vc && c->vc_op == u->op && c->vc_sigma == u->sigma && c->vc_seed0 == u->seed0 && c->vc_n == B)) {
+    c->vc_n = -1;
+    GDS_CALL(gds_grow(&c->vc, &c->vc_len, (size_t)B * m));
+    for (int e = 0; e < B; e++)
+      GDS_CALL(gds_operator_measure(op, u->op, c->x0c + (size_t)e * d, s->sigma[u->sigma], s->seed[u->seed0 + e],
+                                    c->vc + (size_t)e * m));
+    c->vc_op = u->op;
+    c->vc_sigma = u->sigma;
+    c->vc_seed0 = u->seed0;
+    c->vc_n = B;
+  }
+  *x0 = c->x0c;
+  *v = c->vc;
+  return GDS_SUCCESS;
 }
 
 static void gds_fill_nan(double *x, size_t n) {
@@ -553,14 +614,13 @@ static int gds_unit_exec(gds_run_ctx *c, int ui, double *wall) {
   if (c->opt->test_trace && leader)
     fprintf(stderr, "gdsweep: trace: rank %d: unit %d started (%lld points)\n", c->rank, ui,
             (long long)gds_unit_npoints(s, u));
-  double *buf = NULL, **rows = NULL;
+  double **rows = NULL;
   float *traj = NULL;
   gds_law *law = NULL;
   gds_sampler *smp = NULL;
-  /* x0, v, posterior mean, pvar, 3 curves, 3 finals, m_0, diag K_0 (both seed-major) */
-  const size_t nbuf = (size_t)B * d + (size_t)B * m + (u->problem ? (size_t)B * d + d : 0) + 3 * (size_t)B * T1 +
-                      3 * (size_t)B + 2 * (size_t)B * d;
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(buf, nbuf));
+  /* posterior mean, pvar, 3 curves, 3 finals, m_0, diag K_0 (all seed-major) */
+  const size_t nbuf = (u->problem ? (size_t)B * d + d : 0) + 3 * (size_t)B * T1 + 3 * (size_t)B + 2 * (size_t)B * d;
+  GDS_CALL_GOTO(ierr, out, gds_grow(&c->ws, &c->ws_len, nbuf));
   GDS_CALL_GOTO(ierr, out, GDS_ALLOC(rows, 4 * (size_t)B));
   if (leader && nsm > 0 && nck > 0) GDS_CALL_GOTO(ierr, out, GDS_ALLOC(traj, (size_t)B * nsm * nck * d));
   if (c->opt->test_fail && c->opt->test_fail_rank == c->rank && (c->opt->test_fail_unit < 0 || c->opt->test_fail_unit == ui))
@@ -572,22 +632,19 @@ out:
   if (grouped) ierr = gds_unit_agree(c, ierr, &agreed);
   if (ierr) goto cleanup;
   {
-    double *x0 = buf, *v = x0 + (size_t)B * d, *pmean = v + (size_t)B * m;
-    double *pvar = pmean + (u->problem ? (size_t)B * d : 0), *w2 = pvar + (u->problem ? d : 0);
+    const double *x0 = NULL, *v = NULL;
+    double *pmean = c->ws, *pvar = pmean + (u->problem ? (size_t)B * d : 0), *w2 = pvar + (u->problem ? d : 0);
     double *wm = w2 + (size_t)B * T1, *wc = wm + (size_t)B * T1, *wf = wc + (size_t)B * T1, *wfm = wf + B, *wfc = wfm + B;
     double *mean0 = wfc + B, *var0 = mean0 + (size_t)B * d;
-    double **vr = rows, **w2r = rows + B, **wmr = rows + 2 * B, **m0r = rows + 3 * B;
+    double tc = gds_now();
+    ierr = gds_unit_problem(c, u, &x0, &v);
+    const double **vr = (const double **)rows;
+    double **w2r = rows + B, **wmr = rows + 2 * B, **m0r = rows + 3 * B;
     for (int e = 0; e < B; e++) {
       vr[e] = v + (size_t)e * m;
       w2r[e] = w2 + (size_t)e * T1;
       wmr[e] = wm + (size_t)e * T1;
       m0r[e] = mean0 + (size_t)e * d;
-    }
-    double tc = gds_now();
-    for (int e = 0; e < B && !ierr; e++) {
-      const int64_t seed = s->seed[u->seed0 + e];
-      ierr = gds_prior_sample(c->prior, seed, x0 + (size_t)e * d);
-      if (!ierr) ierr = gds_operator_measure(op, u->op, x0 + (size_t)e * d, sigma, seed, vr[e]);
     }
     if (!ierr)
       ierr = gds_law_create_backend(lawcomm, op->spec.dense ? "dense" : NULL, c->prior, c->sched, op, sigma, &law);
@@ -658,20 +715,19 @@ cleanup:
   gds_law_destroy(&law);
   free(traj);
   free(rows);
-  free(buf);
   return ierr;
 }
 
 /* A leader runs unit ui, first calling its group in when the unit needs it. */
 static int gds_group_unit_run(gds_run_ctx *c, int ui, double *wall) {
-  if (gds_unit_needs_group(c, &c->plan.u[ui])) GDS_CALL(gds_run_bcast_int(c, &ui, c->group));
+  if (gds_unit_needs_group(c, &c->plan.u[ui])) GDS_CALL(gds_run_bcast_int(c, &ui, c->group, GDS_TM_SYNC));
   return gds_unit_exec(c, ui, wall);
 }
 
 /* A leader tells its group members that no unit is left. */
 static int gds_group_release(gds_run_ctx *c) {
   int none = -1;
-  if (c->gsize > 1) GDS_CALL(gds_run_bcast_int(c, &none, c->group));
+  if (c->gsize > 1) GDS_CALL(gds_run_bcast_int(c, &none, c->group, GDS_TM_SYNC));
   return GDS_SUCCESS;
 }
 
@@ -715,7 +771,7 @@ static int gds_run_coordinator(gds_run_ctx *c) {
     gds_sleep(nap);
     if (nap < 1e-3) nap *= 2;
   }
-  c->tm[GDS_TM_WAIT] += gds_now() - tw;
+  c->tm[GDS_TM_IDLE] += gds_now() - tw;
   e = gds_coord_flush(c);
   if (!ierr) ierr = e;
   c->coordinating = 0;
@@ -732,7 +788,7 @@ static int gds_run_worker(gds_run_ctx *c) {
    * current one (prefetch), so a busy coordinator never leaves a worker idle. */
   GDS_MPI_CALL(MPI_Send(req, 2, MPI_INT, 0, GDS_TAG_REQ, c->leaders));
   GDS_MPI_CALL(MPI_Irecv(&cur, 1, MPI_INT, 0, GDS_TAG_ASSIGN, c->leaders, &rq));
-  GDS_CALL(gds_run_wait(c, &rq));
+  GDS_CALL(gds_run_wait(c, &rq, GDS_TM_DISPATCH));
   while (cur >= 0) {
     if (gds_run_signal_) c->stop = 1;
     req[0] = c->stop;
@@ -747,14 +803,14 @@ static int gds_run_worker(gds_run_ctx *c) {
       double fin[3] = {cur, wall, e && e != GDS_ERR_INTERRUPTED ? 1 : 0};
       if (e != GDS_ERR_INTERRUPTED) GDS_MPI_CALL(MPI_Send(fin, 3, MPI_DOUBLE, 0, GDS_TAG_FIN, c->leaders));
     }
-    GDS_CALL(gds_run_wait(c, &rq));
+    GDS_CALL(gds_run_wait(c, &rq, GDS_TM_DISPATCH));
     cur = next;
   }
   int e = gds_group_release(c);
   if (!ierr) ierr = e;
   GDS_MPI_CALL(MPI_Send(req, 2, MPI_INT, 0, GDS_TAG_BYE, c->leaders));
   for (;;) { /* an ABORT may still come; FINAL is always last */
-    GDS_CALL(gds_run_wait(c, &c->stop_rq));
+    GDS_CALL(gds_run_wait(c, &c->stop_rq, GDS_TM_IDLE));
     if (c->stop_msg == GDS_STOP_FINAL) break;
     GDS_MPI_CALL(MPI_Irecv(&c->stop_msg, 1, MPI_INT, 0, GDS_TAG_STOP, c->leaders, &c->stop_rq));
   }
@@ -766,7 +822,7 @@ static int gds_run_member(gds_run_ctx *c) {
   int ierr = GDS_SUCCESS;
   for (;;) {
     int unit = -1;
-    GDS_CALL(gds_run_bcast_int(c, &unit, c->group));
+    GDS_CALL(gds_run_bcast_int(c, &unit, c->group, GDS_TM_DISPATCH));
     if (unit < 0) break;
     double wall;
     int e = gds_unit_exec(c, unit, &wall);
@@ -818,14 +874,20 @@ static int gds_run_plan(gds_run_ctx *c) {
   return GDS_SUCCESS;
 }
 
+/* --timing: phases (and the process CPU time, which shows that waiting ranks do not spin). */
 static void gds_run_report_timing(gds_run_ctx *c) {
-  double mx[GDS_TM_N], sum[GDS_TM_N];
-  if (MPI_Reduce(c->tm, mx, GDS_TM_N, MPI_DOUBLE, MPI_MAX, 0, c->comm) != MPI_SUCCESS ||
-      MPI_Reduce(c->tm, sum, GDS_TM_N, MPI_DOUBLE, MPI_SUM, 0, c->comm) != MPI_SUCCESS || c->rank)
+  double t[GDS_TM_N + 1], mx[GDS_TM_N + 1], sum[GDS_TM_N + 1];
+  struct rusage ru;
+  memcpy(t, c->tm, sizeof c->tm);
+  t[GDS_TM_N] = getrusage(RUSAGE_SELF, &ru) ? 0
+                : ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
+  if (MPI_Reduce(t, mx, GDS_TM_N + 1, MPI_DOUBLE, MPI_MAX, 0, c->comm) != MPI_SUCCESS ||
+      MPI_Reduce(t, sum, GDS_TM_N + 1, MPI_DOUBLE, MPI_SUM, 0, c->comm) != MPI_SUCCESS || c->rank)
     return;
   fprintf(stderr, "gdsweep: timing (seconds; max over ranks / sum over ranks):");
   for (int k = 0; k < GDS_TM_N; k++) fprintf(stderr, " %s %.3f/%.3f", gds_tm_names[k], mx[k], sum[k]);
-  fprintf(stderr, "; %d units of %d seeds\n", c->plan.n, c->plan.block);
+  fprintf(stderr, " cpu %.3f/%.3f; %d units, %d seeds per unit (dense: %d)\n", mx[GDS_TM_N], sum[GDS_TM_N], c->plan.n,
+          c->plan.block, c->plan.block_dense);
 }
 
 int gds_run(MPI_Comm comm, const gds_run_options *opt) {
@@ -882,7 +944,7 @@ int gds_run(MPI_Comm comm, const gds_run_options *opt) {
   }
   if (!ierr && c.rank == 0 && !opt->resume) ierr = gds_check_space(opt->out_path, est.bytes);
   if (c.rank) gds_error_set_quiet(quiet_before);
-  ierr = gds_run_agree(&c, comm, ierr);
+  ierr = gds_run_agree(&c, comm, ierr, GDS_TM_NONE);
   c.tm[GDS_TM_SETUP] = gds_now() - t0;
   if (ierr) goto out;
 
@@ -898,7 +960,7 @@ int gds_run(MPI_Comm comm, const gds_run_options *opt) {
   if (ierr) goto out;
 
   c.t_start = c.t_last_print = c.t_flush = gds_now();
-  ierr = gds_run_agree(&c, comm, gds_run_plan(&c));
+  ierr = gds_run_agree(&c, comm, gds_run_plan(&c), GDS_TM_NONE);
   if (ierr) goto close;
   gds_sweep *s = c.sweep;
   if (c.rank == 0 && !opt->quiet)
@@ -913,9 +975,9 @@ int gds_run(MPI_Comm comm, const gds_run_options *opt) {
     MPI_Request rq;
     int e = MPI_Ibarrier(comm, &rq);
     if (e != MPI_SUCCESS) ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Ibarrier");
-    else if ((e = gds_run_wait(&c, &rq)) && !ierr) ierr = e;
+    else if ((e = gds_run_wait(&c, &rq, GDS_TM_IDLE)) && !ierr) ierr = e;
   }
-  int worst = gds_run_agree(&c, comm, ierr);
+  int worst = gds_run_agree(&c, comm, ierr, GDS_TM_NONE);
   int who = c.failed_here ? c.rank : c.size, first_bad = c.size;
   GDS_MPI_CALL(MPI_Allreduce(&who, &first_bad, 1, MPI_INT, MPI_MIN, comm));
   int stopped = c.stop;
@@ -950,6 +1012,7 @@ close : {
   c.tm[GDS_TM_CLOSE] += gds_now() - tcl;
   if (!ierr) ierr = cerr;
 }
+  c.tm[GDS_TM_TOTAL] = gds_now() - t0;
   if (opt->timing) gds_run_report_timing(&c);
   if (ierr == GDS_ERR_INTERRUPTED && c.rank == 0)
     fprintf(stderr, "gdsweep: interrupted; finished points are saved. Continue with: gdsweep run %s -o %s --resume\n",

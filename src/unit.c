@@ -173,7 +173,8 @@ int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, do
       u.seed0 = b * Bi;
       u.nseed = ns - u.seed0 < Bi ? ns - u.seed0 : Bi;
       u.cost = model[i].shared + u.nseed * model[i].per_seed;
-      u.order = k;
+      /* seed block first: a rank that takes consecutive units reuses x0 and v (run.c) */
+      u.order = (int64_t)b * nbase + i;
       size_t key = ((size_t)u.op * s->n_sigma + u.sigma) * maxblocks + b;
       u.problem = first[key] < 0;
       if (u.problem) first[key] = k;

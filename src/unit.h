@@ -28,7 +28,7 @@ typedef struct gds_unit {
   int problem;      /* this unit writes the problem data (x0, v, posterior) of (op, σ, block) */
   int dep;          /* index of the unit that writes this unit's problem data (itself if problem) */
   double cost;      /* estimated core-seconds */
-  int64_t order;    /* position in grid order (deterministic tie-break) */
+  int64_t order;    /* deterministic tie-break: seed block, then grid order */
 } gds_unit;
 
 /* Cost and memory model of one unit of a sweep, per seed block of n seeds:
