@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -426,10 +427,10 @@ static int gds_io_attr_double(hid_t obj, const char *where, const char *name, do
 static int gds_io_attr_update(gds_io *io, const char *name, hid_t mtype, const void *value) {
   hid_t attr = H5Aopen(io->file, name, H5P_DEFAULT);
   if (attr < 0) return GDS_IO_H5FAIL("cannot open attribute '%s' of '%s'", name, io->path);
-  herr_t st = H5Awrite(attr, mtype, value);
+  int ierr = H5Awrite(attr, mtype, value) < 0 ? GDS_IO_H5FAIL("cannot write attribute '%s' of '%s'", name, io->path)
+                                              : GDS_SUCCESS;
   H5Aclose(attr);
-  if (st < 0) return GDS_IO_H5FAIL("cannot write attribute '%s' of '%s'", name, io->path);
-  return GDS_SUCCESS;
+  return ierr;
 }
 
 /* Read a string attribute (fixed or variable length) into a malloc'ed C string. */
@@ -1287,10 +1288,10 @@ static void gds_io_free(gds_io *io) {
 static int gds_io_read_int_attr(gds_io *io, const char *name, int *value) {
   hid_t a = H5Aopen(io->file, name, H5P_DEFAULT);
   if (a < 0) return GDS_IO_H5FAIL("'%s' is not a complete gdsweep file: cannot open its attribute %s", io->path, name);
-  herr_t st = H5Aread(a, H5T_NATIVE_INT, value);
+  int ierr = H5Aread(a, H5T_NATIVE_INT, value) < 0 ? GDS_IO_H5FAIL("cannot read attribute %s of '%s'", name, io->path)
+                                                   : GDS_SUCCESS;
   H5Aclose(a);
-  if (st < 0) return GDS_IO_H5FAIL("cannot read attribute %s of '%s'", name, io->path);
-  return GDS_SUCCESS;
+  return ierr;
 }
 
 /* Open an existing gdsweep file: in parallel read-write on comm (comm != MPI_COMM_NULL), or
@@ -1315,14 +1316,18 @@ static int gds_io_open_file(const char *path, MPI_Comm comm, gds_io **out) {
     goto done;
   }
   io->writable = comm != MPI_COMM_NULL;
+  int e;
   if (io->writable) {
-    int e = MPI_Comm_dup(comm, &io->comm);
+    e = MPI_Comm_dup(comm, &io->comm);
     if (e != MPI_SUCCESS) {
       io->comm = MPI_COMM_NULL;
       ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Comm_dup");
       goto done;
     }
-    MPI_Comm_rank(io->comm, &io->rank);
+    if ((e = MPI_Comm_rank(io->comm, &io->rank)) != MPI_SUCCESS) {
+      ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Comm_rank");
+      goto done;
+    }
   }
 
   GDS_H5_GOTO(ierr, done, fapl = H5Pcreate(H5P_FILE_ACCESS), "cannot create file access list");
@@ -1332,12 +1337,18 @@ static int gds_io_open_file(const char *path, MPI_Comm comm, gds_io **out) {
      * sieving (read-modify-write of a covering range, under a lock) must not happen. Lustre
      * striping is decided when a file is created; rank 0 creates it serially, so the output
      * directory's default striping applies (docs/scaling.md: lfs setstripe). */
-    if (MPI_Info_create(&info) == MPI_SUCCESS) {
-      MPI_Info_set(info, "romio_cb_write", "disable");
-      MPI_Info_set(info, "romio_cb_read", "disable");
-      MPI_Info_set(info, "romio_ds_write", "disable");
-      MPI_Info_set(info, "romio_ds_read", "disable");
+    static const char *const hints[][2] = {{"romio_cb_write", "disable"}, {"romio_cb_read", "disable"},
+                                            {"romio_ds_write", "disable"}, {"romio_ds_read", "disable"}};
+    if ((e = MPI_Info_create(&info)) != MPI_SUCCESS) {
+      info = MPI_INFO_NULL;
+      ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Info_create");
+      goto done;
     }
+    for (size_t k = 0; k < sizeof hints / sizeof hints[0]; k++)
+      if ((e = MPI_Info_set(info, hints[k][0], hints[k][1])) != MPI_SUCCESS) {
+        ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Info_set");
+        goto done;
+      }
     GDS_H5_GOTO(ierr, done, H5Pset_fapl_mpio(fapl, io->comm, info), "cannot select the MPI-IO driver");
     /* Metadata is read once by rank 0 and broadcast, instead of by every rank (10^3 ranks
      * opening the file would otherwise hit the file system 10^3 times per object). */
@@ -1584,6 +1595,22 @@ int gds_io_close(gds_io **pio) {
 /* ------------------------------------------------------------------------------------ */
 /* Raw data                                                                             */
 
+/* A failed raw-data write: HDF5's MPI-IO driver only says "file write failed" (a short write),
+ * so name the likely cause from errno and the free space of the file's device. */
+static int gds_io_write_failed(gds_io *io, const char *what, size_t bytes) {
+  const int err = errno;
+  char cause[256] = "";
+  char *dir = gds_io_dirname(io->path);
+  struct statvfs vf;
+  if (err == ENOSPC || err == EDQUOT)
+    snprintf(cause, sizeof cause, " (%s)", strerror(err));
+  else if (dir && statvfs(dir, &vf) == 0 && (double)vf.f_bavail * vf.f_frsize < (double)bytes + 65536)
+    snprintf(cause, sizeof cause, " (no space left on the device of %s: %.3g MB free)", dir,
+             (double)vf.f_bavail * vf.f_frsize / 1e6);
+  free(dir);
+  return GDS_IO_H5FAIL("cannot write %zu bytes of '%s' in '%s'%s", bytes, what, io->path, cause);
+}
+
 /* Write buf into ds at the block whose first nlead indices are lead[], with n consecutive
  * entries along dimension nlead−1 (the remaining dimensions whole): one hyperslab, one
  * contiguous range of the file. */
@@ -1612,10 +1639,13 @@ static int gds_io_write_slab(gds_io *io, gds_io_dset *ds, int nlead, const hsize
          "cannot select a block of '%s' in '%s'", ds->name, io->path);
   hid_t mem = H5Screate_simple(1, &nelem, NULL);
   if (mem < 0) return GDS_IO_H5FAIL("cannot create a memory dataspace for '%s'", ds->name);
-  herr_t st = H5Dwrite(ds->id, mtype, mem, ds->space, io->dxpl, buf);
+  /* The reason is read from HDF5's error stack, which the next HDF5 call (a close) clears. */
+  const size_t bytes = (size_t)nelem * H5Tget_size(mtype);
+  errno = 0;
+  int ierr = H5Dwrite(ds->id, mtype, mem, ds->space, io->dxpl, buf) < 0 ? gds_io_write_failed(io, ds->name, bytes)
+                                                                         : GDS_SUCCESS;
   H5Sclose(mem);
-  if (st < 0) return GDS_IO_H5FAIL("cannot write '%s' in '%s'", ds->name, io->path);
-  return GDS_SUCCESS;
+  return ierr;
 }
 
 static hsize_t gds_io_idx(int i) { return i < 0 ? (hsize_t)-1 : (hsize_t)i; }
@@ -1728,8 +1758,10 @@ int gds_io_write_done(gds_io *io, int nrun, const int64_t *first, const int64_t 
       ierr = gds_io_select_range(io, ds, first[r], count[r], first_sel);
       first_sel = 0;
     }
+    const size_t bytes = (size_t)n * H5Tget_size(w[k].mtype);
+    errno = 0;
     if (!ierr && H5Dwrite(ds->id, w[k].mtype, mem, ds->space, io->dxpl, w[k].buf) < 0)
-      ierr = GDS_IO_H5FAIL("cannot write '%s' in '%s'", ds->name, io->path);
+      ierr = gds_io_write_failed(io, ds->name, bytes);
   }
   H5Sclose(mem);
   return ierr;

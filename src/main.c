@@ -118,14 +118,17 @@ static int cmd_run(int argc, char **argv) {
   /* Handlers first: a stop request arriving during MPI start-up must not kill the rank. */
   ierr = gds_run_install_signal_handlers();
   if (ierr) return ierr;
-  int provided, rank = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  int provided, rank = 0, e;
+  if ((e = MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided)) != MPI_SUCCESS)
+    return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Init_thread");
   /* Errors are returned and checked (GDS_MPI_CALL), so a failing call on one rank ends the run
    * with a message instead of aborting it or leaving others in a collective; communicators
    * derived from the world inherit the handler. */
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  ierr = gds_run(MPI_COMM_WORLD, &opt);
+  if ((e = MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN)) != MPI_SUCCESS ||
+      (e = MPI_Comm_rank(MPI_COMM_WORLD, &rank)) != MPI_SUCCESS)
+    ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Comm_set_errhandler/MPI_Comm_rank");
+  else
+    ierr = gds_run(MPI_COMM_WORLD, &opt);
   if (rank == 0 && !ierr && !opt.quiet) fprintf(stderr, "gdsweep: done: %s\n", opt.out_path);
   MPI_Finalize();
   return ierr;

@@ -683,6 +683,7 @@ out:
                                  traj + ((size_t)e * nsm + k) * nck * d, NULL, &c->poll);
       if (ierr) goto cleanup; /* interrupted: drop the unit, none of its points is marked done */
     }
+    if (c->opt->test_trace) fprintf(stderr, "gdsweep: trace: rank %d: unit %d computed\n", c->rank, ui);
     /* Test-only minimum unit duration (gds_run_options.test_unit_seconds): sleep in short
      * slices so that a stop request still drops the unit promptly. */
     while (gds_now() - t0 < c->opt->test_unit_seconds) {
@@ -935,12 +936,13 @@ int gds_run(MPI_Comm comm, const gds_run_options *opt) {
   if (!ierr) ierr = gds_run_estimate_sweep(c.sweep, workers, c.gsize, opt->seed_block, &est);
   if (!ierr) {
     MPI_Comm node;
-    int per_node = 1;
-    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, c.rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-      MPI_Comm_size(node, &per_node);
+    int per_node = 1, e = MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, c.rank, MPI_INFO_NULL, &node);
+    if (e == MPI_SUCCESS) {
+      e = MPI_Comm_size(node, &per_node);
       MPI_Comm_free(&node);
     }
-    ierr = gds_check_memory(opt->sweep_path, c.plan.max_unit_bytes, per_node);
+    ierr = e != MPI_SUCCESS ? gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Comm_split_type/MPI_Comm_size")
+                            : gds_check_memory(opt->sweep_path, c.plan.max_unit_bytes, per_node);
   }
   if (!ierr && c.rank == 0 && !opt->resume) ierr = gds_check_space(opt->out_path, est.bytes);
   if (c.rank) gds_error_set_quiet(quiet_before);
