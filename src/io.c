@@ -1216,7 +1216,7 @@ static int gds_io_dset_expect(const gds_io *io, const gds_io_dset *ds, int n, co
   return GDS_SUCCESS;
 }
 
-/* Sizes of every dimension from the /grid scales; the axis labels. */
+/* Sizes of every dimension from the /grid scales; the axis labels (read-only opens). */
 static int gds_io_read_grid(gds_io *io) {
   int ierr = GDS_SUCCESS;
   hid_t str = H5I_INVALID_HID;
@@ -1230,7 +1230,9 @@ static int gds_io_read_grid(gds_io *io) {
     GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &d, name, 1));
     const int n = (int)d.dims[0];
     io->sh.n[k] = d.dims[0];
-    if (k < GDS_IO_NAXES && n > 0) {
+    /* Labels only for readers (status): a writer needs the sizes, and 10^3 ranks reading a
+     * 10^6-value seed axis would read gigabytes for nothing. */
+    if (k < GDS_IO_NAXES && n > 0 && !io->writable) {
       if (def->type == GDS_IO_TY_STR) {
         GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->str[k], n));
         GDS_CALL_GOTO(ierr, done, GDS_ALLOC(tmp, n));
@@ -1852,7 +1854,8 @@ int gds_io_axis_label(const gds_io *io, int axis, int i, char *buf, size_t len) 
   if (io->str[axis]) snprintf(buf, len, "%s", io->str[axis][i]);
   else if (io->num[axis]) gds_format_double(io->num[axis][i], buf, (int)len);
   else if (io->inum[axis]) snprintf(buf, len, "%lld", (long long)io->inum[axis][i]);
-  else GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_axis_label: no labels for axis %d of '%s'", axis, io->path);
+  else GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_axis_label: no labels for axis %d of '%s' (labels are read by "
+                 "gds_io_open_readonly)", axis, io->path);
   return GDS_SUCCESS;
 }
 

@@ -160,7 +160,8 @@ int gds_io_get_info(const gds_io *io, gds_io_info *info);
 /* Name of an axis ("operator", "sigma", "alpha_dps", "algorithm", "scheme", "sampler_steps",
  * "eps", "init", "seed"); NULL if invalid. */
 const char *gds_io_axis_name(int axis);
-/* Label of entry i of an axis as text, e.g. "gaussian_blur(std=2)", "0.05", "ddim(eta=0)", "7". */
+/* Label of entry i of an axis as text, e.g. "gaussian_blur(std=2)", "0.05", "ddim(eta=0)", "7"
+ * (files opened with gds_io_open_readonly: writers do not read the labels). */
 int gds_io_axis_label(const gds_io *io, int axis, int i, char *buf, size_t len);
 /* The root attribute `fingerprint` of the opened file. */
 const char *gds_io_fingerprint(const gds_io *io);
