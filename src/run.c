@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -327,6 +328,23 @@ static int gds_check_memory(const char *what, double unit_bytes, int ranks_per_n
               "each of its %d rank%s: use fewer ranks per node, a smaller --seed-block, a larger --group-size "
               "(dense backend) or a smaller image", what, unit_bytes / 1e9, per / 1e9, ranks_per_node,
               ranks_per_node > 1 ? "s" : "");
+  return GDS_SUCCESS;
+}
+
+/* What `run` refuses about OUT's path before creating it (an existing file is fine for check:
+ * the run may use --force or --resume). */
+static int gds_check_output_path(const char *out_path) {
+  struct stat st;
+  char dir[4096];
+  if (stat(out_path, &st) == 0 && S_ISDIR(st.st_mode))
+    GDS_ERROR(GDS_ERR_INPUT, "%s: it is a directory (give a file name, e.g. %s/out.h5)", out_path, out_path);
+  snprintf(dir, sizeof dir, "%s", out_path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
+  else snprintf(dir, sizeof dir, ".");
+  if (access(dir, W_OK | X_OK) != 0)
+    GDS_ERROR(GDS_ERR_INPUT, "%s: directory '%s' %s (%s)", out_path, dir, errno == ENOENT ? "does not exist" : "is not writable",
+              strerror(errno));
   return GDS_SUCCESS;
 }
 
@@ -1104,6 +1122,7 @@ int gds_check(const char *sweep_path, const gds_check_options *copt, FILE *out) 
     fprintf(out, "  fingerprint %s\n", fp);
     /* what `run` would refuse: one rank per node is the best case for memory */
     ierr = gds_check_memory(sweep_path, est.unit_bytes, 1);
+    if (!ierr && copt->out_path) ierr = gds_check_output_path(copt->out_path);
     if (!ierr && copt->out_path) ierr = gds_check_space(copt->out_path, est.bytes);
   }
   gds_run_teardown(&c);

@@ -242,6 +242,13 @@ expect_rc 1 "check -o of an output larger than the free space"
 expect_text "$STDERR" "check -o huge" "huge.h5" "the output needs about" "no space left"
 gds check huge.yaml
 expect_rc 0 "check of the same sweep without -o"
+mkdir -p outdir
+gds check small.yaml -o outdir
+expect_rc 1 "check -o of a directory"
+expect_text "$STDERR" "check -o of a directory" "outdir" "is a directory"
+gds check small.yaml -o nodir/x.h5
+expect_rc 1 "check -o in a missing directory"
+expect_text "$STDERR" "check -o in a missing directory" "nodir" "does not exist"
 
 note "--- 7. no space left on the device during the run"
 mkdir -p full
