@@ -202,6 +202,11 @@ static int gds_run_poll_stop(void *ctx) {
   return c->stop;
 }
 
+/* A point inside a unit's own work where rank 0 keeps answering its workers (rate-limited like
+ * the poll) even when the law or sampler it calls does not poll. Only services: a group unit's
+ * control flow must not depend on a rank-local decision. */
+static void gds_run_service(gds_run_ctx *c) { (void)gds_run_poll_stop(c); }
+
 /* ---------------------------------------------------------------------------------------
  * Setup: the validated inputs every rank builds identically */
 
@@ -589,16 +594,21 @@ static int gds_unit_problem(gds_run_ctx *c, const gds_unit *u, const double **x0
     c->x0c_n = -1;
     c->vc_n = -1; /* v is built on x0 */
     GDS_CALL(gds_grow(&c->x0c, &c->x0c_len, (size_t)B * d));
-    for (int e = 0; e < B; e++) GDS_CALL(gds_prior_sample(c->prior, s->seed[u->seed0 + e], c->x0c + (size_t)e * d));
+    for (int e = 0; e < B; e++) {
+      GDS_CALL(gds_prior_sample(c->prior, s->seed[u->seed0 + e], c->x0c + (size_t)e * d));
+      gds_run_service(c);
+    }
     c->x0c_seed0 = u->seed0;
     c->x0c_n = B;
   }
   if (!(c->vc && c->vc_op == u->op && c->vc_sigma == u->sigma && c->vc_seed0 == u->seed0 && c->vc_n == B)) {
     c->vc_n = -1;
     GDS_CALL(gds_grow(&c->vc, &c->vc_len, (size_t)B * m));
-    for (int e = 0; e < B; e++)
+    for (int e = 0; e < B; e++) {
       GDS_CALL(gds_operator_measure(op, u->op, c->x0c + (size_t)e * d, s->sigma[u->sigma], s->seed[u->seed0 + e],
                                     c->vc + (size_t)e * m));
+      gds_run_service(c);
+    }
     c->vc_op = u->op;
     c->vc_sigma = u->sigma;
     c->vc_seed0 = u->seed0;
@@ -666,8 +676,11 @@ out:
     }
     if (!ierr)
       ierr = gds_law_create_backend(lawcomm, op->spec.dense ? "dense" : NULL, c->prior, c->sched, op, sigma, &law);
-    for (int e = 0; u->problem && e < B && !ierr; e++)
+    gds_run_service(c);
+    for (int e = 0; u->problem && e < B && !ierr; e++) {
       ierr = gds_law_posterior(law, vr[e], pmean + (size_t)e * d, e == 0 ? pvar : NULL);
+      gds_run_service(c);
+    }
     c->tm[GDS_TM_COMPUTE] += gds_now() - tc;
     if (grouped) ierr = gds_unit_agree(c, ierr, &agreed);
     if (ierr) goto cleanup;
@@ -688,6 +701,7 @@ out:
     gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmr, .w2 = w2r, .mean0 = m0r,
                          .w2_final_cov = wfc, .w2_final_mean = wfm, .w2_final = wf};
     ierr = gds_law_evaluate(law, &rq, &rs);
+    gds_run_service(c);
     c->tm[GDS_TM_COMPUTE] += gds_now() - tc;
     if (grouped) ierr = gds_unit_agree(c, ierr, &agreed);
     if (ierr || !leader) goto cleanup;
@@ -724,6 +738,7 @@ out:
       gds_io_block b = {.nseed = B};
       gds_unit_tuple(s, u, k, b.idx);
       ierr = gds_io_write_block(c->io, &b, &r);
+      gds_run_service(c);
     }
     c->tm[GDS_TM_WRITE] += gds_now() - tw;
     *wall = gds_now() - t0;

@@ -148,7 +148,7 @@ int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, do
         }
       const int smem = (int)ceil(ns / bmem);
       if (split < smem) split = smem;
-      B = (ns + split - 1) / split;
+      B = ns / split > 0 ? ns / split : 1; /* rounded down: at least `split` blocks */
     }
   }
   const int nblocks = (ns + B - 1) / B, nblocksd = (ns + Bd - 1) / Bd, maxblocks = nblocks > nblocksd ? nblocks : nblocksd;

@@ -232,6 +232,23 @@ expect_text "$STDOUT" "check sweeps/demo.yaml" "= 72 points"
 gds check "$GDS_SOURCE_DIR/sweeps/tiny.yaml"
 expect_rc 0 "check sweeps/tiny.yaml"
 expect_text "$STDOUT" "check sweeps/tiny.yaml" "= 8 points"
+# A 1-combination x 1000-seed sweep is split into seed blocks so that every rank gets work.
+{
+  printf 'name: many-seeds\nprior: {texture: builtin:fabric, size: [64, 64]}\ndiffusion: {steps: 1000}\n'
+  printf 'grid:\n  operator: [gaussian_blur: {std: 2.0}]\n  sigma: [0.05]\n  algorithm: [cgdm]\n  seed: ['
+  seq -s, 0 999 | tr -d '\n'
+  printf ']\noutput: {samples: 1}\n'
+} >seeds.yaml
+for ranks in 1 2 16; do
+  gds check seeds.yaml --ranks "$ranks"
+  expect_rc 0 "check of a 1 x 1000-seed sweep for $ranks ranks"
+  units=$(sed -n 's/^  work *\([0-9]*\) units.*/\1/p' "$STDOUT")
+  if [ -n "$units" ] && [ "$units" -ge "$ranks" ] && { [ "$ranks" = 1 ] || [ "$units" -ge $((4 * ranks)) ]; }; then
+    pass "1 x 1000 seeds on $ranks ranks: $units work units (every rank has work)"
+  else
+    fail "1 x 1000 seeds on $ranks ranks: ${units:-?} work units"
+  fi
+done
 gds status out.h5
 expect_rc 0 "status of a complete output"
 expect_text "$STDOUT" "status of a complete output" "12/12 points done, 0 missing" "(complete)" \
