@@ -732,7 +732,8 @@ static int gds_io_check_inputs(const gds_sweep *s, const gds_schedule *sched, co
     if (n[a] < 1) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: grid axis %s is empty", gds_io_dims_[a].name);
   if (!s->sigma || !s->alpha_dps || !s->alg || !s->scheme || !s->steps || !s->eps || !s->init || !s->seed)
     GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: a grid axis has no values");
-  if (s->T < 1 || s->samples < 0 || s->n_ckpt < 0 || H < 1 || W < 1 || gds_io_ntime(s) < 2)
+  if ((s->process != GDS_PROCESS_VP_SDE && s->T < 1) || s->samples < 0 || s->n_ckpt < 0 || H < 1 || W < 1 ||
+      gds_io_ntime(s) < 2)
     GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: bad shape (T %d, samples %d, checkpoints %d, %dx%d)", s->T,
               s->samples, s->n_ckpt, H, W);
   if (sched && s->process != GDS_PROCESS_VP_SDE && sched->T != s->T)
