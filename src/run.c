@@ -123,7 +123,9 @@ typedef struct gds_run_ctx {
   MPI_Request stop_rq;
   int stop_msg;
   /* coordinator (rank 0) */
-  int *queue, nqueue, next;  /* units to do, in dispatch order */
+  int *queue, nqueue, next;  /* units to do, in dispatch order; next = first not yet taken */
+  unsigned char *taken;      /* [nqueue] */
+  int *last;                 /* [lsize] last unit given to each leader (−1: none) */
   unsigned char *ustate;     /* [nunits] */
   double *uwall;             /* [nunits] wall time per point */
   unsigned char *done;       /* [npoints] mirror of /results/done */
@@ -275,6 +277,8 @@ static void gds_run_teardown(gds_run_ctx *c) {
   free(c->w2_mask);
   gds_unit_plan_free(&c->plan);
   free(c->queue);
+  free(c->taken);
+  free(c->last);
   free(c->ustate);
   free(c->uwall);
   free(c->done);
@@ -501,7 +505,38 @@ static int gds_coord_send_abort(gds_run_ctx *c, int w) {
   return GDS_SUCCESS;
 }
 
-static int gds_coord_next(gds_run_ctx *c) { return !c->stop && c->next < c->nqueue ? c->queue[c->next++] : -1; }
+/* How well unit j reuses what a rank that last computed unit i holds (x0 of its seed block,
+ * v of its operator and σ): 2 both, 1 x0, 0 nothing. */
+static int gds_coord_affinity(const gds_run_ctx *c, int i, int j) {
+  const gds_unit *a = &c->plan.u[i], *b = &c->plan.u[j];
+  if (a->seed0 != b->seed0 || a->nseed != b->nseed) return 0;
+  return a->op == b->op && a->sigma == b->sigma ? 2 : 1;
+}
+
+/* The next unit for leader w: the first one not taken in dispatch order, or, within a short
+ * look-ahead, one that reuses what w holds (results never depend on the order). */
+static int gds_coord_next_for(gds_run_ctx *c, int w) {
+  if (c->stop) return -1;
+  while (c->next < c->nqueue && c->taken[c->next]) c->next++;
+  if (c->next >= c->nqueue) return -1;
+  int best = c->next, score = 0;
+  const int prev = c->last[w];
+  for (int k = c->next; prev >= 0 && score < 2 && k < c->nqueue && k < c->next + 256; k++) {
+    if (c->taken[k]) continue;
+    const int a = gds_coord_affinity(c, prev, c->queue[k]);
+    if (a > score) score = a, best = k;
+  }
+  c->taken[best] = 1;
+  c->last[w] = c->queue[best];
+  return c->queue[best];
+}
+static int gds_coord_next(gds_run_ctx *c) { return gds_coord_next_for(c, 0); }
+
+/* Whether units are left to hand out. */
+static int gds_coord_left(gds_run_ctx *c) {
+  while (c->next < c->nqueue && c->taken[c->next]) c->next++;
+  return c->next < c->nqueue;
+}
 
 /* Answer every pending message without blocking; flush done flags when due. */
 static int gds_coord_service(gds_run_ctx *c, int force_flush) {
@@ -533,7 +568,7 @@ static int gds_coord_service(gds_run_ctx *c, int force_flush) {
           c->worker_error = 1;
           c->stop = 1;
         }
-        int unit = gds_coord_next(c);
+        int unit = gds_coord_next_for(c, w);
         GDS_MPI_CALL(MPI_Send(&unit, 1, MPI_INT, w, GDS_TAG_ASSIGN, c->leaders));
       } else if (st.MPI_TAG == GDS_TAG_BYE) {
         c->bye[w] = 1;
@@ -771,7 +806,7 @@ static int gds_group_release(gds_run_ctx *c) {
 static int gds_run_coordinator(gds_run_ctx *c) {
   int ierr = GDS_SUCCESS;
   double nap = 2e-5;
-  while (!ierr && !c->stop && c->next < c->nqueue) {
+  while (!ierr && !c->stop && gds_coord_left(c)) {
     ierr = gds_coord_service(c, 0);
     if (ierr || c->stop) break;
     if (!c->computes) { /* dedicated: wait for messages without spinning */
@@ -882,6 +917,9 @@ static int gds_run_plan(gds_run_ctx *c) {
   c->points_total = gds_sweep_npoints(s);
   if (c->rank != 0) return GDS_SUCCESS;
   GDS_CALL(GDS_ALLOC(c->queue, n ? n : 1));
+  GDS_CALL(GDS_ALLOC(c->taken, n ? n : 1));
+  GDS_CALL(GDS_ALLOC(c->last, c->lsize > 0 ? c->lsize : 1));
+  for (int w = 0; w < c->lsize; w++) c->last[w] = -1;
   GDS_CALL(GDS_ALLOC(c->ustate, n ? n : 1));
   GDS_CALL(GDS_ALLOC(c->uwall, n ? n : 1));
   GDS_CALL(GDS_ALLOC(c->deferred, n ? n : 1));
