@@ -56,8 +56,12 @@ else
 fi
 for n in 2 3 4 b1; do h5_same backends-1.h5 "backends-$n.h5" "backends: -n 1 vs $n"; done
 
-# ~3-5 s on 2 cores: 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points
-# in 30 work units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t.
+# 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points in about 30 work
+# units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t. The interrupted runs
+# below make every unit last at least UNIT_S seconds (test-only GDSWEEP_TEST_UNIT_SECONDS;
+# results unaffected), so they last >= 30 * UNIT_S / 2 s on 2 ranks however fast the machine
+# is, and the signals land mid-run. (Done flags reach the file in batches, at most 1 s late.)
+UNIT_S=0.5
 cat >long.yaml <<'EOF'
 name: kill-test
 prior: {texture: builtin:fabric, size: [32, 32]}
@@ -82,12 +86,12 @@ note "reference run took ${t_ref} s"
 total=$(total_points ref.h5)
 
 note "--- SIGKILL of the whole job at a random moment, then --resume with 3 ranks"
-gds_start_bg kill.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o killed.h5 --quiet
+GDSWEEP_TEST_UNIT_SECONDS=$UNIT_S gds_start_bg kill.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o killed.h5 --quiet
 pid=$BG_PID
-# Once the file is built (status can read it), kill at a random moment within about the
-# first 60% of the reference run time.
-if wait_for_progress killed.h5 "$pid" 0; then
-  delay=$(awk -v t="$t_ref" -v r="$RANDOM" 'BEGIN {printf "%.2f", t * 0.6 * r / 32767}')
+# Once the first points are done (>= 1 s into a run of >= 7 s), kill at a random moment in
+# the next 2 s.
+if wait_for_progress killed.h5 "$pid" 1; then
+  delay=$(awk -v r="$RANDOM" 'BEGIN {printf "%.2f", 2.0 * r / 32767}')
   sleep "$delay"
   kill_job KILL "$pid" # mpirun and every rank, as a node failure would
 fi
@@ -110,7 +114,7 @@ expect_text "$STDOUT" "status after resume" "$total/$total points done, 0 missin
 h5_same ref.h5 killed.h5 "SIGKILL + resume vs uninterrupted"
 
 note "--- SIGTERM to the ranks: exit 3, then --resume (-n 1) completes"
-gds_start_bg term.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o term.h5
+GDSWEEP_TEST_UNIT_SECONDS=$UNIT_S gds_start_bg term.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o term.h5
 pid=$BG_PID
 # Stop it once about a quarter of the points are done.
 if wait_for_progress term.h5 "$pid" $((total / 4)); then
