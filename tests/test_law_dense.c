@@ -39,7 +39,7 @@ static gds_operator_spec op_spec(op_kind k) {
   gds_operator_spec s = {0};
   switch (k) {
   case OP_RANDOM: s = (gds_operator_spec){.type = GDS_OP_INPAINTING, .mask = GDS_MASK_RANDOM, .keep = 0.6, .mask_seed = 4}; break;
-  case OP_BOX: s = (gds_operator_spec){.type = GDS_OP_INPAINTING, .mask = GDS_MASK_BOX, .box = {2, 3, 4, 3}}; break;
+  case OP_BOX: s = (gds_operator_spec){.type = GDS_OP_INPAINTING, .mask = GDS_MASK_BOX, .box = {1, 2, 2, 3}}; break;
   case OP_BLUR: s = (gds_operator_spec){.type = GDS_OP_GAUSSIAN_BLUR, .std = 1.3}; break;
   case OP_SR: s = (gds_operator_spec){.type = GDS_OP_SUPER_RESOLUTION, .factor = 2}; break;
   default: s = (gds_operator_spec){.type = GDS_OP_MOTION_BLUR, .length = 3.5, .angle = 35}; break;
