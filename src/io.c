@@ -344,6 +344,23 @@ static void gds_io_close_id(hid_t *id, herr_t (*closer)(hid_t)) {
   *id = H5I_INVALID_HID;
 }
 
+/* Rank 0's decision to every rank. The others may wait for a while (rank 0 builds or checks the
+ * file alone): they test and sleep instead of spinning in a blocking broadcast, which would
+ * take the cores rank 0 needs when ranks share them. */
+static int gds_io_bcast_decision(MPI_Comm comm, int *ierr) {
+  MPI_Request rq;
+  int e = MPI_Ibcast(ierr, 1, MPI_INT, 0, comm, &rq), flag = 0;
+  if (e != MPI_SUCCESS) return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Ibcast");
+  for (long nap = 20000;;) {
+    if ((e = MPI_Test(&rq, &flag, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
+      return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Test");
+    if (flag) return GDS_SUCCESS;
+    struct timespec ts = {0, nap};
+    nanosleep(&ts, NULL);
+    if (nap < 1000000) nap *= 2;
+  }
+}
+
 /* Every rank returns the worst code of all ranks (messages were printed where raised). */
 static int gds_io_agree(MPI_Comm comm, int ierr) {
   int worst = ierr;
@@ -1451,10 +1468,10 @@ int gds_io_create(const char *path, MPI_Comm comm, const gds_sweep *sweep, const
   GDS_MPI_CALL(MPI_Comm_size(comm, &size));
   if (rank == 0) ierr = gds_io_create_rank0(path, size, sweep, sched, prior, ops, fingerprint, opt, &lock_fd);
   /* Rank 0 decided (and printed why); the other ranks follow silently. */
-  int e = MPI_Bcast(&ierr, 1, MPI_INT, 0, comm);
-  if (e != MPI_SUCCESS) {
+  int e = gds_io_bcast_decision(comm, &ierr);
+  if (e) {
     if (lock_fd >= 0) close(lock_fd);
-    return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Bcast");
+    return e;
   }
   if (ierr) return ierr;
   GDS_CALL(gds_io_open_parallel(path, comm, lock_fd, out));
@@ -1529,10 +1546,10 @@ int gds_io_open_resume(const char *path, MPI_Comm comm, const char *fingerprint,
       lock_fd = -1;
     }
   }
-  int e = MPI_Bcast(&ierr, 1, MPI_INT, 0, comm);
-  if (e != MPI_SUCCESS) {
+  int e = gds_io_bcast_decision(comm, &ierr);
+  if (e) {
     if (lock_fd >= 0) close(lock_fd);
-    return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Bcast");
+    return e;
   }
   if (ierr) return ierr;
   gds_io *io = NULL;
