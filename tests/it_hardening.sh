@@ -201,7 +201,9 @@ expect_rc 2 "allocation failure on rank 1 inside a dense unit of a group of 2"
 expect_text "$STDERR" "the group failure" "rank 1: out of memory" "injected" "error on rank 1" "--resume"
 gds_mpi 2 run dense.yaml -o fault-group.h5 --group-size 2 --resume --quiet
 expect_rc 0 "--resume after the group failure"
-GDSWEEP_TEST_FAIL='1:*' gds_mpi 3 run small.yaml -o fault-worker.h5
+# Units of >= 1 s (test knob): rank 1 asks for its first unit right after the collective start,
+# long before the other ranks could have taken all of them, however loaded the machine is.
+GDSWEEP_TEST_FAIL='1:*' GDSWEEP_TEST_UNIT_SECONDS=1 gds_mpi 3 run small.yaml -o fault-worker.h5
 expect_rc 2 "allocation failure on worker rank 1"
 expect_text "$STDERR" "the worker failure" "rank 1: out of memory" "error on rank 1"
 gds status fault-worker.h5
