@@ -175,7 +175,7 @@ stop_inside() { # NAME NP SWEEP [run args]
   else fail "$name: exit code $RC after SIGTERM, expected 3 (log: $(tail -n 3 "$name.log" | tr '\n' ' '))"; fi
   if grep -q "unit 0 computed" "$name.log"; then fail "$name: the unit finished its computation before stopping"
   else pass "$name: stopped inside the computation"; fi
-  if awk -v e="$el" 'BEGIN {exit !(e <= 30)}'; then pass "$name: stopped within 30 s of the signal (${el} s)"
+  if awk -v e="$el" 'BEGIN {exit !(e <= 60)}'; then pass "$name: stopped within 60 s of the signal (${el} s; the unit alone takes minutes)"
   else fail "$name: took ${el} s to stop"; fi
   gds status "$name.h5"
   expect_rc 3 "$name: status after the stop (resumable)"
