@@ -704,7 +704,7 @@ out:
     ierr = gds_unit_problem(c, u, &x0, &v);
     const double **vr = (const double **)rows;
     double **w2r = rows + B, **wmr = rows + 2 * B, **m0r = rows + 3 * B;
-    for (int e = 0; e < B; e++) {
+    for (int e = 0; e < B && !ierr; e++) {
       vr[e] = v + (size_t)e * m;
       w2r[e] = w2 + (size_t)e * T1;
       wmr[e] = wm + (size_t)e * T1;
@@ -723,14 +723,6 @@ out:
     c->tm[GDS_TM_COMPUTE] += gds_now() - tc;
     if (grouped) ierr = gds_unit_agree(c, ierr, &agreed);
     if (ierr) goto cleanup;
-    if (u->problem && leader) {
-      double tw = gds_now();
-      ierr = gds_io_write_x0(c->io, u->seed0, B, x0);
-      if (!ierr) ierr = gds_io_write_measurement(c->io, u->op, u->sigma, u->seed0, B, v);
-      if (!ierr) ierr = gds_io_write_posterior(c->io, u->op, u->sigma, u->seed0, B, pmean, pvar);
-      c->tm[GDS_TM_WRITE] += gds_now() - tw;
-      if (ierr) goto cleanup; /* the group is past its last collective */
-    }
     /* Entries the law does not reach (times it does not visit, w2_final where not
      * implemented) stay NaN. */
     gds_fill_nan(w2, 3 * (size_t)B * T1 + 3 * (size_t)B);
@@ -773,7 +765,14 @@ out:
       wfc[e] = wfc[0];
     }
     c->tm[GDS_TM_COMPUTE] += gds_now() - tc;
+    /* Writes, by the leader alone: the group is past its last collective. Problem data first
+     * (done = 1 will vouch for it too). */
     double tw = gds_now();
+    if (u->problem) {
+      ierr = gds_io_write_x0(c->io, u->seed0, B, x0);
+      if (!ierr) ierr = gds_io_write_measurement(c->io, u->op, u->sigma, u->seed0, B, v);
+      if (!ierr) ierr = gds_io_write_posterior(c->io, u->op, u->sigma, u->seed0, B, pmean, pvar);
+    }
     const gds_io_block_result r = {w2, wm, wc, wf, wfm, wfc, mean0, var0, traj};
     for (int k = 0; k < ntup && !ierr; k++) {
       gds_io_block b = {.nseed = B};
