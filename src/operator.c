@@ -22,6 +22,9 @@ typedef struct gds_operator_impl {
   fftw_plan fwd, bwd;
 } gds_operator_impl;
 
+/* Longest motion blur: 10^8 kernel points take about a second to splat. */
+#define GDS_OP_MOTION_MAX_LENGTH 1e7
+
 static const char *const gds_operator_names_[] = {"identity", "gaussian_blur", "motion_blur",
                                                   "inpainting", "super_resolution"};
 
@@ -188,6 +191,10 @@ int gds_operator_spec_check(const gds_operator_spec *s, int H, int W, char *why,
       snprintf(why, (size_t)len, "length = %g overflows: its kernel has 10·ceil(length)+1 = %.4g points, "
                "more than the int range allows (%d); length must be at most %d",
                s->length, 10.0 * ceil(s->length) + 1, INT_MAX, (INT_MAX - 1) / 10);
+    else if (s->length > GDS_OP_MOTION_MAX_LENGTH)
+      snprintf(why, (size_t)len, "length = %g is too long: at most %g pixels (its kernel would have %.4g "
+               "points to splat, and a segment that long wraps around any image many times)", s->length,
+               GDS_OP_MOTION_MAX_LENGTH, 10.0 * ceil(s->length) + 1);
     else if (!isfinite(s->angle))
       snprintf(why, (size_t)len, "angle must be a finite number, got %g", s->angle);
     break;

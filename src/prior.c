@@ -5,6 +5,7 @@
 #include "gdsweep/rng.h"
 
 #include <fftw3.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,14 @@ int gds_prior_create(const gds_prior_options *opt, gds_prior **out) {
     if (!(opt->white_std > 0) || !isfinite(opt->white_std) || !isfinite(opt->white_mean))
       GDS_ERROR(GDS_ERR_INPUT, "prior white: std must be finite and > 0 and mean finite (got std=%g, mean=%g)",
                 opt->white_std, opt->white_mean);
+    /* Σ = std²·I must be a normal double; |mean|² must not overflow (W2 of the means). */
+    const double v = opt->white_std * opt->white_std;
+    if (v < DBL_MIN || !isfinite(v))
+      GDS_ERROR(GDS_ERR_INPUT, "prior white: std = %g %s: std² = %g is not a normal double; std must lie in "
+                "[1.5e-154, 1.3e154]", opt->white_std, v < DBL_MIN ? "underflows" : "overflows", v);
+    if (fabs(opt->white_mean) > 1e150)
+      GDS_ERROR(GDS_ERR_INPUT, "prior white: mean = %g overflows (its square exceeds the largest double); "
+                "|mean| must be at most 1e150", opt->white_mean);
   } else if (!opt->texture || !opt->texture[0]) {
     GDS_ERROR(GDS_ERR_INPUT, "prior: no texture given (\"builtin:<name>\" or a PNG/PGM path)");
   }

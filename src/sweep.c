@@ -7,6 +7,7 @@
 #include "gdsweep/error.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /* Enum fields are written through an int (SW_ENUM). */
@@ -98,6 +101,102 @@ static void sw_join(const char *const *names, char *buf, size_t len) {
     size_t used = strlen(buf);
     snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
   }
+}
+
+/* ---- SHA-256 (FIPS 180-4): fingerprints and the content of input files ---------------- */
+
+static uint32_t sw_ror(uint32_t x, int r) { return (x >> r) | (x << (32 - r)); }
+
+static void sw_sha256_block(uint32_t h[8], const unsigned char *p) {
+  static const uint32_t K[64] = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  uint32_t w[64], a[8];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+  for (int i = 16; i < 64; i++) {
+    uint32_t s0 = sw_ror(w[i - 15], 7) ^ sw_ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = sw_ror(w[i - 2], 17) ^ sw_ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  memcpy(a, h, sizeof a);
+  for (int i = 0; i < 64; i++) {
+    uint32_t t1 = a[7] + (sw_ror(a[4], 6) ^ sw_ror(a[4], 11) ^ sw_ror(a[4], 25)) +
+                  ((a[4] & a[5]) ^ (~a[4] & a[6])) + K[i] + w[i];
+    uint32_t t2 = (sw_ror(a[0], 2) ^ sw_ror(a[0], 13) ^ sw_ror(a[0], 22)) +
+                  ((a[0] & a[1]) ^ (a[0] & a[2]) ^ (a[1] & a[2]));
+    memmove(a + 1, a, 7 * sizeof *a);
+    a[4] += t1;
+    a[0] = t1 + t2;
+  }
+  for (int i = 0; i < 8; i++) h[i] += a[i];
+}
+
+typedef struct sw_sha256_ctx {
+  uint32_t h[8];
+  unsigned char buf[64];
+  size_t nbuf;
+  uint64_t total;
+} sw_sha256_ctx;
+
+static void sw_sha256_init(sw_sha256_ctx *x) {
+  static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  memcpy(x->h, h0, sizeof h0);
+  x->nbuf = 0;
+  x->total = 0;
+}
+
+static void sw_sha256_update(sw_sha256_ctx *x, const unsigned char *p, size_t n) {
+  x->total += n;
+  while (n) {
+    size_t k = 64 - x->nbuf < n ? 64 - x->nbuf : n;
+    if (x->nbuf == 0 && n >= 64) { /* whole blocks straight from the input */
+      sw_sha256_block(x->h, p);
+      p += 64, n -= 64;
+      continue;
+    }
+    memcpy(x->buf + x->nbuf, p, k);
+    x->nbuf += k, p += k, n -= k;
+    if (x->nbuf == 64) sw_sha256_block(x->h, x->buf), x->nbuf = 0;
+  }
+}
+
+static void sw_sha256_hex(sw_sha256_ctx *x, char hex[65]) {
+  const uint64_t bits = x->total * 8;
+  unsigned char pad[72] = {0x80};
+  size_t np = (x->nbuf < 56 ? 56 : 120) - x->nbuf;
+  for (int i = 0; i < 8; i++) pad[np + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+  sw_sha256_update(x, pad, np + 8);
+  for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", (unsigned)x->h[i]);
+}
+
+/* SHA-256 of a file's bytes as hex; `why` says what failed (errno text). */
+static int sw_hash_file(const char *path, char hex[65], const char **why) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *why = strerror(errno);
+    return GDS_ERR_INPUT;
+  }
+  sw_sha256_ctx x;
+  sw_sha256_init(&x);
+  unsigned char buf[65536];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0) sw_sha256_update(&x, buf, got);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    *why = "read error";
+    return GDS_ERR_INPUT;
+  }
+  sw_sha256_hex(&x, hex);
+  return GDS_SUCCESS;
 }
 
 /* ---- schema: one table of fields per mapping ---------------------------------------- */
@@ -526,12 +625,22 @@ static int sw_resolve_file(const sw_ctx *c, const yaml_node_t *n, const char *pa
   FILE *f = NULL;
   const char *why = NULL;
   if (stat(out, &st)) why = strerror(errno);
-  else if (!S_ISREG(st.st_mode)) why = "not a regular file";
+  else if (S_ISDIR(st.st_mode)) why = "it is a directory, not a file";
+  else if (!S_ISREG(st.st_mode)) why = "not a regular file (a FIFO, device or socket)";
   else if (!(f = fopen(out, "rb"))) why = strerror(errno);
   if (why)
     return sw_fail(c, n, path, "cannot read '%s': %s (relative paths are resolved against the "
                    "directory of the sweep file)", out, why);
   fclose(f);
+  return GDS_SUCCESS;
+}
+
+/* The content of an input file enters the fingerprint (a changed texture or mask at the same
+ * path is a different sweep). */
+static int sw_hash_input(const sw_ctx *c, const yaml_node_t *n, const char *path, const char *file,
+                         char hex[65]) {
+  const char *why = NULL;
+  if (sw_hash_file(file, hex, &why)) return sw_fail(c, n, path, "cannot read '%s': %s", file, why);
   return GDS_SUCCESS;
 }
 
@@ -604,8 +713,10 @@ static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
   int hw[2];
   GDS_CALL(sw_int_tuple(c, v[PRIOR_SIZE], "prior.size", 2, sw_size_elems,
                         "[H, W] (rows, columns), e.g. size: [64, 64]", hw));
-  if ((int64_t)hw[0] * hw[1] > INT_MAX)
-    return sw_fail(c, v[PRIOR_SIZE], "prior.size", "image of %d x %d pixels is too large", hw[0], hw[1]);
+  if ((int64_t)hw[0] * hw[1] > GDS_SWEEP_MAX_PIXELS)
+    return sw_fail(c, v[PRIOR_SIZE], "prior.size", "image of %d x %d = %lld pixels is too large: at most "
+                   "%lld (2^28) pixels, so that every per-pixel array and index stays far from the integer "
+                   "limits", hw[0], hw[1], (long long)hw[0] * hw[1], (long long)GDS_SWEEP_MAX_PIXELS);
   s->prior.H = hw[0];
   s->prior.W = hw[1];
   s->prior.base_dir = s->dir;
@@ -640,9 +751,11 @@ static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
   if (!s->texture[0])
     return sw_fail(c, v[PRIOR_TEXTURE], "prior.texture",
                    "expected builtin:<name> or the path of a PNG/PGM file, got an empty string");
-  char resolved[4096 + 1024];
+  char resolved[sizeof s->texture_file];
   GDS_CALL(sw_resolve_file(c, v[PRIOR_TEXTURE], "prior.texture", s->texture, resolved, sizeof resolved));
-  return sw_check_image(c, v[PRIOR_TEXTURE], "prior.texture", resolved, 0);
+  GDS_CALL(sw_check_image(c, v[PRIOR_TEXTURE], "prior.texture", resolved, 0));
+  snprintf(s->texture_file, sizeof s->texture_file, "%s", resolved);
+  return sw_hash_input(c, v[PRIOR_TEXTURE], "prior.texture", resolved, s->texture_sha256);
 }
 
 enum { DIFF_STEPS, DIFF_BSTART, DIFF_BEND, DIFF_VARIANCE };
@@ -807,7 +920,8 @@ static int sw_inpainting(const sw_ctx *c, const yaml_node_t *n, const char *path
     sw_path_key(child, path, "path");
     if (!rel[0]) return sw_fail(c, v[INP_PATH], child, "expected the path of a PNG/PGM mask file");
     GDS_CALL(sw_resolve_file(c, v[INP_PATH], child, rel, op->mask_path, sizeof op->mask_path));
-    return sw_check_image(c, v[INP_PATH], child, op->mask_path, 1);
+    GDS_CALL(sw_check_image(c, v[INP_PATH], child, op->mask_path, 1));
+    return sw_hash_input(c, v[INP_PATH], child, op->mask_path, op->mask_sha256);
   }
   }
   return GDS_SUCCESS;
@@ -841,7 +955,7 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
   yaml_node_t *v[8];
   const char *form = strchr(kind->form, '{');
   GDS_CALL(sw_mapping(c, val, child, kind->fields, kind->nf, op, v, form));
-  if (kind->type == GDS_OP_INPAINTING) return sw_inpainting(c, val, child, v, op);
+  if (kind->type == GDS_OP_INPAINTING) GDS_CALL(sw_inpainting(c, val, child, v, op));
   if (kind->type == GDS_OP_SUPER_RESOLUTION) {
     const int H = c->s->prior.H, W = c->s->prior.W, f = op->factor;
     if (H % f || W % f) {
@@ -856,7 +970,17 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
                      W, divisors[0] ? divisors : "none (H and W have no common divisor >= 2)");
     }
   }
-  return GDS_SUCCESS;
+  /* What the operator module can build with representable arithmetic (underflow, overflow,
+   * an empty mask), reported at the parameter concerned. */
+  char why[768], fpath[SW_PATH];
+  int ierr = gds_operator_spec_check(op, c->s->prior.H, c->s->prior.W, why, sizeof why);
+  if (ierr == GDS_ERR_INPUT) {
+    const int first_param = kind->type == GDS_OP_GAUSSIAN_BLUR || kind->type == GDS_OP_MOTION_BLUR;
+    if (first_param) sw_path_key(fpath, child, kind->fields[0].key);
+    else snprintf(fpath, sizeof fpath, "%s", child);
+    return sw_fail(c, first_param && v[0] ? v[0] : val, fpath, "%s", why);
+  }
+  return ierr;
 }
 
 /* HOOK(gds_law_supports) — replace by the law module's query once it is in main.
@@ -1296,6 +1420,93 @@ static int sw_output(const sw_ctx *c, const yaml_node_t *n) {
   return GDS_SUCCESS;
 }
 
+/* x² must be a finite normal double (σ², std² enter every covariance). */
+static const char *sw_square_problem(double x) {
+  const double x2 = x * x;
+  if (x2 < DBL_MIN) return "underflows";
+  if (!isfinite(x2)) return "overflows";
+  return NULL;
+}
+
+/* a·b (non-negative) without int64 overflow, saturating at INT64_MAX. */
+static int64_t sw_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+/* Values whose arithmetic would not be representable, caught before anything runs
+ * (SPEC §4: impossible combinations are input errors): σ², σ²/α_dps, the white prior's scale,
+ * and the sizes of the result arrays. */
+static int sw_arithmetic(const sw_ctx *c, yaml_node_t *const *top) {
+  const gds_sweep *s = c->s;
+  char child[SW_PATH];
+  const yaml_node_t *grid = top[TOP_GRID];
+  const yaml_node_t *sig_node = sw_find_value(c, grid, "sigma"), *alpha_node = sw_find_value(c, grid, "alpha_dps");
+  for (int i = 0; i < s->n_sigma; i++) {
+    const char *p = sw_square_problem(s->sigma[i]);
+    if (!p) continue;
+    sw_path_index(child, "grid.sigma", i);
+    return sw_fail(c, yaml_document_get_node(c->doc, sig_node->data.sequence.items.start[i]), child,
+                   "sigma = %g %s: sigma² = %g is not a normal double (%g .. %g); sigma must lie in "
+                   "[1.5e-154, 1.3e154]", s->sigma[i], p, s->sigma[i] * s->sigma[i], DBL_MIN, DBL_MAX);
+  }
+  int dps = 0;
+  for (int a = 0; a < s->n_alg; a++) dps |= gds_algorithm_uses_alpha(s->alg[a].kind);
+  if (dps && alpha_node) {
+    double smin = s->sigma[0], smax = s->sigma[0];
+    int imin = 0, imax = 0;
+    for (int i = 1; i < s->n_sigma; i++) {
+      if (s->sigma[i] < smin) smin = s->sigma[i], imin = i;
+      if (s->sigma[i] > smax) smax = s->sigma[i], imax = i;
+    }
+    for (int k = 0; k < s->n_alpha; k++) {
+      const double a = s->alpha_dps[k], lo = smin * smin / a, hi = smax * smax / a;
+      const int under = lo < DBL_MIN, over = !isfinite(hi);
+      if (!under && !over) continue;
+      sw_path_index(child, "grid.alpha_dps", k);
+      return sw_fail(c, yaml_document_get_node(c->doc, alpha_node->data.sequence.items.start[k]), child,
+                     "alpha_dps = %g %s with sigma = %g (grid.sigma[%d]): the dps covariance C_t = "
+                     "sigma²/alpha_dps = %g is not a normal double (%g .. %g)", a,
+                     under ? "underflows" : "overflows", under ? smin : smax, under ? imin : imax,
+                     under ? lo : hi, DBL_MIN, DBL_MAX);
+    }
+  }
+  if (s->prior.white) {
+    const yaml_node_t *white = sw_find_value(c, top[TOP_PRIOR], "white");
+    const char *p = sw_square_problem(s->prior.white_std);
+    if (p)
+      return sw_fail(c, sw_find_value(c, white, "std"), "prior.white.std", "std = %g %s: the prior covariance "
+                     "std²·I = %g is not a normal double; std must lie in [1.5e-154, 1.3e154]",
+                     s->prior.white_std, p, s->prior.white_std * s->prior.white_std);
+    if (fabs(s->prior.white_mean) > 1e150)
+      return sw_fail(c, sw_find_value(c, white, "mean"), "prior.white.mean", "mean = %g overflows: its "
+                     "square (in the W2 of the means) exceeds the largest double; |mean| must be at most 1e150",
+                     s->prior.white_mean);
+  }
+  /* Result arrays: element counts below 2^53 (so that no size, offset or index overflows 64 bits,
+   * and counts stay exact in doubles). */
+  const int64_t lim = (int64_t)1 << 53, d = (int64_t)s->prior.H * s->prior.W;
+  int64_t np = 1;
+  const int64_t axes[9] = {s->n_op, s->n_sigma, s->n_alpha, s->n_alg, s->n_scheme, s->n_steps, s->n_eps, s->n_init,
+                           s->n_seed};
+  for (int i = 0; i < 9; i++) np = sw_mul(np, axes[i]);
+  const int64_t curves = sw_mul(np, (int64_t)s->T + 1), images = sw_mul(np, d),
+                traj = sw_mul(sw_mul(images, s->samples), s->n_ckpt);
+  const char *what = np > lim ? "grid points" : curves > lim ? "values of the W2 curves (points x (T+1))"
+                   : images > lim ? "pixels of the sampler means (points x H x W)"
+                   : traj > lim ? "pixels of the trajectories (points x samples x checkpoints x H x W)" : NULL;
+  if (what) {
+    const int64_t n = np > lim ? np : curves > lim ? curves : images > lim ? images : traj;
+    return sw_fail(c, grid, "grid", "overflow: the sweep would hold %s%lld %s, more than 2^53; the grid has "
+                   "%lld x %lld x %lld x %lld x %lld x %lld x %lld x %lld x %lld points; split it into "
+                   "several sweeps", n == INT64_MAX ? "at least " : "", (long long)n, what,
+                   (long long)axes[0], (long long)axes[1], (long long)axes[2], (long long)axes[3],
+                   (long long)axes[4], (long long)axes[5], (long long)axes[6], (long long)axes[7],
+                   (long long)axes[8]);
+  }
+  return GDS_SUCCESS;
+}
+
 static int sw_top(const sw_ctx *c, const yaml_node_t *root) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_top_fields)];
@@ -1313,6 +1524,7 @@ static int sw_top(const sw_ctx *c, const yaml_node_t *root) {
   sw_ctx cg = *c;
   cg.steps_node = sw_find_value(c, v[TOP_GRID], "sampler_steps");
   GDS_CALL(sw_output(&cg, v[TOP_OUTPUT]));
+  GDS_CALL(sw_arithmetic(c, v));
   return GDS_SUCCESS;
 }
 
@@ -1344,6 +1556,9 @@ int gds_sweep_parse(const char *text, size_t len, const char *filename, const ch
   if (!out || !text) GDS_ERROR(GDS_ERR_RUNTIME, "gds_sweep_parse: NULL argument");
   *out = NULL;
   if (!filename) filename = "<sweep>";
+  if (len > (size_t)GDS_SWEEP_MAX_BYTES)
+    GDS_ERROR(GDS_ERR_INPUT, "%s: %zu bytes, larger than the limit of %d MiB for a sweep file", filename, len,
+              GDS_SWEEP_MAX_BYTES >> 20);
 
   GDS_CALL(GDS_ALLOC(s, 1));
   s->path = gds_strdup(filename);
@@ -1400,29 +1615,64 @@ int gds_sweep_load(const char *path, gds_sweep **out) {
   int ierr;
   if (!path || !out) GDS_ERROR(GDS_ERR_RUNTIME, "gds_sweep_load: NULL argument");
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s': %s", path, strerror(errno));
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) { /* read to EOF: works for pipes and files alike */
+  /* Refuse what is not a regular file of sane size before reading a byte: a FIFO or device
+   * (/dev/zero) would block or never end, a directory is not a sweep. O_NONBLOCK: opening a
+   * FIFO must not wait for a writer; fstat then checks what was actually opened. */
+  struct stat st;
+  if (stat(path, &st)) GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s': %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    GDS_ERROR(GDS_ERR_INPUT, "'%s' is a directory, not a sweep file (give the path of a .yaml file)", path);
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s': %s", path, strerror(errno));
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    close(fd);
+    GDS_ERROR(GDS_ERR_INPUT, "'%s' is not a regular file (%s); a sweep file must be a regular YAML file",
+              path, S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+              : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket"
+              : "not a plain file");
+  }
+  if (st.st_size > GDS_SWEEP_MAX_BYTES) {
+    close(fd);
+    GDS_ERROR(GDS_ERR_INPUT, "sweep file '%s' is %lld bytes, larger than the limit of %d MiB: a sweep "
+              "file describes a grid; it is not a data file", path, (long long)st.st_size,
+              GDS_SWEEP_MAX_BYTES >> 20);
+  }
+  /* Read at most the limit + 1 bytes: a file that grows while being read is caught too. */
+  size_t cap = (size_t)st.st_size + 1, len = 0;
+  char *text = malloc(cap);
+  if (!text) {
+    close(fd);
+    GDS_ERROR(GDS_ERR_RUNTIME, "out of memory reading '%s'", path);
+  }
+  for (;;) {
     if (len == cap) {
-      char *bigger = realloc(text, cap = cap ? 2 * cap : 65536);
+      if (cap > (size_t)GDS_SWEEP_MAX_BYTES) break;
+      size_t ncap = 2 * cap > (size_t)GDS_SWEEP_MAX_BYTES + 1 ? (size_t)GDS_SWEEP_MAX_BYTES + 1 : 2 * cap;
+      char *bigger = realloc(text, ncap);
       if (!bigger) {
         free(text);
-        fclose(f);
+        close(fd);
         GDS_ERROR(GDS_ERR_RUNTIME, "out of memory reading '%s'", path);
       }
       text = bigger;
+      cap = ncap;
     }
-    size_t got = fread(text + len, 1, cap - len, f);
-    len += got;
+    ssize_t got = read(fd, text + len, cap - len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int e = errno;
+      free(text);
+      close(fd);
+      GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s': %s", path, strerror(e));
+    }
     if (got == 0) break;
+    len += (size_t)got;
   }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
+  close(fd);
+  if (len > (size_t)GDS_SWEEP_MAX_BYTES) {
     free(text);
-    GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s'", path);
+    GDS_ERROR(GDS_ERR_INPUT, "sweep file '%s' grew beyond the limit of %d MiB while being read", path,
+              GDS_SWEEP_MAX_BYTES >> 20);
   }
   /* dirname without modifying `path` */
   const char *slash = strrchr(path, '/');
@@ -1503,7 +1753,10 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
   b.p[0] = '\0';
   sw_put(&b, "gdsweep-sweep-v2\n");
   if (s->prior.white) sw_put(&b, "prior.white=%.17g,%.17g\n", s->prior.white_std, s->prior.white_mean);
-  else sw_put_str(&b, "prior.texture", s->texture);
+  else {
+    sw_put_str(&b, "prior.texture", s->texture);
+    if (s->texture_sha256[0]) sw_put(&b, "prior.texture.sha256=%s\n", s->texture_sha256);
+  }
   sw_put(&b, "prior.size=%d,%d\nprior.periodic=%d\n", s->prior.H, s->prior.W, s->prior.periodic);
   if (s->process == GDS_PROCESS_VP_SDE)
     sw_put(&b, "diffusion=vp_sde,%.17g,%.17g\n", s->beta_min, s->beta_max);
@@ -1527,6 +1780,7 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
         const char *p = o->mask_path;
         if (!strncmp(p, s->dir, dl) && p[dl] == '/') p += dl + 1;
         sw_put(&b, ",%zu:%s", strlen(p), p);
+        if (o->mask_sha256[0]) sw_put(&b, ",sha256=%s", o->mask_sha256);
       }
       break;
     }
@@ -1571,62 +1825,78 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
   return GDS_SUCCESS;
 }
 
-/* SHA-256 (FIPS 180-4), one shot. */
-static uint32_t sw_ror(uint32_t x, int r) { return (x >> r) | (x << (32 - r)); }
-
-static void sw_sha256_block(uint32_t h[8], const unsigned char *p) {
-  static const uint32_t K[64] = {
-      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-  uint32_t w[64], a[8];
-  for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-  for (int i = 16; i < 64; i++) {
-    uint32_t s0 = sw_ror(w[i - 15], 7) ^ sw_ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    uint32_t s1 = sw_ror(w[i - 2], 17) ^ sw_ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
-  memcpy(a, h, sizeof a);
-  for (int i = 0; i < 64; i++) {
-    uint32_t t1 = a[7] + (sw_ror(a[4], 6) ^ sw_ror(a[4], 11) ^ sw_ror(a[4], 25)) +
-                  ((a[4] & a[5]) ^ (~a[4] & a[6])) + K[i] + w[i];
-    uint32_t t2 = (sw_ror(a[0], 2) ^ sw_ror(a[0], 13) ^ sw_ror(a[0], 22)) +
-                  ((a[0] & a[1]) ^ (a[0] & a[2]) ^ (a[1] & a[2]));
-    memmove(a + 1, a, 7 * sizeof *a);
-    a[4] += t1;
-    a[0] = t1 + t2;
-  }
-  for (int i = 0; i < 8; i++) h[i] += a[i];
-}
-
-static void sw_sha256(const unsigned char *data, size_t len, unsigned char out[32]) {
-  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  size_t full = len / 64 * 64;
-  for (size_t i = 0; i < full; i += 64) sw_sha256_block(h, data + i);
-  unsigned char tail[128] = {0};
-  size_t rest = len - full, tl = rest < 56 ? 64 : 128;
-  memcpy(tail, data + full, rest);
-  tail[rest] = 0x80;
-  uint64_t bits = (uint64_t)len * 8;
-  for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (unsigned char)(bits >> (8 * i));
-  for (size_t i = 0; i < tl; i += 64) sw_sha256_block(h, tail + i);
-  for (int i = 0; i < 8; i++)
-    for (int j = 0; j < 4; j++) out[4 * i + j] = (unsigned char)(h[i] >> (24 - 8 * j));
-}
-
 int gds_sweep_fingerprint(const gds_sweep *s, char hex[65]) {
   char *text;
   size_t len;
-  unsigned char digest[32];
   GDS_CALL(gds_sweep_canonical(s, &text, &len));
-  sw_sha256((const unsigned char *)text, len, digest);
+  sw_sha256_ctx x;
+  sw_sha256_init(&x);
+  sw_sha256_update(&x, (const unsigned char *)text, len);
+  sw_sha256_hex(&x, hex);
   free(text);
-  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
   return GDS_SUCCESS;
+}
+
+/* ---- input files ---------------------------------------------------------------------- */
+
+static void sw_put_input(sw_buf *b, const char *key, const char *sha, const char *file) {
+  char abs[PATH_MAX];
+  const char *p = realpath(file, abs) ? abs : file; /* the resume may run from another directory */
+  sw_put(b, "%s\t%s\t%s\n", key, sha, p);
+}
+
+int gds_sweep_inputs(const gds_sweep *s, char **text) {
+  sw_buf b = {0};
+  if (!s || !text) GDS_ERROR(GDS_ERR_RUNTIME, "gds_sweep_inputs: NULL argument");
+  b.cap = 256;
+  if (!(b.p = malloc(b.cap))) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
+  b.p[0] = '\0';
+  if (s->texture_sha256[0]) sw_put_input(&b, "prior.texture", s->texture_sha256, s->texture_file);
+  for (int i = 0; s->op && i < s->n_op; i++) { /* sweeps built by hand (tests) may have no specs */
+    const gds_operator_spec *o = &s->op[i];
+    if (o->type != GDS_OP_INPAINTING || o->mask != GDS_MASK_FILE || !o->mask_sha256[0]) continue;
+    char key[64];
+    snprintf(key, sizeof key, "grid.operator[%d].inpainting.path", i);
+    sw_put_input(&b, key, o->mask_sha256, o->mask_path);
+  }
+  if (b.err) {
+    free(b.p);
+    GDS_ERROR(GDS_ERR_RUNTIME, "out of memory listing the input files");
+  }
+  *text = b.p;
+  return GDS_SUCCESS;
+}
+
+int gds_sweep_inputs_changed(const char *inputs, char *msg, size_t len) {
+  int changed = 0;
+  size_t used = 0;
+  if (!msg || !len) return 0;
+  msg[0] = '\0';
+  for (const char *line = inputs; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    char buf[PATH_MAX + 256];
+    if (n < sizeof buf) {
+      memcpy(buf, line, n);
+      buf[n] = '\0';
+      char *t1 = strchr(buf, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+      if (t1 && t2) {
+        *t1 = *t2 = '\0';
+        const char *key = buf, *old = t1 + 1, *file = t2 + 1, *why = NULL;
+        char now[65];
+        int k = 0;
+        if (sw_hash_file(file, now, &why))
+          k = snprintf(msg + used, len - used, "%sinput file '%s' (%s) cannot be read now: %s", used ? "; " : "",
+                       file, key, why);
+        else if (strcmp(now, old)) {
+          changed = 1;
+          k = snprintf(msg + used, len - used, "%sthe content of input file '%s' (%s) changed since the output "
+                       "was created (SHA-256 %.12s... then, %.12s... now)", used ? "; " : "", file, key, old, now);
+        }
+        if (k > 0) used += (size_t)k < len - used ? (size_t)k : len - used - 1;
+      }
+    }
+    line = end ? end + 1 : NULL;
+  }
+  return changed;
 }

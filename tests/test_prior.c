@@ -708,6 +708,26 @@ static void test_white(void **state) {
   for (int k = 0; k < d; k++) GDS_ASSERT_CLOSE(x0[k], 0.25 + 0.5 * wn[k], 1e-15, 1e-15);
   gds_prior_destroy(&p);
   gds_prior_destroy(&p); /* idempotent */
+  /* scales whose square is not a normal double are refused (issue 8) */
+  const double bad_std[] = {1e-160, 1e160, 0, -1}, bad_mean[] = {1e151, -1e200};
+  int q = gds_error_set_quiet(1);
+  for (int i = 0; i < 4; i++) {
+    gds_prior_options b = o;
+    b.white_std = bad_std[i];
+    assert_int_equal(gds_prior_create(&b, &p), GDS_ERR_INPUT);
+    assert_null(p);
+  }
+  for (int i = 0; i < 2; i++) {
+    gds_prior_options b = o;
+    b.white_mean = bad_mean[i];
+    assert_int_equal(gds_prior_create(&b, &p), GDS_ERR_INPUT);
+    assert_null(p);
+  }
+  gds_error_set_quiet(q);
+  o.white_std = 1.5e-154; /* the smallest allowed: std² is normal */
+  assert_int_equal(gds_prior_create(&o, &p), 0);
+  assert_true(p->spectrum[0] > 0 && isfinite(p->spectrum[0]));
+  gds_prior_destroy(&p);
 }
 
 /* Relative paths are resolved against base_dir; absolute ones are not. */

@@ -3,13 +3,18 @@
  * naming the file, the line and the key path. */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gdsweep/error.h"
 #include "gdsweep/sweep.h"
+#include "gdsweep/operator.h"
+#include <math.h>
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
@@ -485,6 +490,248 @@ static void test_sampler_axes_defaults(void **state) {
   }
 }
 
+/* ---- input files, limits, representable arithmetic (issue 8) ------------------------- */
+
+/* A binary 8-bit PGM of h x w pixels, value (i*7 + shift) % 256. */
+static void write_pgm_binary(const char *path, int h, int w, int shift) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fprintf(f, "P5\n%d %d\n255\n", w, h);
+  for (int i = 0; i < h * w; i++) fputc((i * 7 + shift) % 256, f);
+  fclose(f);
+}
+
+static void sha256sum_of(const char *path, char out[65]) {
+  char cmd[4200], line[256] = "";
+  snprintf(cmd, sizeof cmd, "sha256sum '%s' 2>/dev/null", path);
+  FILE *p = popen(cmd, "r");
+  out[0] = '\0';
+  if (p && fgets(line, sizeof line, p) && strlen(line) >= 64) {
+    memcpy(out, line, 64);
+    out[64] = '\0';
+  }
+  if (p) pclose(p);
+}
+
+/* The texture's and the mask's bytes are part of the fingerprint; the output's `inputs` list
+ * lets a later check name a changed file. */
+static void test_input_content(void **state) {
+  (void)state;
+  char dir[] = "/tmp/gdstest_inputsXXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char tex[256], mask[256], yaml[256], mdir[256];
+  snprintf(tex, sizeof tex, "%s/tex.pgm", dir);
+  snprintf(mask, sizeof mask, "%s/mask.pgm", dir);
+  snprintf(yaml, sizeof yaml, "%s/s.yaml", dir);
+  snprintf(mdir, sizeof mdir, "%s/adir", dir);
+  write_pgm_binary(tex, 300, 301, 0); /* 90 300 bytes: several SHA-256 blocks and read chunks */
+  write_pgm_binary(mask, 8, 8, 1);
+  FILE *f = fopen(yaml, "w");
+  assert_non_null(f);
+  fputs("name: inputs\nprior: {texture: tex.pgm, size: [8, 8]}\ndiffusion: {steps: 100}\n"
+        "grid:\n  operator: [inpainting: {mask: file, path: mask.pgm}, identity: {}]\n  sigma: [0.1]\n"
+        "  algorithm: [pigdm]\n", f);
+  fclose(f);
+
+  gds_sweep *s = NULL;
+  char fp0[65], fp1[65], ref[65], *canon, *inputs, msg[2048];
+  assert_int_equal(gds_sweep_load(yaml, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, fp0), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_canonical(s, &canon, NULL), GDS_SUCCESS);
+  sha256sum_of(tex, ref);
+  if (ref[0]) { /* the streamed SHA-256 of the file equals coreutils' */
+    char line[128];
+    snprintf(line, sizeof line, "prior.texture.sha256=%s\n", ref);
+    assert_non_null(strstr(canon, line));
+    assert_string_equal(s->texture_sha256, ref);
+    sha256sum_of(mask, ref);
+    assert_string_equal(s->op[0].mask_sha256, ref);
+  } else print_message("sha256sum not available: file hashes not cross-checked\n");
+  free(canon);
+  assert_int_equal(gds_sweep_inputs(s, &inputs), GDS_SUCCESS);
+  assert_non_null(strstr(inputs, "prior.texture\t"));
+  assert_non_null(strstr(inputs, "grid.operator[0].inpainting.path\t"));
+  assert_non_null(strstr(inputs, "/tex.pgm\n"));
+  assert_int_equal(gds_sweep_inputs_changed(inputs, msg, sizeof msg), 0);
+  assert_string_equal(msg, "");
+  gds_sweep_destroy(&s);
+
+  /* same path, other bytes: another fingerprint, and the old list names the file */
+  write_pgm_binary(tex, 300, 301, 1);
+  assert_int_equal(gds_sweep_load(yaml, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, fp1), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_not_equal(fp0, fp1);
+  assert_int_equal(gds_sweep_inputs_changed(inputs, msg, sizeof msg), 1);
+  assert_contains(msg, "tex.pgm' (prior.texture) changed");
+  /* the original bytes back: the original fingerprint */
+  write_pgm_binary(tex, 300, 301, 0);
+  assert_int_equal(gds_sweep_load(yaml, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, fp1), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_equal(fp0, fp1);
+  /* the mask */
+  write_pgm_binary(mask, 8, 8, 2);
+  assert_int_equal(gds_sweep_load(yaml, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, fp1), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_not_equal(fp0, fp1);
+  assert_int_equal(gds_sweep_inputs_changed(inputs, msg, sizeof msg), 1);
+  assert_contains(msg, "mask.pgm' (grid.operator[0].inpainting.path) changed");
+  /* a file that is gone is mentioned, not reported as changed */
+  unlink(mask);
+  assert_int_equal(gds_sweep_inputs_changed(inputs, msg, sizeof msg), 0);
+  assert_contains(msg, "cannot be read now");
+  free(inputs);
+
+  /* a mask file of zeros: the message says the mask is empty; a directory says so */
+  FILE *z = fopen(mask, "wb");
+  assert_non_null(z);
+  fprintf(z, "P5\n8 8\n255\n");
+  for (int i = 0; i < 64; i++) fputc(0, z);
+  fclose(z);
+  char out[4096];
+  assert_int_equal(load_capture(yaml, &s, out, sizeof out), GDS_ERR_INPUT);
+  assert_contains(out, "s.yaml:5: grid.operator[0].inpainting: the mask is empty: every pixel of");
+  assert_int_equal(mkdir(mdir, 0700), 0);
+  f = fopen(yaml, "w");
+  fputs("name: inputs\nprior: {texture: adir, size: [8, 8]}\ndiffusion: {steps: 100}\n"
+        "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n", f);
+  fclose(f);
+  assert_int_equal(load_capture(yaml, &s, out, sizeof out), GDS_ERR_INPUT);
+  assert_contains(out, "s.yaml:2: prior.texture: cannot read");
+  assert_contains(out, "it is a directory, not a file");
+  unlink(tex);
+  unlink(mask);
+  unlink(yaml);
+  rmdir(mdir);
+  rmdir(dir);
+}
+
+/* Sweep files: anything but a regular file of at most 64 MiB is refused before reading. */
+static void test_load_limits(void **state) {
+  (void)state;
+  char dir[] = "/tmp/gdstest_limitsXXXXXX", path[256], msg[4096];
+  assert_non_null(mkdtemp(dir));
+  gds_sweep *s = NULL;
+  assert_int_equal(load_capture(dir, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "is a directory, not a sweep file");
+  assert_int_equal(load_capture("/dev/zero", &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "'/dev/zero' is not a regular file (a device)");
+  snprintf(path, sizeof path, "%s/fifo.yaml", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_int_equal(load_capture(path, &s, msg, sizeof msg), GDS_ERR_INPUT); /* no writer: must not block */
+  assert_contains(msg, "a FIFO (named pipe)");
+  unlink(path);
+  snprintf(path, sizeof path, "%s/big.yaml", dir);
+  int fd = open(path, O_CREAT | O_WRONLY, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, (off_t)GDS_SWEEP_MAX_BYTES + 1), 0); /* sparse: never read */
+  close(fd);
+  assert_int_equal(load_capture(path, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "67108865 bytes, larger than the limit of 64 MiB");
+  unlink(path);
+  assert_null(s);
+  static const char text[] = "name: x\n";
+  int old = gds_error_set_quiet(1);
+  assert_int_equal(gds_sweep_parse(text, (size_t)GDS_SWEEP_MAX_BYTES + 1, "mem.yaml", NULL, &s), GDS_ERR_INPUT);
+  gds_error_set_quiet(old);
+  rmdir(dir);
+}
+
+/* Seeds take the whole documented range 0 .. 2^63 − 1. */
+static void test_seed_range(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: seeds\nprior: {texture: builtin:fabric, size: [4, 4]}\ndiffusion: {steps: 100}\n"
+                           "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [none],\n"
+                           "       seed: [9223372036854775807, 0, 4294967296]}\n",
+                           NULL);
+  assert_true(s->seed[0] == INT64_MAX && s->seed[1] == 0 && s->seed[2] == 4294967296LL);
+  gds_sweep_destroy(&s);
+}
+
+/* A grid whose result arrays would exceed 2^53 values is refused (no size arithmetic overflows). */
+static void test_grid_overflow(void **state) {
+  (void)state;
+  size_t cap = 1 << 20, n = 0;
+  char *y = malloc(cap);
+  assert_non_null(y);
+  n += (size_t)snprintf(y + n, cap - n, "name: big\nprior: {texture: builtin:fabric, size: [4, 4]}\n"
+                        "diffusion: {steps: 10000}\ngrid:\n  operator:\n");
+  for (int i = 1; i <= 200; i++) n += (size_t)snprintf(y + n, cap - n, "    - gaussian_blur: {std: %d}\n", i);
+  const char *axes[] = {"sigma", "alpha_dps", "seed"};
+  for (int a = 0; a < 3; a++) {
+    n += (size_t)snprintf(y + n, cap - n, "  %s: [", axes[a]);
+    for (int i = 1; i <= 2000; i++) n += (size_t)snprintf(y + n, cap - n, "%s%d", i > 1 ? ", " : "", i);
+    n += (size_t)snprintf(y + n, cap - n, "]\n");
+  }
+  n += (size_t)snprintf(y + n, cap - n, "  algorithm: [dps, pigdm]\n  sampler_steps: [10, 100, 1000, 10000]\n");
+  char *path = gds_test_write_temp(".yaml", y), msg[4096];
+  gds_sweep *s = NULL;
+  assert_int_equal(load_capture(path, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, ":5: grid: overflow: the sweep would hold");
+  assert_contains(msg, "200 x 2000 x 2000 x 2 x 1 x 4 x 1 x 1 x 2000 points");
+  unlink(path);
+  free(path);
+  free(y);
+}
+
+/* Fuzz corpus (tests/data/fuzz, written by make_corpus.py): every file parses or is refused as
+ * an input error, never a crash, a runtime error or undefined behaviour (the suite runs under
+ * UBSan too); the operators of every accepted file build. */
+static void test_fuzz_corpus(void **state) {
+  (void)state;
+  char dirpath[4096];
+  source_path("tests/data/fuzz", dirpath, sizeof dirpath);
+  DIR *d = opendir(dirpath);
+  assert_non_null(d);
+  int nfiles = 0, nok = 0, nbad = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (l < 5 || strcmp(e->d_name + l - 5, ".yaml")) continue;
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
+    gds_sweep *s = NULL;
+    int old = gds_error_set_quiet(1);
+    int rc = gds_sweep_load(path, &s);
+    gds_error_set_quiet(old);
+    nfiles++;
+    if (rc != GDS_SUCCESS && rc != GDS_ERR_INPUT) {
+      print_error("%s: error code %d (expected 0 or an input error)\n", e->d_name, rc);
+      fail();
+    }
+    if (rc) {
+      nbad++;
+      assert_null(s);
+      continue;
+    }
+    nok++;
+    char fp[65], *text;
+    assert_int_equal(gds_sweep_fingerprint(s, fp), GDS_SUCCESS);
+    assert_int_equal(gds_sweep_inputs(s, &text), GDS_SUCCESS);
+    free(text);
+    if ((int64_t)s->prior.H * s->prior.W <= 4096)
+      for (int i = 0; i < s->n_op; i++) {
+        gds_operator *op = NULL;
+        if (gds_operator_create(&s->op[i], s->prior.H, s->prior.W, &op)) {
+          print_error("%s: operator %d accepted by the sweep but not built\n", e->d_name, i);
+          fail();
+        }
+        double x[4096] = {0}, y[4096];
+        x[0] = 1;
+        assert_int_equal(gds_operator_apply(op, x, y), GDS_SUCCESS);
+        for (int k = 0; k < op->m; k++) assert_true(isfinite(y[k]));
+        gds_operator_destroy(&op);
+      }
+    gds_sweep_destroy(&s);
+  }
+  closedir(d);
+  print_message("fuzz corpus: %d files, %d accepted, %d refused\n", nfiles, nok, nbad);
+  assert_true(nfiles >= 250);
+  assert_true(nok >= 20 && nbad >= 100); /* the corpus exercises both paths */
+}
+
 /* ---- bad inputs: one test each ------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -652,6 +899,37 @@ static const bad_case bad_cases[] = {
     {"bad_checkpoint_not_visited_block", HEAD L_GRID "  sampler_steps: [7]\noutput:\n  checkpoints:\n    - 85\n"
                                          "    - 50\n",
      ":12:", "output.checkpoints[1]", "e.g. [85, 71, 43, 15, 0]"},
+    {"bad_std_underflow", HEAD GRID_WITH("[gaussian_blur: {std: 1.0e-200}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].gaussian_blur.std", "underflows"},
+    {"bad_std_overflow", HEAD GRID_WITH("[gaussian_blur: {std: 1.0e160}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].gaussian_blur.std", "overflows"},
+    {"bad_length_overflow", HEAD GRID_WITH("[motion_blur: {length: 3.0e8}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].motion_blur.length", "overflows: its kernel has 10·ceil(length)+1"},
+    {"bad_real_underflow", HEAD GRID_WITH("[identity: {}]", "[1.0e-400]", "[dps]"), ":6:", "grid.sigma[0]",
+     "underflow"},
+    {"bad_real_subnormal", HEAD GRID_WITH("[identity: {}]", "[1.0e-310]", "[dps]"), ":6:", "grid.sigma[0]",
+     "underflow"},
+    {"bad_real_overflow", HEAD GRID_WITH("[identity: {}]", "[1.0e309]", "[dps]"), ":6:", "grid.sigma[0]",
+     "overflow"},
+    {"bad_real_inf", HEAD GRID_WITH("[identity: {}]", "[.inf]", "[dps]"), ":6:", "grid.sigma[0]", "finite"},
+    {"bad_sigma_square_underflow", HEAD GRID_WITH("[identity: {}]", "[0.1, 1.0e-300]", "[dps]"), ":6:",
+     "grid.sigma[1]", "sigma = 1e-300 underflows"},
+    {"bad_sigma_square_overflow", HEAD GRID_WITH("[identity: {}]", "[1.0e160]", "[pigdm]"), ":6:",
+     "grid.sigma[0]", "sigma = 1e+160 overflows"},
+    {"bad_alpha_underflow", HEAD GRID_WITH("[identity: {}]", "[0.01, 0.1]", "[dps]") "  alpha_dps: [1, 1.0e308]\n",
+     ":8:", "grid.alpha_dps[1]", "alpha_dps = 1e+308 underflows with sigma = 0.01 (grid.sigma[0])"},
+    {"bad_alpha_overflow", HEAD GRID_WITH("[identity: {}]", "[1.0e100]", "[dps]") "  alpha_dps: [1.0e-150]\n",
+     ":8:", "grid.alpha_dps[0]", "overflows"},
+    {"bad_white_std_underflow", L_NAME "prior: {white: {std: 1.0e-160}, size: [8, 8]}\n" L_DIFF L_GRID, ":2:",
+     "prior.white.std", "underflows"},
+    {"bad_white_mean_overflow", L_NAME "prior: {white: {std: 1, mean: 1.0e200}, size: [8, 8]}\n" L_DIFF L_GRID,
+     ":2:", "prior.white.mean", "overflows"},
+    {"bad_size_pixels", L_NAME "prior: {texture: builtin:fabric, size: [65536, 65536]}\n" L_DIFF L_GRID, ":2:",
+     "prior.size", "at most 268435456 (2^28) pixels"},
+    {"bad_seed_range", HEAD L_GRID "  seed: [9223372036854775808]\n", ":8:", "grid.seed[0]",
+     "outside the 64-bit integer range"},
+    {"bad_empty_random_mask", HEAD GRID_WITH("[inpainting: {mask: random, keep: 1.0e-9}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].inpainting", "the mask is empty: keep = 1e-09 with mask_seed 0 observes none of the 64"},
     {"bad_malformed_yaml", L_NAME L_PRIOR "diffusion: {steps: 100\n" L_GRID, ":4:5:", NULL, "malformed YAML"},
     {"bad_malformed_indent", L_NAME "prior:\n  size: [8, 8]\n   texture: builtin:fabric\n", ":4:4:", NULL,
      "malformed YAML"},
@@ -684,7 +962,7 @@ static void test_bad_input(void **state) {
 }
 
 int main(void) {
-  static struct CMUnitTest tests[N_BAD + 16];
+  static struct CMUnitTest tests[N_BAD + 32];
   size_t n = 0;
   const struct CMUnitTest fixed[] = {
       cmocka_unit_test(test_demo),        cmocka_unit_test(test_tiny),
@@ -692,6 +970,9 @@ int main(void) {
       cmocka_unit_test(test_white_prior_and_output), cmocka_unit_test(test_operators), cmocka_unit_test(test_backend_dense),
       cmocka_unit_test(test_parse_api),   cmocka_unit_test(test_fingerprint),
       cmocka_unit_test(test_sampler_axes), cmocka_unit_test(test_sampler_axes_defaults),
+      cmocka_unit_test(test_input_content), cmocka_unit_test(test_load_limits),
+      cmocka_unit_test(test_seed_range),  cmocka_unit_test(test_grid_overflow),
+      cmocka_unit_test(test_fuzz_corpus),
   };
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) tests[n++] = fixed[i];
   for (size_t i = 0; i < N_BAD; i++)
