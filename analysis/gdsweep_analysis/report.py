@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from . import figures as F
-from .common import fmt, point_values, summary, t0_index, variants
+from .common import fmt, point_values, sampler_view, sampler_view_text, summary, t0_index, variants
 from .loader import load
 
 
@@ -48,6 +48,7 @@ def build_plots(ds, traj_seeds="first", traj_max=24, spectra_times=None):
     nop, nsig = ds.sizes["operator"], ds.sizes["sigma"]
     for op in range(nop):
         yield lambda op=op: F.fig_w2_time(ds, op)
+    yield lambda: F.fig_w2_nfe(ds)
     yield lambda: F.fig_w2_alpha(ds)
     yield lambda: F.fig_bias(ds)
     if ds.sizes["sample"] == 0 or ds.sizes["checkpoint"] == 0:
@@ -66,6 +67,7 @@ def build_plots(ds, traj_seeds="first", traj_max=24, spectra_times=None):
 
 def _table_w2_t0(ds):
     """HTML table: W2 at t0, mean over seeds (min–max), per (operator, σ) and algorithm."""
+    ds = sampler_view(ds)
     t0 = t0_index(ds)
     vs = variants(ds)
     arr = ds.w2.values[..., t0]
@@ -84,9 +86,11 @@ def _table_w2_t0(ds):
                     rng = f" <small>({np.min(x):.4g}–{np.max(x):.4g})</small>" if x.size > 1 else ""
                     cells.append(f"<td>{np.mean(x):.4g}{rng}</td>")
             rows.append(f"<tr><th>{html.escape(str(op))}</th><th>{fmt(s)}</th>{''.join(cells)}</tr>")
+    view = sampler_view_text(ds)
     return (f"<table><caption>W2 at t = {t0} between the sampler's output law and the posterior "
             f"({html.escape(ds.w2.attrs.get('units', ''))}), mean over done seeds (min–max); 'none' is "
-            f"compared with the prior.</caption><tr><th>operator</th><th>σ</th>{head}</tr>"
+            f"compared with the prior.{html.escape(' Sampler: ' + view + '.') if view else ''}</caption>"
+            f"<tr><th>operator</th><th>σ</th>{head}</tr>"
             + "".join(rows) + "</table>")
 
 
