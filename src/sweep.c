@@ -758,27 +758,65 @@ static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
   return sw_hash_input(c, v[PRIOR_TEXTURE], "prior.texture", resolved, s->texture_sha256);
 }
 
-enum { DIFF_STEPS, DIFF_BSTART, DIFF_BEND, DIFF_VARIANCE };
+enum { DIFF_PROCESS, DIFF_STEPS, DIFF_BSTART, DIFF_BEND, DIFF_VARIANCE, DIFF_BMIN, DIFF_BMAX };
+_Static_assert(sizeof(gds_process) == sizeof(int), "gds_process must be int-sized");
 static const sw_field sw_diffusion_fields[] = {
-    [DIFF_STEPS] = {.key = "steps", .kind = SW_INT, .required = 1, .off = SW_OFF(T),
-                    .bounds = SW_LO | SW_HI, .lo = 1, .hi = SW_MAX_STEPS, .example = "steps: 1000"},
+    [DIFF_PROCESS] = {.key = "process", .kind = SW_ENUM, .off = SW_OFF(process), .example = "process: ddpm"},
+    [DIFF_STEPS] = {.key = "steps", .kind = SW_INT, .off = SW_OFF(T), .bounds = SW_LO | SW_HI, .lo = 1,
+                    .hi = SW_MAX_STEPS, .example = "steps: 1000"},
     [DIFF_BSTART] = {.key = "beta_start", .kind = SW_REAL, .off = SW_OFF(beta_start), SW_IN_OPEN(0, 1),
                      .example = "beta_start: 1.0e-4"},
     [DIFF_BEND] = {.key = "beta_end", .kind = SW_REAL, .off = SW_OFF(beta_end), SW_IN_OPEN(0, 1),
                    .example = "beta_end: 0.02"},
     [DIFF_VARIANCE] = {.key = "variance", .kind = SW_ENUM, .off = SW_OFF(variance),
                        .choices = sw_variance_names, .example = "variance: beta"},
+    [DIFF_BMIN] = {.key = "beta_min", .kind = SW_REAL, .off = SW_OFF(beta_min), SW_GT(0),
+                   .example = "beta_min: 0.1"},
+    [DIFF_BMAX] = {.key = "beta_max", .kind = SW_REAL, .off = SW_OFF(beta_max), SW_GT(0),
+                   .example = "beta_max: 20"},
 };
 
 static int sw_diffusion(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_diffusion_fields)];
+  sw_field fields[SW_NF(sw_diffusion_fields)];
+  memcpy(fields, sw_diffusion_fields, sizeof fields);
+  fields[DIFF_PROCESS].choices = gds_process_names(); /* the scheme module owns the names */
   s->variance = GDS_VARIANCE_BETA;
   s->process = GDS_PROCESS_DDPM;
   s->beta_min = 0.1;
   s->beta_max = 20;
-  GDS_CALL(sw_mapping(c, n, "diffusion", sw_diffusion_fields, SW_NF(sw_diffusion_fields), s, v,
-                      "{steps: 1000, beta_start: 1.0e-4, beta_end: 0.02, variance: beta}"));
+  GDS_CALL(sw_mapping(c, n, "diffusion", fields, SW_NF(fields), s, v,
+                      "{steps: 1000, beta_start: 1.0e-4, beta_end: 0.02, variance: beta} or "
+                      "{process: vp_sde, beta_min: 0.1, beta_max: 20}"));
+  char child[SW_PATH];
+  if (s->process == GDS_PROCESS_VP_SDE) {
+    /* SPEC §7.3: β(u) = β_min + u(β_max − β_min) on u ∈ [0, 1]; the number of steps is the
+     * grid's sampler_steps (K). T is set by the grid to max K (the step-index axis). */
+    const int discrete_keys[] = {DIFF_STEPS, DIFF_BSTART, DIFF_BEND, DIFF_VARIANCE};
+    for (size_t i = 0; i < sizeof discrete_keys / sizeof *discrete_keys; i++)
+      if (v[discrete_keys[i]]) {
+        sw_path_key(child, "diffusion", sw_diffusion_fields[discrete_keys[i]].key);
+        return sw_fail(c, v[discrete_keys[i]], child, "applies to the discrete process only; with process: "
+                       "vp_sde give beta_min and beta_max (defaults 0.1, 20), and the number of steps K "
+                       "as grid.sampler_steps");
+      }
+    if (!(s->beta_min < s->beta_max))
+      return sw_fail(c, v[DIFF_BMAX] ? v[DIFF_BMAX] : v[DIFF_BMIN], v[DIFF_BMAX] ? "diffusion.beta_max" : "diffusion.beta_min",
+                     "beta_min = %g must be smaller than beta_max = %g (beta(u) increases from beta_min "
+                     "at u = 0 to beta_max at u = 1)", s->beta_min, s->beta_max);
+    s->T = 0;
+    s->beta_start = s->beta_end = 0;
+    return GDS_SUCCESS;
+  }
+  for (int k = DIFF_BMIN; k <= DIFF_BMAX; k++)
+    if (v[k]) {
+      sw_path_key(child, "diffusion", sw_diffusion_fields[k].key);
+      return sw_fail(c, v[k], child, "applies to the continuous process only (diffusion: {process: vp_sde, "
+                     "beta_min: 0.1, beta_max: 20}); the discrete process takes steps, beta_start, beta_end");
+    }
+  if (!v[DIFF_STEPS])
+    return sw_fail(c, n, "diffusion.steps", "missing (required for the discrete process); e.g. steps: 1000");
   /* SPEC §1 defaults (gds_schedule_default_betas), computed here to keep this module standalone.
    * Both ends of the linear schedule in (0, 1) puts every β_t in (0, 1). */
   int T = s->T;
@@ -1273,13 +1311,21 @@ static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
     s->scheme[0] = (gds_scheme_spec){GDS_SCHEME_DDPM, 0};
   }
 
+  const int vp = s->process == GDS_PROCESS_VP_SDE;
   if (v[GRID_STEPS]) {
-    char ex[96];
-    snprintf(ex, sizeof ex, "sampler_steps: [%d, %d] (1..T = %d; the respaced DDPM/DDIM steps)",
-             s->T >= 20 ? 20 : 1, s->T, s->T);
+    char ex[128];
+    if (vp) snprintf(ex, sizeof ex, "sampler_steps: [10, 100, 1000] (K, the number of steps on [eps, 1])");
+    else snprintf(ex, sizeof ex, "sampler_steps: [%d, %d] (1..T = %d; the respaced DDPM/DDIM steps)",
+                  s->T >= 20 ? 20 : 1, s->T, s->T);
     const sw_field steps_elem = {.key = "sampler_steps", .kind = SW_INT, .bounds = SW_LO | SW_HI, .lo = 1,
-                                 .hi = s->T, .example = ex};
+                                 .hi = vp ? SW_MAX_STEPS : s->T, .example = ex};
     GDS_CALL(sw_list(c, v[GRID_STEPS], "grid.sampler_steps", &steps_elem, sizeof(int), &s->n_steps, &s->steps));
+    if (vp) /* the step-index axis k = 0..max K of the curves */
+      for (int i = 0; i < s->n_steps; i++)
+        if (s->steps[i] > s->T) s->T = s->steps[i];
+  } else if (vp) {
+    return sw_fail(c, n, "grid.sampler_steps", "missing (required with diffusion.process: vp_sde): the "
+                   "number of steps K, e.g. sampler_steps: [10, 100, 1000]");
   } else {
     GDS_CALL(GDS_ALLOC(s->steps, 1));
     s->n_steps = 1;
@@ -1322,9 +1368,16 @@ static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
     s->seed[0] = 0;
   }
 
-  /* DDRM needs an SVD of A that the exact-law backend can use (SPEC §7.2). */
+  /* DDRM needs an SVD of A that the exact-law backend can use (SPEC §7.2), and the discrete
+   * process. */
   for (int a = 0; a < s->n_alg; a++) {
     if (s->alg[a].kind != GDS_ALG_DDRM) continue;
+    if (vp) {
+      sw_path_index(child, "grid.algorithm", a);
+      return sw_fail(c, yaml_document_get_node(c->doc, v[GRID_ALG]->data.sequence.items.start[a]), child,
+                     "ddrm is defined on the discrete process (SPEC 7.2); with diffusion.process: vp_sde the "
+                     "algorithms are none, dps, pigdm and cgdm");
+    }
     for (int i = 0; i < s->n_op; i++) {
       char why[256] = "";
       if (sw_ddrm_supported(&s->op[i], why, sizeof why)) continue;
@@ -1369,16 +1422,35 @@ static int sw_output(const sw_ctx *c, const yaml_node_t *n) {
   if (n)
     GDS_CALL(sw_mapping(c, n, "output", sw_output_fields, SW_NF(sw_output_fields), s, v,
                         "{samples: 2, checkpoints: [1000, 500, 0], w2_times: all}"));
-  /* Default checkpoints: T, 3T/4, T/2, T/4, 0, each moved down to the nearest time that every
-   * sampler_steps value visits (SPEC §7.1; without respacing they stay), repeats dropped. */
+  /* Default checkpoints, in sampling order, repeats dropped. Discrete: T, 3T/4, T/2, T/4, 0,
+   * each moved down to the nearest time that every sampler_steps value visits (SPEC §7.1;
+   * without respacing they stay). vp_sde: step indices 0, K/4, K/2, 3K/4, K of the smallest K
+   * (every sampler reaches them). */
+  const int vp = s->process == GDS_PROCESS_VP_SDE;
+  int kmin = s->n_steps ? s->steps[0] : 0;
+  for (int j = 1; j < s->n_steps; j++)
+    if (s->steps[j] < kmin) kmin = s->steps[j];
   int def[5] = {T, 3 * T / 4, T / 2, T / 4, 0}, ndef = 0;
+  if (vp) {
+    const int k[5] = {0, kmin / 4, kmin / 2, 3 * kmin / 4, kmin};
+    memcpy(def, k, sizeof k);
+  }
   for (int i = 0; i < 5; i++) {
-    int t = sw_common_visited(s, def[i]);
+    int t = vp ? def[i] : sw_common_visited(s, def[i]);
     if (!ndef || def[ndef - 1] != t) def[ndef++] = t;
   }
   if (v[OUT_CKPT]) {
     GDS_CALL(sw_list(c, v[OUT_CKPT], "output.checkpoints", &ckpt, sizeof(int), &s->n_ckpt, &s->ckpt));
-    for (int i = 0; i < s->n_ckpt; i++)
+    for (int i = 0; i < s->n_ckpt && vp; i++)
+      if (s->ckpt[i] > kmin) {
+        char child[SW_PATH];
+        sw_path_index(child, "output.checkpoints", i);
+        return sw_fail(c, yaml_document_get_node(c->doc, v[OUT_CKPT]->data.sequence.items.start[i]), child,
+                       "step index %d is past the last step of the sampler with sampler_steps: %d (with "
+                       "process: vp_sde checkpoints are step indices k = 0 (u = 1) .. K (u = eps), and must "
+                       "be reached by every sampler_steps value: at most %d)", s->ckpt[i], kmin, kmin);
+      }
+    for (int i = 0; i < s->n_ckpt && !vp; i++)
       for (int j = 0; j < s->n_steps; j++)
         if (!sw_visits(T, s->steps[j], s->ckpt[i])) {
           char child[SW_PATH], where[128] = "", suggest[128] = "", times[160];

@@ -499,6 +499,49 @@ static void test_sampler_axes_defaults(void **state) {
   }
 }
 
+/* The continuous VP SDE (SPEC §7.3): β range, K = sampler_steps, eps, step-index checkpoints. */
+static void test_vp_sde(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: vp\nprior: {texture: builtin:fabric, size: [8, 8]}\n"
+                           "diffusion: {process: vp_sde}\n"
+                           "grid:\n  operator: [identity: {}]\n  sigma: [0.1]\n  algorithm: [none, cgdm]\n"
+                           "  scheme: [em, ei, ddpm, euler, heun, rk4]\n  sampler_steps: [10, 100]\n"
+                           "  eps: [0, 0.001, 1.0e-5]\n  init: [normal, exact]\n",
+                           NULL);
+  assert_int_equal(s->process, GDS_PROCESS_VP_SDE);
+  assert_true(s->beta_min == 0.1 && s->beta_max == 20);
+  assert_int_equal(s->T, 100); /* step indices 0..max K */
+  assert_int_equal(s->n_scheme, 6);
+  const gds_scheme kinds[] = {GDS_SCHEME_EM, GDS_SCHEME_EI, GDS_SCHEME_DDPM, GDS_SCHEME_EULER, GDS_SCHEME_HEUN,
+                              GDS_SCHEME_RK4};
+  for (int i = 0; i < 6; i++) assert_int_equal(s->scheme[i].kind, kinds[i]);
+  assert_int_equal(s->n_eps, 3);
+  assert_true(s->eps[1] == 0.001 && s->eps[2] == 1e-5);
+  const int ckpt[] = {0, 2, 5, 7, 10}; /* 0, K/4, K/2, 3K/4, K of the smallest K, sampling order */
+  assert_int_equal(s->n_ckpt, 5);
+  assert_memory_equal(s->ckpt, ckpt, sizeof ckpt);
+  assert_int_equal(s->n_w2t, 101);
+  assert_int_equal(gds_sweep_npoints(s), 2 * 6 * 2 * 3 * 2);
+  char *text, fa[65], fb[65];
+  assert_int_equal(gds_sweep_canonical(s, &text, NULL), GDS_SUCCESS);
+  assert_non_null(strstr(text, "diffusion=vp_sde,0.10000000000000001,20\n"));
+  assert_non_null(strstr(text, "grid.scheme=em,ei,ddpm,euler,heun,rk4\n"));
+  free(text);
+  assert_int_equal(gds_sweep_fingerprint(s, fa), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  s = load_text("name: vp\nprior: {texture: builtin:fabric, size: [8, 8]}\n"
+                "diffusion: {process: vp_sde, beta_min: 0.1, beta_max: 25}\n"
+                "grid:\n  operator: [identity: {}]\n  sigma: [0.1]\n  algorithm: [none, cgdm]\n"
+                "  scheme: [em, ei, ddpm, euler, heun, rk4]\n  sampler_steps: [10, 100]\n"
+                "  eps: [0, 0.001, 1.0e-5]\n  init: [normal, exact]\n"
+                "output: {checkpoints: [0, 10], w2_times: [0, 50, 100]}\n",
+                NULL);
+  assert_true(s->beta_max == 25);
+  assert_int_equal(gds_sweep_fingerprint(s, fb), GDS_SUCCESS);
+  assert_string_not_equal(fa, fb);
+  gds_sweep_destroy(&s);
+}
+
 /* ---- input files, limits, representable arithmetic (issue 8) ------------------------- */
 
 /* A binary 8-bit PGM of h x w pixels, value (i*7 + shift) % 256. */
@@ -947,6 +990,33 @@ static const bad_case bad_cases[] = {
      "grid.sigma[1]", "must be > 0, got -1"},
     {"bad_duplicate_operator_before_bad", HEAD GRID_WITH("[identity: {}, identity: {}, blur: {}]", "[0.1]", "[dps]"),
      ":5:", "grid.operator[1]", "duplicate of grid.operator[0]"},
+    {"bad_process_unknown", L_NAME L_PRIOR "diffusion: {process: sde}\n" L_GRID, ":3:", "diffusion.process",
+     "one of ddpm, vp_sde"},
+    {"bad_vp_beta_order", L_NAME L_PRIOR "diffusion: {process: vp_sde, beta_min: 5, beta_max: 2}\n" L_GRID
+                          "  sampler_steps: [10]\n", ":3:", "diffusion.beta_max", "must be smaller than beta_max"},
+    {"bad_vp_beta_equal", L_NAME L_PRIOR "diffusion: {process: vp_sde, beta_min: 20}\n" L_GRID "  sampler_steps: [10]\n",
+     ":3:", "diffusion.beta_min", "beta_min = 20 must be smaller than beta_max = 20"},
+    {"bad_vp_beta_nonpositive", L_NAME L_PRIOR "diffusion: {process: vp_sde, beta_min: 0}\n" L_GRID
+                                "  sampler_steps: [10]\n", ":3:", "diffusion.beta_min", "must be > 0, got 0"},
+    {"bad_vp_steps_key", L_NAME L_PRIOR "diffusion: {process: vp_sde, steps: 100}\n" L_GRID "  sampler_steps: [10]\n",
+     ":3:", "diffusion.steps", "applies to the discrete process only"},
+    {"bad_ddpm_beta_min", L_NAME L_PRIOR "diffusion: {steps: 100, beta_min: 0.1}\n" L_GRID, ":3:",
+     "diffusion.beta_min", "applies to the continuous process only"},
+    {"bad_ddpm_no_steps", L_NAME L_PRIOR "diffusion: {variance: beta}\n" L_GRID, ":3:", "diffusion.steps",
+     "missing (required for the discrete process)"},
+    {"bad_vp_no_sampler_steps", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID, ":5:", "grid.sampler_steps",
+     "missing (required with diffusion.process: vp_sde)"},
+    {"bad_vp_ddrm", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" GRID_WITH("[identity: {}]", "[0.1]", "[cgdm, ddrm]")
+                    "  sampler_steps: [10]\n", ":7:", "grid.algorithm[1]", "ddrm is defined on the discrete process"},
+    {"bad_vp_ddim", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10]\n  scheme: [em, ddim]\n",
+     ":9:", "grid.scheme[1]", "the schemes are em, ei, ddpm, euler, heun, rk4"},
+    {"bad_vp_eps_one", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10]\n  eps: [0, 1.0]\n",
+     ":9:", "grid.eps[1]", "must be in [0, 1), got 1.0"},
+    {"bad_vp_eps_negative", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10]\n  eps: [-0.1]\n",
+     ":9:", "grid.eps[0]", "must be in [0, 1)"},
+    {"bad_vp_checkpoint", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10, 20]\n"
+                          "output: {checkpoints: [0, 15]}\n", ":9:", "output.checkpoints[1]",
+     "step index 15 is past the last step of the sampler with sampler_steps: 10"},
     {"bad_malformed_yaml", L_NAME L_PRIOR "diffusion: {steps: 100\n" L_GRID, ":4:5:", NULL, "malformed YAML"},
     {"bad_malformed_indent", L_NAME "prior:\n  size: [8, 8]\n   texture: builtin:fabric\n", ":4:4:", NULL,
      "malformed YAML"},
@@ -989,7 +1059,7 @@ int main(void) {
       cmocka_unit_test(test_sampler_axes), cmocka_unit_test(test_sampler_axes_defaults),
       cmocka_unit_test(test_input_content), cmocka_unit_test(test_load_limits),
       cmocka_unit_test(test_seed_range),  cmocka_unit_test(test_grid_overflow),
-      cmocka_unit_test(test_fuzz_corpus),
+      cmocka_unit_test(test_fuzz_corpus), cmocka_unit_test(test_vp_sde),
   };
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) tests[n++] = fixed[i];
   for (size_t i = 0; i < N_BAD; i++)

@@ -28,8 +28,9 @@ typedef struct gds_sweep {
   char texture_file[5120]; /* the texture file as resolved against `dir` ("" for builtin/white) */
 
   gds_process process;     /* diffusion.process: ddpm (default, SPEC §1) or vp_sde (§7.3) */
-  int T;                   /* diffusion.steps (ddpm) */
-  double beta_start, beta_end;
+  int T;                   /* diffusion.steps (ddpm); vp_sde: max K, the last step index of the
+                              curves (k = 0..max K), in which checkpoints and w2_times are given */
+  double beta_start, beta_end; /* ddpm only (0 for vp_sde) */
   gds_variance variance;
   double beta_min, beta_max; /* vp_sde β(u) range (defaults 0.1, 20) */
 
