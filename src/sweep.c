@@ -662,12 +662,15 @@ static const sw_field sw_top_fields[] = {
     [TOP_OUTPUT] = {.key = "output", .kind = SW_NODE},
 };
 
-enum { PRIOR_TEXTURE, PRIOR_WHITE, PRIOR_SIZE, PRIOR_PERIODIC };
+enum { PRIOR_TEXTURE, PRIOR_WHITE, PRIOR_SPECTRUM, PRIOR_MEAN, PRIOR_SIZE, PRIOR_PERIODIC };
 static const sw_field sw_prior_fields[] = {
     [PRIOR_TEXTURE] = {.key = "texture", .kind = SW_STR, .off = SW_OFF(texture), .cap = 4096,
                        .example = "texture: builtin:fabric"},
     [PRIOR_WHITE] = {.key = "white", .kind = SW_NODE, .example = "white: {std: 0.2, mean: 0.5}"},
-    [PRIOR_SIZE] = {.key = "size", .kind = SW_NODE, .required = 1, .example = "size: [64, 64]"},
+    [PRIOR_SPECTRUM] = {.key = "spectrum", .kind = SW_STR, .off = SW_OFF(spectrum), .cap = 4096,
+                        .example = "spectrum: eigenvalues.npy"},
+    [PRIOR_MEAN] = {.key = "mean", .kind = SW_REAL, .off = SW_OFF(prior.spectrum_mean), .example = "mean: 0"},
+    [PRIOR_SIZE] = {.key = "size", .kind = SW_NODE, .example = "size: [64, 64]"},
     [PRIOR_PERIODIC] = {.key = "periodic", .kind = SW_BOOL, .off = SW_OFF(prior.periodic),
                         .example = "periodic: true"},
 };
@@ -703,12 +706,65 @@ static int sw_check_image(const sw_ctx *c, const yaml_node_t *n, const char *pat
   return GDS_SUCCESS;
 }
 
+/* prior: {spectrum: file.npy, mean: m} (SPEC §7.6): the size comes from the array. */
+static int sw_prior_spectrum(const sw_ctx *c, yaml_node_t *const *v) {
+  gds_sweep *s = c->s;
+  if (v[PRIOR_PERIODIC])
+    return sw_fail(c, v[PRIOR_PERIODIC], "prior.periodic", "applies to texture priors only, not spectrum");
+  if (!s->spectrum[0])
+    return sw_fail(c, v[PRIOR_SPECTRUM], "prior.spectrum", "expected the path of a .npy file, got an empty string");
+  char resolved[sizeof s->texture_file], why[1024];
+  GDS_CALL(sw_resolve_file(c, v[PRIOR_SPECTRUM], "prior.spectrum", s->spectrum, resolved, sizeof resolved));
+  int h = 0, w = 0;
+  double *lam = NULL;
+  int ierr = gds_prior_spectrum_load(resolved, &h, &w, &s->prior_basis, &lam, why, sizeof why);
+  free(lam);
+  if (ierr == GDS_ERR_INPUT) return sw_fail(c, v[PRIOR_SPECTRUM], "prior.spectrum", "%s", why);
+  GDS_CALL(ierr);
+  if (v[PRIOR_SIZE]) {
+    static const sw_field any[2] = {{.key = "H", .kind = SW_INT, SW_GE(1), .example = "size: [32, 32]"},
+                                    {.key = "W", .kind = SW_INT, SW_GE(1), .example = "size: [32, 32]"}};
+    int hw[2];
+    GDS_CALL(sw_int_tuple(c, v[PRIOR_SIZE], "prior.size", 2, any, "[H, W] (rows, columns)", hw));
+    if (hw[0] != h || hw[1] != w)
+      return sw_fail(c, v[PRIOR_SIZE], "prior.size", "[%d, %d] does not match the spectrum %s, which is %d x %d%s; "
+                     "leave size out (it comes from the array) or give [%d, %d]", hw[0], hw[1], s->spectrum, h, w,
+                     s->prior_basis == GDS_PRIOR_BASIS_EIGEN ? " (a 1-D array of n eigenvalues: images are 1 x n)" : "",
+                     h, w);
+  }
+  s->prior.H = h;
+  s->prior.W = w;
+  s->prior.periodic = 0;
+  s->prior.spectrum = s->spectrum;
+  s->prior.texture = NULL;
+  snprintf(s->texture_file, sizeof s->texture_file, "%s", resolved);
+  return sw_hash_input(c, v[PRIOR_SPECTRUM], "prior.spectrum", resolved, s->texture_sha256);
+}
+
 static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_prior_fields)], *w[SW_NF(sw_white_fields)];
   s->prior.periodic = 1;
+  s->prior.base_dir = s->dir;
   GDS_CALL(sw_mapping(c, n, "prior", sw_prior_fields, SW_NF(sw_prior_fields), s, v,
                       "{texture: builtin:fabric, size: [64, 64], periodic: true}"));
+  const int kinds = !!v[PRIOR_TEXTURE] + !!v[PRIOR_WHITE] + !!v[PRIOR_SPECTRUM];
+  if (kinds > 1) {
+    const int second = v[PRIOR_SPECTRUM] ? PRIOR_SPECTRUM : PRIOR_WHITE;
+    char child[SW_PATH];
+    sw_path_key(child, "prior", sw_prior_fields[second].key);
+    return sw_fail(c, v[second], child, "texture, white and spectrum are mutually exclusive: give one of them");
+  }
+  if (!kinds)
+    return sw_fail(c, n, "prior.texture", "missing (required): give texture: builtin:<name> or "
+                   "texture: path.png (relative to the sweep file), spectrum: eigenvalues.npy, or the test prior "
+                   "white: {std: s}");
+  if (v[PRIOR_MEAN] && !v[PRIOR_SPECTRUM])
+    return sw_fail(c, v[PRIOR_MEAN], "prior.mean", "applies to spectrum priors only (a texture prior's mean is "
+                   "the texture's; a white prior takes white: {std, mean})");
+  if (v[PRIOR_SPECTRUM]) return sw_prior_spectrum(c, v);
+  if (!v[PRIOR_SIZE])
+    return sw_fail(c, n, "prior.size", "missing (required for texture and white priors); e.g. size: [64, 64]");
 
   int hw[2];
   GDS_CALL(sw_int_tuple(c, v[PRIOR_SIZE], "prior.size", 2, sw_size_elems,
@@ -719,14 +775,7 @@ static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
                    "limits", hw[0], hw[1], (long long)hw[0] * hw[1], (long long)GDS_SWEEP_MAX_PIXELS);
   s->prior.H = hw[0];
   s->prior.W = hw[1];
-  s->prior.base_dir = s->dir;
 
-  if (v[PRIOR_TEXTURE] && v[PRIOR_WHITE])
-    return sw_fail(c, v[PRIOR_WHITE], "prior.white",
-                   "texture and white are mutually exclusive: give one of them");
-  if (!v[PRIOR_TEXTURE] && !v[PRIOR_WHITE])
-    return sw_fail(c, n, "prior.texture", "missing (required): give texture: builtin:<name> or "
-                   "texture: path.png (relative to the sweep file), or the test prior white: {std: s}");
   if (v[PRIOR_WHITE]) {
     if (v[PRIOR_PERIODIC])
       return sw_fail(c, v[PRIOR_PERIODIC], "prior.periodic", "applies to texture priors only, not white");
@@ -986,9 +1035,12 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
   op->type = kind->type;
 
   if (kind->type == GDS_OP_IDENTITY) {
-    if (sw_is_null(val)) return GDS_SUCCESS;
     yaml_node_t *none[SW_NF(sw_identity_fields)];
-    return sw_mapping(c, val, child, kind->fields, kind->nf, op, none, "{} or {backend: dense}");
+    if (!sw_is_null(val)) GDS_CALL(sw_mapping(c, val, child, kind->fields, kind->nf, op, none, "{} or {backend: dense}"));
+    if (c->s->prior_basis == GDS_PRIOR_BASIS_EIGEN && op->dense)
+      return sw_fail(c, val, child, "backend: dense does not apply to a prior given in its own eigenbasis (a 1-D "
+                     "spectrum)");
+    return GDS_SUCCESS;
   }
   yaml_node_t *v[8];
   const char *form = strchr(kind->form, '{');
@@ -1008,6 +1060,10 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
                      W, divisors[0] ? divisors : "none (H and W have no common divisor >= 2)");
     }
   }
+  if (c->s->prior_basis == GDS_PRIOR_BASIS_EIGEN && (kind->type != GDS_OP_IDENTITY || op->dense))
+    return sw_fail(c, k, path, "the prior is a 1-D spectrum (%s: a prior given in its own eigenbasis, images "
+                   "are n-vectors), which works with the identity operator only (SPEC 7.6); give a 2-D [H, W] "
+                   "spectrum for other operators", c->s->spectrum);
   /* What the operator module can build with representable arithmetic (underflow, overflow,
    * an empty mask), reported at the parameter concerned. */
   char why[768], fpath[SW_PATH];
@@ -1825,7 +1881,10 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
   b.p[0] = '\0';
   sw_put(&b, "gdsweep-sweep-v2\n");
   if (s->prior.white) sw_put(&b, "prior.white=%.17g,%.17g\n", s->prior.white_std, s->prior.white_mean);
-  else {
+  else if (s->spectrum[0]) {
+    sw_put_str(&b, "prior.spectrum", s->spectrum);
+    sw_put(&b, "prior.spectrum.sha256=%s\nprior.mean=%.17g\n", s->texture_sha256, s->prior.spectrum_mean);
+  } else {
     sw_put_str(&b, "prior.texture", s->texture);
     if (s->texture_sha256[0]) sw_put(&b, "prior.texture.sha256=%s\n", s->texture_sha256);
   }
@@ -1923,7 +1982,8 @@ int gds_sweep_inputs(const gds_sweep *s, char **text) {
   b.cap = 256;
   if (!(b.p = malloc(b.cap))) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
   b.p[0] = '\0';
-  if (s->texture_sha256[0]) sw_put_input(&b, "prior.texture", s->texture_sha256, s->texture_file);
+  if (s->texture_sha256[0])
+    sw_put_input(&b, s->spectrum[0] ? "prior.spectrum" : "prior.texture", s->texture_sha256, s->texture_file);
   for (int i = 0; s->op && i < s->n_op; i++) { /* sweeps built by hand (tests) may have no specs */
     const gds_operator_spec *o = &s->op[i];
     if (o->type != GDS_OP_INPAINTING || o->mask != GDS_MASK_FILE || !o->mask_sha256[0]) continue;

@@ -74,6 +74,8 @@ static void assert_contains(const char *msg, const char *what) {
   }
 }
 
+static void sha256sum_of(const char *path, char out[65]);
+
 /* ---- valid files --------------------------------------------------------------------- */
 
 static void test_demo(void **state) {
@@ -542,6 +544,114 @@ static void test_vp_sde(void **state) {
   gds_sweep_destroy(&s);
 }
 
+/* prior: {spectrum: file.npy, mean: m} (SPEC §7.6): a 1-D array (CIFAR-10's 3072 eigenvalues)
+ * is an eigenbasis prior of images 1 × n, identity only; a 2-D one a stationary prior of its
+ * size; the file's content is in the fingerprint; bad files are named with the reason. */
+static void test_spectrum_prior(void **state) {
+  (void)state;
+  char cifar[4096], yaml[8192];
+  source_path("tests/data/cifar10_spectrum.npy", cifar, sizeof cifar);
+  snprintf(yaml, sizeof yaml, "name: cifar\nprior: {spectrum: %s, mean: 0}\ndiffusion: {process: vp_sde}\n"
+           "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [none], sampler_steps: [10]}\n", cifar);
+  gds_sweep *s = load_text(yaml, NULL);
+  assert_true(s->prior.H == 1 && s->prior.W == 3072);
+  assert_int_equal(s->prior_basis, GDS_PRIOR_BASIS_EIGEN);
+  assert_ptr_equal(s->prior.spectrum, s->spectrum);
+  assert_null(s->prior.texture);
+  assert_true(s->prior.spectrum_mean == 0 && !s->prior.white && !s->prior.periodic);
+  char *text, ref[65];
+  assert_int_equal(gds_sweep_canonical(s, &text, NULL), GDS_SUCCESS);
+  sha256sum_of(cifar, ref);
+  if (ref[0]) {
+    char line[128];
+    snprintf(line, sizeof line, "prior.spectrum.sha256=%s\nprior.mean=0\n", ref);
+    assert_non_null(strstr(text, line));
+  }
+  free(text);
+  assert_int_equal(gds_sweep_inputs(s, &text), GDS_SUCCESS);
+  assert_non_null(strstr(text, "prior.spectrum\t"));
+  free(text);
+  gds_sweep_destroy(&s);
+
+  /* a 2-D spectrum: its size; size may be given if it matches */
+  char dir[] = "/tmp/gdstest_specXXXXXX", npy[256], msg[4096];
+  assert_non_null(mkdtemp(dir));
+  snprintf(npy, sizeof npy, "%s/s.npy", dir);
+  double lam[12];
+  for (int i = 0; i < 12; i++) lam[i] = 1.0; /* flat: symmetric */
+  assert_int_equal(gds_test_write_npy(npy, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }", lam, 12), 0);
+  snprintf(yaml, sizeof yaml, "name: s2\nprior: {spectrum: s.npy, size: [3, 4]}\ndiffusion: {steps: 100}\n"
+           "grid: {operator: [gaussian_blur: {std: 1}], sigma: [0.1], algorithm: [pigdm]}\n");
+  char ypath[512];
+  snprintf(ypath, sizeof ypath, "%s/s.yaml", dir);
+  FILE *f = fopen(ypath, "w");
+  fputs(yaml, f);
+  fclose(f);
+  assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_SUCCESS);
+  assert_true(s->prior.H == 3 && s->prior.W == 4 && s->prior_basis == GDS_PRIOR_BASIS_FOURIER);
+  gds_sweep_destroy(&s);
+
+  /* errors, each at its line and key */
+  struct { const char *yaml, *want; } bad[] = {
+      {"name: b\nprior: {spectrum: s.npy, size: [4, 3]}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.size: [4, 3] does not match the spectrum s.npy, which is 3 x 4"},
+      {"name: b\nprior: {spectrum: s.npy, texture: builtin:fabric}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.spectrum: texture, white and spectrum are mutually exclusive"},
+      {"name: b\nprior: {texture: builtin:fabric, size: [4, 4], mean: 1}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.mean: applies to spectrum priors only"},
+      {"name: b\nprior: {texture: builtin:fabric}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.size: missing (required for texture and white priors)"},
+      {"name: b\nprior: {spectrum: s.npy, periodic: true}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.periodic: applies to texture priors only, not spectrum"},
+      {"name: b\nprior: {spectrum: missing.npy}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.spectrum: cannot read"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    f = fopen(ypath, "w");
+    fputs(bad[i].yaml, f);
+    fclose(f);
+    assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_ERR_INPUT);
+    assert_contains(msg, bad[i].want);
+  }
+  /* a 1-D spectrum with another operator */
+  snprintf(yaml, sizeof yaml, "name: c\nprior: {spectrum: %s}\ndiffusion: {steps: 100}\n"
+           "grid:\n  operator: [identity: {}, gaussian_blur: {std: 1}]\n  sigma: [0.1]\n  algorithm: [pigdm]\n", cifar);
+  f = fopen(ypath, "w");
+  fputs(yaml, f);
+  fclose(f);
+  assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "s.yaml:5: grid.operator[1]: the prior is a 1-D spectrum");
+  assert_contains(msg, "identity operator only");
+  /* malformed .npy files: the reader's reason at the spectrum's line */
+  const char *dicts[] = {"{'descr': '<f8', 'fortran_order': True, 'shape': (3, 4), }",
+                         "{'descr': '<i8', 'fortran_order': False, 'shape': (3, 4), }",
+                         "{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }"};
+  const char *reasons[] = {"Fortran order", "unsupported dtype '<i8'", "empty"};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(gds_test_write_npy(npy, dicts[i], lam, i == 2 ? 0 : 12), 0);
+    f = fopen(ypath, "w");
+    fputs("name: b\nprior: {spectrum: s.npy}\ndiffusion: {steps: 100}\n"
+          "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n", f);
+    fclose(f);
+    assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_ERR_INPUT);
+    assert_contains(msg, "s.yaml:2: prior.spectrum: ");
+    assert_contains(msg, reasons[i]);
+  }
+  lam[5] = -1;
+  assert_int_equal(gds_test_write_npy(npy, "{'descr': '<f8', 'fortran_order': False, 'shape': (12,), }", lam, 12), 0);
+  assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "eigenvalue 5 is negative (-1)");
+  unlink(npy);
+  unlink(ypath);
+  rmdir(dir);
+}
+
 /* ---- input files, limits, representable arithmetic (issue 8) ------------------------- */
 
 /* A binary 8-bit PGM of h x w pixels, value (i*7 + shift) % 256. */
@@ -804,7 +914,7 @@ typedef struct bad_case {
 static const bad_case bad_cases[] = {
     {"bad_unknown_top_key", HEAD L_GRID "colour: red\n", ":8:", "colour", "valid keys here: name, prior"},
     {"bad_unknown_nested_key", L_NAME "prior: {texture: builtin:fabric, size: [8, 8], smooth: 1}\n" L_DIFF L_GRID,
-     ":2:", "prior.smooth", "valid keys here: texture, white, size, periodic"},
+     ":2:", "prior.smooth", "valid keys here: texture, white, spectrum, mean, size, periodic"},
     {"bad_unknown_operator_param", HEAD GRID_WITH("[gaussian_blur: {std: 1, sd: 2}]", "[0.1]", "[dps]"), ":5:",
      "grid.operator[0].gaussian_blur.sd", "valid keys here: std"},
     {"bad_unknown_operator", HEAD GRID_WITH("[blur: {std: 1}]", "[0.1]", "[dps]"), ":5:", "grid.operator[0]",
@@ -1060,6 +1170,7 @@ int main(void) {
       cmocka_unit_test(test_input_content), cmocka_unit_test(test_load_limits),
       cmocka_unit_test(test_seed_range),  cmocka_unit_test(test_grid_overflow),
       cmocka_unit_test(test_fuzz_corpus), cmocka_unit_test(test_vp_sde),
+      cmocka_unit_test(test_spectrum_prior),
   };
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) tests[n++] = fixed[i];
   for (size_t i = 0; i < N_BAD; i++)

@@ -24,8 +24,10 @@ typedef struct gds_sweep {
 
   gds_prior_options prior; /* prior.texture points into `texture`, prior.base_dir to `dir` */
   char texture[4096];
-  char texture_sha256[65]; /* SHA-256 of the texture file's bytes ("" for builtin/white) */
-  char texture_file[5120]; /* the texture file as resolved against `dir` ("" for builtin/white) */
+  char spectrum[4096];     /* prior.spectrum (.npy path as written; prior.spectrum points here) */
+  gds_prior_basis prior_basis; /* a 1-D spectrum: eigenbasis prior (identity operators only) */
+  char texture_sha256[65]; /* SHA-256 of the prior's file (texture or spectrum; "" for builtin/white) */
+  char texture_file[5120]; /* that file as resolved against `dir` ("" for builtin/white) */
 
   gds_process process;     /* diffusion.process: ddpm (default, SPEC §1) or vp_sde (§7.3) */
   int T;                   /* diffusion.steps (ddpm); vp_sde: max K, the last step index of the
