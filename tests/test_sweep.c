@@ -143,6 +143,24 @@ static void test_demo(void **state) {
   assert_null(s);
 }
 
+/* The CIFAR-10 example (SPEC §7.6, issue 10): the whole scheme x steps x eps x init table. */
+static void test_cifar_example(void **state) {
+  (void)state;
+  char path[4096];
+  source_path("sweeps/cifar10_vp_sde.yaml", path, sizeof path);
+  gds_sweep *s = NULL;
+  assert_int_equal(gds_sweep_load(path, &s), GDS_SUCCESS);
+  assert_int_equal(s->process, GDS_PROCESS_VP_SDE);
+  assert_true(s->prior.H == 1 && s->prior.W == 3072 && s->prior_basis == GDS_PRIOR_BASIS_EIGEN);
+  assert_int_equal(s->n_scheme, 6);
+  assert_int_equal(s->n_steps, 7);
+  assert_int_equal(s->T, 999);
+  assert_int_equal(s->n_eps, 4);
+  assert_int_equal(s->n_init, 2);
+  assert_int_equal(gds_sweep_npoints(s), 6 * 7 * 4 * 2);
+  gds_sweep_destroy(&s);
+}
+
 static void test_tiny(void **state) {
   (void)state;
   char path[4096];
@@ -1170,7 +1188,7 @@ int main(void) {
       cmocka_unit_test(test_input_content), cmocka_unit_test(test_load_limits),
       cmocka_unit_test(test_seed_range),  cmocka_unit_test(test_grid_overflow),
       cmocka_unit_test(test_fuzz_corpus), cmocka_unit_test(test_vp_sde),
-      cmocka_unit_test(test_spectrum_prior),
+      cmocka_unit_test(test_spectrum_prior), cmocka_unit_test(test_cifar_example),
   };
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) tests[n++] = fixed[i];
   for (size_t i = 0; i < N_BAD; i++)

@@ -525,6 +525,94 @@ def fig_w2_nfe(ds):
 
 
 # --------------------------------------------------------------------------------------------
+# 3c. Continuous VP SDE: W2 at the end against the number of steps, per scheme
+
+#: Colours of the ε values (viridis-like, dark = small ε).
+EPS_COLORS = ["#2c115f", "#336a98", "#2a9d8f", "#8fd14f", "#e9c46a", "#f4a261", "#e76f51"]
+INIT_STYLES = {"normal": "-", "exact": "--"}
+
+
+def vp_combos(ds):
+    """(operator, σ, variant) combinations of a sweep, in grid order."""
+    return [(i, j, v) for i in range(ds.sizes["operator"]) for j in range(ds.sizes["sigma"]) for v in variants(ds)]
+
+
+def fig_vp_steps(ds, max_rows=6):
+    """W2 between the output law and the target (/results/w2_final) against the number of steps K
+    (log-log), one panel per scheme (columns) and (operator, σ, algorithm) (rows), one curve per
+    ε (colour) and init (solid normal, dashed exact): the figure of Pierret & Galerne (ICML 2025)
+    for any vp_sde sweep."""
+    name, title = "w2_final_vs_steps_vp", "W2 at the end against the number of steps (VP SDE schemes)"
+    if ds.attrs.get("process") != "vp_sde" or "w2_final" not in ds:
+        return Plot(None, name, title, notes=["Skipped: not a continuous-process (vp_sde) sweep."])
+    steps = ds.sampler_steps.values.astype(np.int64)
+    order = np.argsort(steps)
+    x = steps[order]
+    schemes = [str(sc) for sc in ds.scheme.values]
+    inits = [str(i) for i in ds.init.values]
+    eps = ds.eps.values
+    combos = vp_combos(ds)
+    notes = []
+    if len(combos) > max_rows:
+        notes.append(f"Only the first {max_rows} of {len(combos)} (operator, σ, algorithm) combinations are drawn.")
+        combos = combos[:max_rows]
+    cap = diverged_threshold(ds)
+    offscale_any, allvals = False, []
+    with style():
+        fig = Figure(figsize=(3.6 * len(schemes) + 2.4, 3.0 * len(combos) + 0.7), layout="constrained")
+        axes = fig.subplots(len(combos), len(schemes), squeeze=False, sharex=True, sharey="row")
+        for r, (i, j, v) in enumerate(combos):
+            rowvals = []
+            for c, scname in enumerate(schemes):
+                ax = axes[r, c]
+                for e in range(len(eps)):
+                    for ini, iname in enumerate(inits):
+                        per_seed = nfe_values(ds, i, j, v, c, ini, eps=e)[order]
+                        if np.isnan(per_seed).all():
+                            continue
+                        mean = np.nanmean(per_seed, axis=1)
+                        color = EPS_COLORS[e % len(EPS_COLORS)]
+                        (ln,) = ax.plot(x, mean, color=color, ls=INIT_STYLES.get(iname, ":"), marker=".", ms=5)
+                        ln.set_gid(_gid("vp", op=i, sigma=j, variant=v.key, scheme=scname, eps=fmt(eps[e]), init=iname,
+                                        stat="mean"))
+                        rowvals.append(mean)
+                        if _mark_offscale(ax, x, mean, cap, color,
+                                          _gid("vp", op=i, sigma=j, variant=v.key, scheme=scname, eps=fmt(eps[e]),
+                                               init=iname, stat="offscale")):
+                            offscale_any = True
+                ax.set_xscale("log")
+                if len(x) <= 10:
+                    ax.set_xticks(x)
+                    ax.set_xticklabels([str(int(k)) for k in x])
+                    ax.xaxis.set_minor_locator(ticker.NullLocator())
+                if r == 0:
+                    ax.set_title(f"scheme {scname}")
+                if r == len(combos) - 1:
+                    ax.set_xlabel("steps K (log)")
+            _set_log_ylim(axes[r], rowvals, cap)
+            axes[r, 0].set_ylabel(f"{v.label}\n{ds.operator.values[i]}, σ = {fmt(ds.sigma.values[j])}\n"
+                                  f"W2 ({_units(ds, 'w2_final')})", fontsize=8.5)
+            allvals += rowvals
+        handles = [Line2D([], [], color=EPS_COLORS[e % len(EPS_COLORS)], lw=2, label=f"ε = {fmt(eps[e])}")
+                   for e in range(len(eps))]
+        handles += [Line2D([], [], color="0.3", ls=INIT_STYLES.get(n, ":"), label=f"init {n}") for n in inits]
+        handles += _legend_extra(False, False, offscale_any)
+        axes[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        fig.suptitle(f"{ds.attrs.get('name', '')}: W2 of the output against the number of steps, per scheme")
+    caption = (
+        f"Exact W2 between the law of the sampler's output (at u = ε) and the target itself (/results/w2_final: "
+        f"the prior for 'none', the posterior otherwise; for ε > 0 it includes the truncation error), against the "
+        f"number of steps K of the scheme (x axis, log scale; step Δt = (1 − ε)/K, SPEC §7.3; Heun and RK4 "
+        f"evaluate the score 2 and 4 times per step). One panel per scheme (columns) and per operator, σ and "
+        f"algorithm (rows); y axis: W2 in {_units(ds, 'w2_final')} units, log scale, mean over the seeds. Colour: "
+        f"truncation time ε; solid: init normal (y ~ N(0, I) at u = 1), dashed: init exact (the reference law at "
+        f"u = 1, no initialisation error). A scheme that evaluates the score at u = 0 with a singular prior "
+        f"covariance (Heun, RK4 at ε = 0) has no finite law: its W2 is infinite."
+        + (f" ▲: infinite or above {fmt(cap)}." if offscale_any else "") + (ZERO_NOTE if _has_zero(allvals) else ""))
+    return Plot(fig, name, title, caption, notes)
+
+
+# --------------------------------------------------------------------------------------------
 # 4. Trajectory grid
 
 def _measurement_image(ds, op, sig, seed):

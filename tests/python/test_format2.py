@@ -125,6 +125,7 @@ def test_nfe_figure_equals_w2_final(fmt2_h5):
 def test_nfe_figure_skipped_for_one_step_count(main_h5):
     p = F.fig_w2_nfe(load(main_h5))
     assert p.fig is None and "single sampler_steps" in p.notes[0]
+    assert F.fig_vp_steps(load(main_h5)).fig is None  # discrete process
 
 
 def test_existing_figures_show_ddrm(fmt2_h5):
@@ -194,3 +195,52 @@ def test_vp_sde_figures(vp_h5):
     np.testing.assert_array_equal(ln.get_xdata(), vp_time(16, 0.0, 16))
     assert p.fig.axes[0].get_xlim() == (1, 0)
     assert F.fig_cvt_spectra(ds, 0).fig is None
+
+
+def test_vp_steps_figure_equals_w2_final(vp_h5):
+    ds = load(vp_h5)
+    p = F.fig_vp_steps(ds)
+    arts = artists_with_gid(p.fig, "vp")
+    final = ds.w2_final.values
+    vs = {v.key: v for v in variants(ds)}
+    n = 0
+    for key, art in arts.items():
+        kv = dict(key)
+        if kv["stat"] != "mean":
+            continue
+        n += 1
+        v = vs[kv["variant"]]
+        sc, ini = VP["scheme"].index(kv["scheme"]), VP["init"].index(kv["init"])
+        e = [f"{x:.4g}" for x in VP["eps"]].index(kv["eps"])
+        np.testing.assert_array_equal(art.get_xdata(), VP["sampler_steps"])
+        np.testing.assert_array_equal(art.get_ydata(), final[0, 0, 0, v.alg, sc, :, e, ini, :].mean(axis=1))
+    # 2 algorithms x 3 schemes x 2 eps x 2 inits (heun at eps 0: inf, drawn as markers)
+    assert n == 2 * 3 * 2 * 2
+    off = [k for k in arts if dict(k)["stat"] == "offscale"]
+    assert off and all(dict(k)["scheme"] == "heun" and dict(k)["eps"] == "0" for k in off)
+
+
+def test_vp_table_paper_layout(vp_h5):
+    from gdsweep_analysis.report import table_w2_final
+    ds = load(vp_h5)
+    v = variants(ds)[1]  # cgdm
+    rows, cols = table_w2_final(ds, 0, 0, v)
+    # columns: steps ascending x init; rows: scheme x eps
+    assert cols == [(K, i) for K in VP["sampler_steps"] for i in VP["init"]]
+    assert [(r[0], r[1]) for r in rows] == [(sc, e) for sc in VP["scheme"] for e in VP["eps"]]
+    final = ds.w2_final.values
+    for sc_name, e_val, vals in rows:
+        sc, e = VP["scheme"].index(sc_name), VP["eps"].index(e_val)
+        for (K, iname), cell in zip(cols, vals):
+            st, ini = VP["sampler_steps"].index(K), VP["init"].index(iname)
+            np.testing.assert_array_equal(cell, final[0, 0, 0, v.alg, sc, st, e, ini, :])
+
+
+def test_report_vp_sde(vp_h5, tmp_path):
+    out = run_report(vp_h5, tmp_path / "rep")
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert "w2_final_vs_steps_vp.png" in pngs and "w2_final_vs_nfe.png" not in pngs
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "rows scheme × ε, columns steps × init" in html
+    assert html.count("<caption>w2_final") == 2  # none and cgdm
+    assert "<td>∞</td>" in html  # heun at eps = 0
