@@ -14,6 +14,7 @@
 #include "gdsweep/error.h"
 #include "gdsweep/sweep.h"
 #include "gdsweep/operator.h"
+#include "gdsweep/prior.h"
 #include <math.h>
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -891,6 +892,14 @@ static void test_fuzz_corpus(void **state) {
     assert_int_equal(gds_sweep_fingerprint(s, fp), GDS_SUCCESS);
     assert_int_equal(gds_sweep_inputs(s, &text), GDS_SUCCESS);
     free(text);
+    if ((int64_t)s->prior.H * s->prior.W <= 4096) {
+      gds_prior *pr = NULL;
+      if (gds_prior_create(&s->prior, &pr)) {
+        print_error("%s: prior accepted by the sweep but not built\n", e->d_name);
+        fail();
+      }
+      gds_prior_destroy(&pr);
+    }
     if ((int64_t)s->prior.H * s->prior.W <= 4096)
       for (int i = 0; i < s->n_op; i++) {
         gds_operator *op = NULL;

@@ -145,6 +145,32 @@ def main():
     files["c918_mask_seed_max.yaml"] = BASE.replace("mask_seed: 3", "mask_seed: 9223372036854775807")
     files["c919_ddrm_only_sr.yaml"] = BASE.replace("[none, dps, pigdm, cgdm, {ddrm: {eta: 0.85, eta_b: 1.0}}]",
                                                    "[ddrm, {ddrm: {eta: 0, eta_b: 0}}, {ddrm: {eta: 1}}]")
+    # the continuous process and a spectrum prior (SPEC §7.3, §7.6), mutated too
+    vp = """name: fuzz-vp
+prior: {spectrum: ../cifar10_spectrum.npy, mean: 0}
+diffusion: {process: vp_sde, beta_min: 0.1, beta_max: 20}
+grid:
+  operator: [identity: {}]
+  sigma: [0.1]
+  algorithm: [none, cgdm]
+  scheme: [em, ei, ddpm, euler, heun, rk4]
+  sampler_steps: [4, 9]
+  eps: [0, 0.001]
+  init: [normal, exact]
+output: {samples: 0, checkpoints: [0, 4], w2_times: [0, 4, 9]}
+"""
+    files["c950_vp_base.yaml"] = vp
+    vp_spots = ["beta_min: 0.1", "beta_max: 20", "mean: 0", "sampler_steps: [4, 9]", "eps: [0, 0.001]",
+                "checkpoints: [0, 4]", "w2_times: [0, 4, 9]", "sigma: [0.1]"]
+    k = 951
+    for spot in vp_spots:
+        for value in rng.sample(EXTREMES, 3):
+            files[f"c{k:03d}_vp.yaml"] = replace_value(vp, spot, value)
+            k += 1
+    files[f"c{k:03d}_vp.yaml"] = vp.replace("[identity: {}]", "[gaussian_blur: {std: 1}]")
+    files[f"c{k + 1:03d}_vp.yaml"] = vp.replace("[none, cgdm]", "[none, ddrm]")
+    files[f"c{k + 2:03d}_vp.yaml"] = vp.replace("spectrum: ../cifar10_spectrum.npy", "spectrum: make_corpus.py")
+    files[f"c{k + 3:03d}_vp.yaml"] = vp.replace("process: vp_sde", "process: ddpm")
     for name, text in files.items():
         with open(os.path.join(HERE, name), "w", encoding="utf-8", errors="surrogatepass", newline="") as f:
             f.write(text)
