@@ -1,26 +1,29 @@
-/* Dense law backend "dense-distributed" (SPEC §2, "Useful facts": inpainting needs dense d×d
- * covariances). Works for any operator: A and Aᵀ are only applied (gds_operator_apply /
- * _adjoint); every other matrix of SPEC §2 is a Fourier multiplier applied with FFTW.
+/* Dense law backend "dense-distributed" (docs/maths.md §5.3; SPEC §2 "Useful facts":
+ * inpainting needs dense d×d covariances). Works for any operator: A and Aᵀ are only applied
+ * (gds_operator_apply / _adjoint); every other matrix of a step is a Fourier multiplier
+ * applied with FFTW.
  *
  * Two routes, both exact:
- *  - operator route (dps, pigdm): K_t is d×d, distributed by column blocks over the group
- *    (rank r owns full columns [c0[r], c0[r] + nc[r]); this is also the ScaLAPACK layout of
- *    a 1×p grid with block size ⌈d/p⌉), held in real orthonormal Fourier coordinates where
- *    Σ_t⁻¹ and J_t are diagonal. A step K ← P K Pᵀ + σ_t² I uses the symmetry of K:
- *    X = P K (P applied to the local columns: 2 FFTs each, to pixels for A and back),
- *    Xᵀ = K Pᵀ by one all-to-all, K ← P Xᵀ: O(d² log d) per step, no d³ product. For W2,
- *    K is brought to pixels, redistributed (pdgemr2d) to a 2-D block-cyclic layout and
- *    compared with the reference in the eigenbasis of Σ_post (pdgemm, pdsyevd, pdsyrk).
- *  - spectral route (none, cgdm): the guided score is the exact score of a Gaussian path
- *    N(√ᾱ_t μ_ref, ᾱ_t Σ_ref + (1 − ᾱ_t) I) — the prior for `none`; the posterior for
- *    `cgdm`, whose C_t is the exact Cov(v | x_t), so that by Bayes
- *    Σ_t⁻¹ + J_t Aᵀ C_t⁻¹ A J_t = (ᾱ_t Σ_post + (1 − ᾱ_t) I)⁻¹ and
- *    b_t = β_t √ᾱ_{t−1} H_t μ_post. Then P_t, K_T = I and K*_t are all diagonal in an
- *    eigenbasis Q of Σ_ref (Σ_post: pdsyevd; Σ: the real Fourier basis), so the recursion
- *    runs per eigenvalue and W2 is in closed form.
- * Means are replicated and tracked as y_t = m_t − √ᾱ_t μ (operator route) or
- * Qᵀ(m_t − √ᾱ_t μ_ref) (spectral route), which keeps the large constant μ out of the
- * differences. The posterior uses S = A Σ Aᵀ + σ² I (m×m, pdpotrf, kept factored). */
+ *  - operator route (dps, pigdm, ddrm, any algorithm without the exact score): K is d×d,
+ *    distributed by column blocks over the group (rank r owns full columns [c0[r], c0[r] +
+ *    nc[r]); this is also the ScaLAPACK layout of a 1×p grid with block size ⌈d/p⌉), held in
+ *    real orthonormal Fourier coordinates where Σ_ᾱ⁻¹ and J_ᾱ are diagonal. A step
+ *    K ← P K Pᵀ + N uses the symmetry of K: X = P K (P applied to the local columns: the
+ *    step program interpreted with the guided score as its stages, 2 FFTs per column and
+ *    stage; DDRM: 3 FFTs per column), Xᵀ = K Pᵀ by one all-to-all, K ← P Xᵀ: O(d² log d) per
+ *    step, no d³ product. DDRM uses the SVD of A when A Aᵀ is diagonal (inpainting: V = I on
+ *    the observed pixels; super-resolution; identity): v_k = Aᵀe_k/s_k, s_k² = (A Aᵀ)_kk.
+ *    For W2, K is brought to pixels, redistributed (pdgemr2d) to a 2-D block-cyclic layout
+ *    and compared with the reference in the eigenbasis of Σ_post (pdgemm, pdsyevd, pdsyrk).
+ *  - spectral route (none, cgdm: the exact score of the reference path N(√ᾱ μ_ref,
+ *    ᾱ Σ_ref + (1 − ᾱ) I) — the prior for `none`; the posterior for cgdm, whose C is the
+ *    exact Cov(v | x_ᾱ)): every step of every scheme, K and K* are diagonal in an eigenbasis
+ *    Q of Σ_ref (Σ_post: pdsyevd; Σ: the real Fourier basis), so the recursion runs per
+ *    eigenvalue (the step program on scalars) and W2 is in closed form.
+ * Means are replicated (Fourier coordinates, or Qᵀ m). The posterior uses
+ * S = A Σ Aᵀ + σ² I (m×m, pdpotrf, kept factored). Every MPI call is checked; W2 of a law
+ * that is not finite is +inf (the eigen-solvers never see inf/NaN); the stop poll is reduced
+ * over the group by src/law.c between steps. */
 #include <fftw3.h>
 #include <float.h>
 #include <lapacke.h>
@@ -63,6 +66,9 @@ typedef struct dn_data {
   double *csig;            /* d: kernel of Σ (Σ x = csig ⊛ x) */
   double *aat;             /* m: diag A Aᵀ, or NULL when A Aᵀ is not diagonal */
   double *aat_full;        /* m×m A Aᵀ (column-major) when it is not diagonal */
+  double *sv;              /* m: DDRM singular values √(A Aᵀ)_kk when A Aᵀ is diagonal (0 below
+                              GDS_DDRM_SV_RTOL·max), else NULL */
+  int mu_coord;            /* Fourier coordinate of the constant image (ξ = 0) */
   int *ridx;               /* m: A x = x[ridx] when A is a restriction (inpainting), else NULL */
   dn_mat S;                /* Cholesky factor (lower) of A Σ Aᵀ + σ² I */
   dn_mat Qpost;            /* eigenvectors of Σ_post */
@@ -80,30 +86,25 @@ typedef struct dn_ref {
   double *Down;
 } dn_ref;
 
-/* One evaluation: what to run and what to record (any output may be NULL). */
-typedef struct dn_run {
-  gds_algorithm alg;
-  double alpha_dps;
-  int ns;
-  const double *r;     /* ns×m residuals v − A μ */
-  const double *delta; /* ns×d posterior shifts μ_post − μ (NULL for none) */
-  int t_stop;
-  const unsigned char *mask;
-  double *w2_cov, **w2_mean; /* [T+1] curves */
-  double *mean;              /* ns×d m_{t_stop} */
-  double *var;               /* d: diag K_{t_stop} */
-  double *cov;               /* d×d row-major K_{t_stop} */
-} dn_run;
+/* Coefficients of one score stage at ᾱ in Fourier coordinates (SPEC §1): Σ_ᾱ⁻¹ and J_ᾱ per
+ * coordinate, and C_ᾱ⁻¹ = (c0 I + c1 A Aᵀ)⁻¹: diagonal when A Aᵀ is (inpainting, super-
+ * resolution) or c1 = 0 (dps), else a Cholesky factor (blurs through this backend). */
+typedef struct dn_stage {
+  double *ist, *jm; /* d */
+  double *cinv;     /* m: C⁻¹ when diagonal */
+  double *cfac;     /* m×m Cholesky factor of C otherwise (allocated on first use) */
+  int dense;
+} dn_stage;
 
-/* P_t of the operator route: P x = (x − β(Σ_t⁻¹ x + J Aᵀ C_t⁻¹ (A J x − r)))/√α (r = 0 for
- * the columns of K, the measurement residual for the means). */
-typedef struct dn_step {
-  double beta, isa;
-  double *ist, *jm;   /* d: Σ_t⁻¹ and J_t per Fourier coordinate */
-  double *cinv;       /* m: C_t⁻¹ when diagonal */
-  double *cfac;       /* m×m Cholesky factor of C_t otherwise */
-  int dense;          /* C_t applied through cfac */
-} dn_step;
+/* Checked MPI call inside a function with a cleanup label. */
+#define DN_MPI(ierr, label, expr)                                                                  \
+  do {                                                                                             \
+    int dn_e_ = (expr);                                                                            \
+    if (dn_e_ != MPI_SUCCESS) {                                                                    \
+      (ierr) = gds_error_mpi(dn_e_, __FILE__, __LINE__, __func__, #expr);                          \
+      goto label;                                                                                  \
+    }                                                                                              \
+  } while (0)
 
 /* ---------------------------------------------------------------------------------------- */
 /* Block-cyclic helpers                                                                       */
@@ -143,8 +144,7 @@ static int dn_gather(dn_data *dd, const dn_mat *M, int col_major, double *out) {
       out[col_major ? i + (size_t)M->rows * j : (size_t)i * M->cols + j] = M->a[lr + dn_lld(M) * lc];
     }
   }
-  if (MPI_Allreduce(MPI_IN_PLACE, out, (int)n, MPI_DOUBLE, MPI_SUM, dd->comm) != MPI_SUCCESS)
-    GDS_ERROR(GDS_ERR_RUNTIME, "MPI_Allreduce failed");
+  GDS_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, out, (int)n, MPI_DOUBLE, MPI_SUM, dd->comm));
   return GDS_SUCCESS;
 }
 
@@ -167,8 +167,7 @@ static int dn_qvec(dn_data *dd, const dn_mat *Q, int trans, int ns, const double
       }
     }
   }
-  if (ns > 0 && MPI_Allreduce(MPI_IN_PLACE, y, ns * d, MPI_DOUBLE, MPI_SUM, dd->comm) != MPI_SUCCESS)
-    GDS_ERROR(GDS_ERR_RUNTIME, "MPI_Allreduce failed");
+  if (ns > 0) GDS_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, y, ns * d, MPI_DOUBLE, MPI_SUM, dd->comm));
   return GDS_SUCCESS;
 }
 
@@ -183,8 +182,7 @@ static int dn_qkq(dn_data *dd, const dn_mat *Q, const double *k, double *diag, d
       const double *q = Q->a + dn_lld(Q) * lc;
       for (int lr = 0; lr < Q->lr; lr++) diag[dn_l2g(lr, dd->nb, dd->myr, dd->pr)] += q[lr] * q[lr] * kj;
     }
-    if (MPI_Allreduce(MPI_IN_PLACE, diag, d, MPI_DOUBLE, MPI_SUM, dd->comm) != MPI_SUCCESS)
-      GDS_ERROR(GDS_ERR_RUNTIME, "MPI_Allreduce failed");
+    GDS_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, diag, d, MPI_DOUBLE, MPI_SUM, dd->comm));
   }
   if (full) {
     dn_mat QK = {0}, K = {0};
@@ -363,10 +361,7 @@ static int dn_setup_posterior(gds_law *law) {
     for (int lr = 0; lr < P.lr; lr++)
       if (dn_l2g(lr, dd->nb, dd->myr, dd->pr) == j) dd->postvar[j] = P.a[lr + dn_lld(&P) * lc];
   }
-  if (MPI_Allreduce(MPI_IN_PLACE, dd->postvar, d, MPI_DOUBLE, MPI_SUM, dd->comm) != MPI_SUCCESS) {
-    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Allreduce failed");
-    goto out;
-  }
+  DN_MPI(ierr, out, MPI_Allreduce(MPI_IN_PLACE, dd->postvar, d, MPI_DOUBLE, MPI_SUM, dd->comm));
   /* Σ_post = Q D Qᵀ */
   GDS_CALL_GOTO(ierr, out, GDS_ALLOC(dd->Dpost, d));
   GDS_CALL_GOTO(ierr, out, dn_mat_init(dd, &dd->Qpost, d, d));
@@ -437,6 +432,7 @@ static void dn_destroy(gds_law *law) {
   free(dd->postvar);
   free(dd->aat);
   free(dd->aat_full);
+  free(dd->sv);
   free(dd->ridx);
   free(dd->lam);
   free(dd->fkind);
@@ -470,8 +466,8 @@ static int dn_setup(gds_law *law) {
   GDS_CALL(GDS_ALLOC(dd, 1));
   law->data = dd;
   dd->comm = law->group;
-  MPI_Comm_rank(dd->comm, &dd->rank);
-  MPI_Comm_size(dd->comm, &dd->np);
+  GDS_MPI_CALL(MPI_Comm_rank(dd->comm, &dd->rank));
+  GDS_MPI_CALL(MPI_Comm_size(dd->comm, &dd->np));
   dd->H = pr->H;
   dd->W = pr->W;
   dd->d = pr->H * pr->W;
@@ -541,7 +537,15 @@ static int dn_setup(gds_law *law) {
   dd->csig[0] = 1.0; /* csig = Σ δ_0 */
   dn_mult(dd, dd->lam, dd->csig, dd->csig);
 
+  dd->mu_coord = dd->fci[0];
   GDS_CALL(dn_setup_aat(law));
+  if (dd->aat) { /* A Aᵀ diagonal: A = S V_rᵀ with v_k = Aᵀ e_k / s_k (U = I) */
+    double smax = 0;
+    GDS_CALL(GDS_ALLOC(dd->sv, dd->m));
+    for (int k = 0; k < dd->m; k++) smax = fmax(smax, dd->sv[k] = sqrt(fmax(0.0, dd->aat[k])));
+    for (int k = 0; k < dd->m; k++)
+      if (dd->sv[k] < GDS_DDRM_SV_RTOL * smax) dd->sv[k] = 0.0;
+  }
   GDS_CALL(dn_setup_posterior(law));
   return GDS_SUCCESS;
 }
@@ -593,71 +597,6 @@ out:
   free(kind);
   return ierr;
 }
-
-/* Records W2 of the spectral state at time t (SPEC §2 "W2 curves"): K = Q diag(k) Qᵀ and
- * K* = Q diag(ᾱD + 1 − ᾱ) Qᵀ commute; m − m* = Q ỹ_s. */
-static void dn_spectral_record(gds_law *law, const dn_ref *ref, dn_run *rn, int t, const double *k,
-                               const double *yt, double *kstar) {
-  int d = law->op->d;
-  int want = !rn->mask || rn->mask[t];
-  double ab = law->sched->alpha_bar[t];
-  if (rn->w2_cov) {
-    for (int i = 0; i < d && want; i++) kstar[i] = ab * ref->D[i] + 1 - ab;
-    rn->w2_cov[t] = want ? gds_w2_cov_commuting(d, k, kstar, NULL) : NAN;
-  }
-  for (int s = 0; s < rn->ns && rn->w2_mean; s++) {
-    if (!rn->w2_mean[s]) continue;
-    double acc = 0;
-    for (int i = 0; i < d && want; i++) acc += yt[(size_t)s * d + i] * yt[(size_t)s * d + i];
-    rn->w2_mean[s][t] = want ? sqrt(acc) : NAN;
-  }
-}
-
-/* K_t = Q diag(k) Qᵀ with k_T = 1, k ← p² k + σ_t², p = (1 − β_t/(ᾱ_t D + 1 − ᾱ_t))/√α_t;
- * ỹ = Qᵀ(m_t − √ᾱ_t μ_ref) with ỹ_T = −√ᾱ_T Qᵀ μ_ref, ỹ ← p ỹ (the b_t of the exact score
- * exactly compensates the shift of √ᾱ_t μ_ref). */
-static int dn_run_spectral(gds_law *law, const dn_ref *ref, dn_run *rn) {
-  dn_data *dd = law->data;
-  const gds_schedule *sc = law->sched;
-  int d = dd->d, ns = rn->ns, T = sc->T, ierr = GDS_SUCCESS;
-  double *k = NULL, *kstar = NULL, *muref = NULL, *yt = NULL;
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(k, d));
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(kstar, d));
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(muref, (size_t)d * (ns > 0 ? ns : 1)));
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(yt, (size_t)d * (ns > 0 ? ns : 1)));
-  for (int s = 0; s < ns; s++)
-    for (int i = 0; i < d; i++) muref[(size_t)s * d + i] = law->prior->mean + (rn->delta ? rn->delta[(size_t)s * d + i] : 0.0);
-  GDS_CALL_GOTO(ierr, out, dn_qvec(dd, ref->Q, 1, ns, muref, yt));
-  double sabT = sqrt(sc->alpha_bar[T]);
-  for (size_t i = 0; i < (size_t)ns * d; i++) yt[i] *= -sabT;
-  for (int i = 0; i < d; i++) k[i] = 1.0;
-  dn_spectral_record(law, ref, rn, T, k, yt, kstar);
-  for (int t = T; t > rn->t_stop; t--) {
-    double ab = sc->alpha_bar[t], beta = sc->beta[t], isa = 1.0 / sqrt(sc->alpha[t]), sig2 = sc->sigma2[t];
-    for (int i = 0; i < d; i++) {
-      double p = (1.0 - beta / (ab * ref->D[i] + 1.0 - ab)) * isa;
-      k[i] = p * p * k[i] + sig2;
-      for (int s = 0; s < ns; s++) yt[(size_t)s * d + i] *= p;
-    }
-    dn_spectral_record(law, ref, rn, t - 1, k, yt, kstar);
-  }
-  if (rn->mean) {
-    double sab = sqrt(sc->alpha_bar[rn->t_stop]);
-    GDS_CALL_GOTO(ierr, out, dn_qvec(dd, ref->Q, 0, ns, yt, rn->mean));
-    for (size_t i = 0; i < (size_t)ns * d; i++) rn->mean[i] += sab * muref[i];
-  }
-  if (rn->var || rn->cov) GDS_CALL_GOTO(ierr, out, dn_qkq(dd, ref->Q, k, rn->var, rn->cov));
-out:
-  free(k);
-  free(kstar);
-  free(muref);
-  free(yt);
-  return ierr;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Operator route (dps, pigdm)                                                                */
-/* ---------------------------------------------------------------------------------------- */
 
 /* The recursion runs in the real orthonormal Fourier coordinates c = Q_Fᵀ x: Σ_t⁻¹ and J_t
  * are diagonal there, so P_t costs 2 FFTs per vector (to pixels for A, back for Aᵀ) instead
@@ -760,78 +699,135 @@ static void dn_from_coef(dn_data *dd, const double *g, const double *c, double *
 
 /* Work space of the operator route. */
 typedef struct dn_work {
-  dn_step st;
+  dn_stage st[GDS_STAGE_MAX];
   double *yb;  /* m × DN_BLK measurement-space batch */
   double *tmp; /* ld × DN_BLK output batch */
+  double *xs;  /* ld × DN_BLK stage inputs shifted by the prior mean; DDRM's x̂0 */
+  double *es;  /* ld × DN_BLK DDRM's ε̂ */
+  double *pw;  /* (GDS_STAGE_MAX + 1) · ld · DN_BLK program work */
   double *zc;  /* d */
+  double *zm;  /* 2m measurement-space work */
 } dn_work;
 
 static void dn_work_free(dn_work *w) {
-  free(w->st.ist);
-  free(w->st.jm);
-  free(w->st.cinv);
-  free(w->st.cfac);
+  for (int j = 0; j < GDS_STAGE_MAX; j++) {
+    free(w->st[j].ist);
+    free(w->st[j].jm);
+    free(w->st[j].cinv);
+    free(w->st[j].cfac);
+  }
   free(w->yb);
   free(w->tmp);
+  free(w->xs);
+  free(w->es);
+  free(w->pw);
   free(w->zc);
+  free(w->zm);
+  memset(w, 0, sizeof *w);
 }
 
 static int dn_work_alloc(dn_data *dd, dn_work *w) {
-  GDS_CALL(GDS_ALLOC(w->st.ist, dd->d));
-  GDS_CALL(GDS_ALLOC(w->st.jm, dd->d));
-  GDS_CALL(GDS_ALLOC(w->st.cinv, dd->m));
-  if (dd->aat_full) GDS_CALL(GDS_ALLOC(w->st.cfac, (size_t)dd->m * dd->m));
+  size_t lb = (size_t)dd->ld * DN_BLK;
+  for (int j = 0; j < GDS_STAGE_MAX; j++) {
+    GDS_CALL(GDS_ALLOC(w->st[j].ist, dd->d));
+    GDS_CALL(GDS_ALLOC(w->st[j].jm, dd->d));
+    GDS_CALL(GDS_ALLOC(w->st[j].cinv, dd->m));
+  }
   GDS_CALL(GDS_ALLOC(w->yb, (size_t)dd->m * DN_BLK));
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * (size_t)dd->ld * DN_BLK, &w->tmp));
+  GDS_CALL(GDS_ALLOC(w->zm, 2 * (size_t)dd->m));
+  /* zero-filled: the padding rows d..ld of a batch are carried along by the interpreter */
+  GDS_CALL(GDS_ALLOC(w->tmp, lb));
+  GDS_CALL(GDS_ALLOC(w->xs, lb));
+  GDS_CALL(GDS_ALLOC(w->es, lb));
+  GDS_CALL(GDS_ALLOC(w->pw, (GDS_STAGE_MAX + 1) * lb));
   GDS_CALL(GDS_ALLOC(w->zc, dd->d));
   return GDS_SUCCESS;
 }
 
-/* Coefficients of P_t (SPEC §2): Σ_t⁻¹ = 1/(ᾱλ + 1 − ᾱ), J_t = √ᾱ λ Σ_t⁻¹ per Fourier
- * coordinate; C_t = σ²/α_dps I (dps) or (1 − ᾱ) A Aᵀ + σ² I (pigdm), inverted exactly
- * (diagonal, or Cholesky when A Aᵀ is not diagonal; dps's C_t is always diagonal). */
-static int dn_step_coef(gds_law *law, dn_work *w, gds_algorithm alg, double alpha_dps, int t) {
+/* Coefficients of a score stage at ᾱ (SPEC §1; docs/maths.md §5.3): Σ_ᾱ⁻¹ = 1/(ᾱλ + 1 − ᾱ),
+ * J_ᾱ = √ᾱ λ Σ_ᾱ⁻¹ per Fourier coordinate; C = c0 I + c1 A Aᵀ inverted exactly (diagonal, or
+ * Cholesky when A Aᵀ is not diagonal and c1 ≠ 0). c2 ≠ 0 only reaches this route through
+ * algorithms with the exact score, which take the spectral route (dn_supports). */
+static int dn_stage_coef(gds_law *law, dn_work *w, int j, double ab, gds_guidance g) {
   dn_data *dd = law->data;
-  const gds_schedule *sc = law->sched;
-  double ab = sc->alpha_bar[t], sab = sqrt(ab), s2 = law->sigma * law->sigma;
-  int m = dd->m;
-  dn_step *st = &w->st;
-  st->beta = sc->beta[t];
-  st->isa = 1.0 / sqrt(sc->alpha[t]);
+  double sab = sqrt(ab);
+  const int m = dd->m;
+  dn_stage *st = &w->st[j];
   for (int k = 0; k < dd->d; k++) {
     st->ist[k] = 1.0 / (ab * dd->lamc[k] + 1.0 - ab);
     st->jm[k] = sab * dd->lamc[k] * st->ist[k];
   }
   st->dense = 0;
-  if (alg == GDS_ALG_DPS || dd->aat) {
-    for (int k = 0; k < m; k++) st->cinv[k] = alg == GDS_ALG_DPS ? alpha_dps / s2 : 1.0 / ((1.0 - ab) * dd->aat[k] + s2);
+  if (g.on == 0 || g.c1 == 0 || dd->aat) {
+    for (int k = 0; k < m; k++) st->cinv[k] = g.on / (g.c0 + (g.c1 != 0 ? g.c1 * dd->aat[k] : 0.0));
     return GDS_SUCCESS;
   }
   st->dense = 1;
-  for (size_t i = 0; i < (size_t)m * m; i++) st->cfac[i] = (1.0 - ab) * dd->aat_full[i];
-  for (int k = 0; k < m; k++) st->cfac[(size_t)k * m + k] += s2;
+  if (!st->cfac) GDS_CALL(GDS_ALLOC(st->cfac, (size_t)m * m));
+  for (size_t i = 0; i < (size_t)m * m; i++) st->cfac[i] = g.c1 * dd->aat_full[i];
+  for (int k = 0; k < m; k++) st->cfac[(size_t)k * m + k] += g.c0;
   int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', m, st->cfac, m);
-  if (info) GDS_ERROR(GDS_ERR_RUNTIME, "Cholesky of C_t failed at t = %d (info %d)", t, info);
+  if (info) GDS_ERROR(GDS_ERR_RUNTIME, "Cholesky of C failed at alpha_bar = %.17g (info %d)", ab, info);
   return GDS_SUCCESS;
 }
 
-/* In Fourier coordinates, for n ≤ DN_BLK columns (leading dimensions ldx, ldy; Y may alias
- * X; R is m×n or NULL):
- *   Y[:, c] = (x − β(Σ_t⁻¹ x + J Q_Fᵀ Aᵀ C_t⁻¹ (A Q_F J x − R[:, c])))/√α,  x = X[:, c].
- * 2 real FFTs per column; C_t⁻¹ is applied to the whole batch (BLAS-3 when dense). */
-static int dn_apply(gds_law *law, dn_work *w, int n, const double *X, int ldx, double *Y, int ldy, const double *R) {
+/* A x for x in pixels (restriction: a gather), Aᵀ y (a scatter). */
+static int dn_A(gds_law *law, const double *x, double *y) {
   dn_data *dd = law->data;
-  const dn_step *st = &w->st;
-  const int d = dd->d, m = dd->m, *ridx = dd->ridx;
+  if (dd->ridx) {
+    for (int k = 0; k < dd->m; k++) y[k] = x[dd->ridx[k]];
+    return GDS_SUCCESS;
+  }
+  GDS_CALL(gds_operator_apply(law->op, x, y));
+  return GDS_SUCCESS;
+}
+
+static int dn_At(gds_law *law, const double *y, double *x) {
+  dn_data *dd = law->data;
+  if (dd->ridx) {
+    memset(x, 0, sizeof(double) * (size_t)dd->d);
+    for (int k = 0; k < dd->m; k++) x[dd->ridx[k]] = y[k];
+    return GDS_SUCCESS;
+  }
+  GDS_CALL(gds_operator_apply_adjoint(law->op, y, x));
+  return GDS_SUCCESS;
+}
+
+/* The guided score of stage j on a batch of n columns (leading dimension ld) in Fourier
+ * coordinates: k = −(Σ_ᾱ⁻¹ x' + J Q_Fᵀ Aᵀ C⁻¹ (A Q_F J x' − R)), x' = x − √ᾱ μ̃ (μ̃: the prior
+ * mean, at the constant coordinate). Covariance columns: R = NULL, no μ̃ (the linear part);
+ * means: R = the residuals v − Aμ. 2 real FFTs per column; C⁻¹ on the whole batch. */
+typedef struct dn_score_ctx {
+  gds_law *law;
+  dn_work *w;
+  const gds_step *st;
+  int n, ld;
+  const double *R; /* m × n, or NULL */
+  double mu;       /* μ̃ value at the constant coordinate (0: none) */
+} dn_score_ctx;
+
+static int dn_score(void *ctx, int j, const double *X, double *Kout) {
+  dn_score_ctx *sc = ctx;
+  gds_law *law = sc->law;
+  dn_data *dd = law->data;
+  dn_work *w = sc->w;
+  const dn_stage *st = &w->st[j];
+  const int d = dd->d, m = dd->m, n = sc->n, ld = sc->ld;
+  const double shift = sc->mu != 0 ? sqrt(sc->st->stage[j].abar) * sc->mu : 0.0;
   double *restrict rb = dd->rbuf;
   for (int c = 0; c < n; c++) {
-    dn_from_coef(dd, st->jm, X + (size_t)ldx * c, rb); /* J x in pixels */
+    const double *x = X + (size_t)ld * c;
+    if (shift != 0) { /* x' = x − √ᾱ μ̃ */
+      double *xs = w->xs + (size_t)ld * c;
+      memcpy(xs, x, sizeof(double) * d);
+      xs[dd->mu_coord] -= shift;
+      x = xs;
+    }
+    dn_from_coef(dd, st->jm, x, rb); /* J x' in pixels */
     double *restrict yb = w->yb + (size_t)m * c;
-    if (ridx)
-      for (int k = 0; k < m; k++) yb[k] = rb[ridx[k]];
-    else GDS_CALL(gds_operator_apply(law->op, rb, yb));
-    if (R)
-      for (int k = 0; k < m; k++) yb[k] -= R[(size_t)m * c + k];
+    GDS_CALL(dn_A(law, rb, yb));
+    if (sc->R)
+      for (int k = 0; k < m; k++) yb[k] -= sc->R[(size_t)m * c + k];
   }
   if (st->dense) {
     int info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', m, n, st->cfac, m, w->yb, m);
@@ -841,37 +837,100 @@ static int dn_apply(gds_law *law, dn_work *w, int n, const double *X, int ldx, d
       for (int k = 0; k < m; k++) w->yb[(size_t)m * c + k] *= st->cinv[k];
   }
   for (int c = 0; c < n; c++) {
-    const double *restrict yb = w->yb + (size_t)m * c;
-    if (ridx) {
-      memset(rb, 0, sizeof(double) * d);
-      for (int k = 0; k < m; k++) rb[ridx[k]] = yb[k];
-    } else GDS_CALL(gds_operator_apply_adjoint(law->op, yb, rb));
+    GDS_CALL(dn_At(law, w->yb + (size_t)m * c, rb));
     double *restrict zc = w->zc;
     dn_to_coef(dd, rb, zc);
-    const double *x = X + (size_t)ldx * c;
-    double *y = Y + (size_t)ldy * c;
-    for (int k = 0; k < d; k++) y[k] = (x[k] - st->beta * (st->ist[k] * x[k] + st->jm[k] * zc[k])) * st->isa;
+    const double *x = shift != 0 ? w->xs + (size_t)ld * c : X + (size_t)ld * c;
+    double *k = Kout + (size_t)ld * c;
+    for (int i = 0; i < d; i++) k[i] = -(st->ist[i] * x[i] + st->jm[i] * zc[i]);
   }
   return GDS_SUCCESS;
 }
 
-/* Y[:, c] = Q_F X[:, c] (Fourier coordinates → pixels); Y may alias X. */
-static void dn_apply_basis(dn_data *dd, int n, const double *X, int ldx, double *Y, int ldy) {
-  for (int c = 0; c < n; c++) dn_from_coef(dd, NULL, X + (size_t)ldx * c, Y + (size_t)ldy * c);
+/* DDRM (SPEC §7.2; docs/maths.md §5.3) with v_k = Aᵀe_k/s_k, ȳ_k = v_k/s_k (A Aᵀ diagonal):
+ * per column, X = J_t x + (1 − √ᾱ_t J_t) μ̃, E = (x − √ᾱ_t X)/√(1 − ᾱ_t) and
+ *   out = √ᾱ_s [X + ce_K E + Q_Fᵀ Aᵀ z],  z_k = ((cx_k − 1)(A X)_k + (ce_k − ce_K)(A E)_k + cy_k v_k)/s_k²
+ * (the kernel's coefficients cx_K = 1, ce_K, cy_K = 0 apply to every coordinate, the row
+ * space corrects them). Covariance columns: V = NULL, no μ̃. 3 FFTs per column. */
+typedef struct dn_ddrm_ctx {
+  const gds_step *st;
+  gds_ddrm_coef ck;
+  const double *gx, *ge, *gy; /* m: (cx_k − 1)/s_k², (ce_k − ce_K)/s_k², cy_k/s_k² (0 where s_k = 0) */
+  const double *V;            /* m × n measurements, or NULL */
+  double mu;
+} dn_ddrm_ctx;
+
+static int dn_ddrm_apply(gds_law *law, dn_work *w, const dn_ddrm_ctx *dc, int n, const double *X, int ldx, double *Y,
+                         int ldy) {
+  dn_data *dd = law->data;
+  const int d = dd->d, m = dd->m;
+  const double at = dc->st->abar_t, sat = sqrt(at), isq = 1.0 / sqrt(1 - at), sas = sqrt(dc->st->abar_s);
+  const double *jm = w->st[0].jm; /* J at ᾱ_t (dn_stage_coef slot 0) */
+  double *rb = dd->rbuf, *ax = w->zm, *ae = w->zm + m;
+  for (int c = 0; c < n; c++) {
+    const double *x = X + (size_t)ldx * c;
+    double *Xc = w->xs, *Ec = w->es;
+    for (int i = 0; i < d; i++) {
+      Xc[i] = jm[i] * x[i];
+      if (i == dd->mu_coord && dc->mu != 0) Xc[i] += (1 - sat * jm[i]) * dc->mu;
+      Ec[i] = (x[i] - sat * Xc[i]) * isq;
+    }
+    dn_from_coef(dd, NULL, Xc, rb);
+    GDS_CALL(dn_A(law, rb, ax));
+    dn_from_coef(dd, NULL, Ec, rb);
+    GDS_CALL(dn_A(law, rb, ae));
+    for (int k = 0; k < m; k++) ax[k] = dc->gx[k] * ax[k] + dc->ge[k] * ae[k] + (dc->V ? dc->gy[k] * dc->V[(size_t)m * c + k] : 0.0);
+    GDS_CALL(dn_At(law, ax, rb));
+    dn_to_coef(dd, rb, w->zc);
+    double *y = Y + (size_t)ldy * c;
+    for (int i = 0; i < d; i++) y[i] = sas * (Xc[i] + dc->ck.ce * Ec[i] + w->zc[i]);
+  }
+  return GDS_SUCCESS;
 }
 
-/* out = M K Mᵀ on the column blocks (K, out: d × nc[rank], leading dimension ld; K symmetric)
- * for M = P_t (basis = 0; out may be K; then + σ_t² I) or M = Q_F (basis = 1). M K is
- * written straight into per-destination blocks of xbuf (block for rank q: the rows of q's
- * columns); one in-place all-to-all turns xbuf into the n × d row block of M K, whose
- * transpose is K Mᵀ's local columns; M is applied to those. */
-static int dn_sandwich(gds_law *law, dn_work *w, int basis, const double *K, double *xbuf, double *out, double sig2) {
+/* The linear map M of a step applied to a batch of n columns (X → Y; Y may alias X). */
+typedef int (*dn_apply_fn)(gds_law *law, dn_work *w, void *ctx, int n, const double *X, int ldx, double *Y, int ldy);
+
+static int dn_apply_program(gds_law *law, dn_work *w, void *ctx, int n, const double *X, int ldx, double *Y, int ldy) {
+  dn_data *dd = law->data;
+  const gds_step *st = ctx;
+  (void)ldy;
+  dn_score_ctx sc = {law, w, st, n, ldx, NULL, 0.0};
+  if (ldx != dd->ld || ldy != dd->ld) GDS_ERROR(GDS_ERR_RUNTIME, "dn_apply_program: unexpected layout");
+  GDS_CALL(gds_step_apply(st, (size_t)ldx * n, X, Y, w->pw, dn_score, &sc));
+  return GDS_SUCCESS;
+}
+
+static int dn_apply_ddrm(gds_law *law, dn_work *w, void *ctx, int n, const double *X, int ldx, double *Y, int ldy) {
+  GDS_CALL(dn_ddrm_apply(law, w, ctx, n, X, ldx, Y, ldy));
+  return GDS_SUCCESS;
+}
+
+/* Q_F (coefficients → pixels) and Q_Fᵀ (pixels → coefficients) on columns. */
+static int dn_apply_to_pixels(gds_law *law, dn_work *w, void *ctx, int n, const double *X, int ldx, double *Y,
+                              int ldy) {
+  (void)w, (void)ctx;
+  for (int c = 0; c < n; c++) dn_from_coef(law->data, NULL, X + (size_t)ldx * c, Y + (size_t)ldy * c);
+  return GDS_SUCCESS;
+}
+
+static int dn_apply_to_coef(gds_law *law, dn_work *w, void *ctx, int n, const double *X, int ldx, double *Y,
+                            int ldy) {
+  (void)w, (void)ctx;
+  for (int c = 0; c < n; c++) dn_to_coef(law->data, X + (size_t)ldx * c, Y + (size_t)ldy * c);
+  return GDS_SUCCESS;
+}
+
+/* out = M K Mᵀ on the column blocks (K, out: d × nc[rank], leading dimension ld; K symmetric;
+ * out may be K). M K is written straight into per-destination blocks of xbuf (block for
+ * rank q: the rows of q's columns); one in-place all-to-all turns xbuf into the n × d row
+ * block of M K, whose transpose is K Mᵀ's local columns; M is applied to those. */
+static int dn_sandwich(gds_law *law, dn_work *w, dn_apply_fn M, void *ctx, const double *K, double *xbuf, double *out) {
   dn_data *dd = law->data;
   int d = dd->d, me = dd->rank, n = dd->nc[me], np = dd->np, ld = dd->ld;
   for (int c = 0; c < n; c += DN_BLK) {
     int nb = n - c < DN_BLK ? n - c : DN_BLK;
-    if (basis) dn_apply_basis(dd, nb, K + (size_t)ld * c, ld, w->tmp, ld);
-    else GDS_CALL(dn_apply(law, w, nb, K + (size_t)ld * c, ld, w->tmp, ld, NULL));
+    GDS_CALL(M(law, w, ctx, nb, K + (size_t)ld * c, ld, w->tmp, ld));
     for (int cc = 0; cc < nb; cc++)
       for (int q = 0; q < np; q++)
         memcpy(xbuf + (size_t)dd->c0[q] * n + (size_t)dd->nc[q] * (c + cc), w->tmp + (size_t)ld * cc + dd->c0[q],
@@ -885,8 +944,8 @@ static int dn_sandwich(gds_law *law, dn_work *w, int basis, const double *K, dou
       cnt[q] = dd->nc[q] * n; /* symmetric: what me sends to q = what q sends to me */
       dsp[q] = dd->c0[q] * n;
     }
-    if (MPI_Alltoallv(MPI_IN_PLACE, cnt, dsp, MPI_DOUBLE, xbuf, cnt, dsp, MPI_DOUBLE, dd->comm) != MPI_SUCCESS)
-      ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Alltoallv failed");
+    DN_MPI(ierr, a2a, MPI_Alltoallv(MPI_IN_PLACE, cnt, dsp, MPI_DOUBLE, xbuf, cnt, dsp, MPI_DOUBLE, dd->comm));
+  a2a:
     free(cnt);
     GDS_CALL(ierr);
   }
@@ -898,15 +957,34 @@ static int dn_sandwich(gds_law *law, dn_work *w, int basis, const double *K, dou
         for (int j = j0; j < j0 + TB && j < n; j++) out[(size_t)ld * j + i] = xbuf[(size_t)n * i + j];
   for (int c = 0; c < n; c += DN_BLK) {
     int nb = n - c < DN_BLK ? n - c : DN_BLK;
-    if (basis) dn_apply_basis(dd, nb, out + (size_t)ld * c, ld, out + (size_t)ld * c, ld);
-    else GDS_CALL(dn_apply(law, w, nb, out + (size_t)ld * c, ld, out + (size_t)ld * c, ld, NULL));
+    GDS_CALL(M(law, w, ctx, nb, out + (size_t)ld * c, ld, out + (size_t)ld * c, ld));
   }
-  if (!basis)
-    for (int j = 0; j < n; j++) out[(size_t)ld * j + dd->c0[me] + j] += sig2;
   return GDS_SUCCESS;
 }
 
-/* Covariance part of W2 at time t (SPEC §2), in the eigenbasis Q of K* = Q S² Qᵀ,
+/* K̃ += c0 I + Q_Fᵀ Aᵀ diag(wt) A Q_F on the local columns (DDRM's start and noise). */
+static int dn_add_atwa(gds_law *law, dn_work *w, double c0, const double *wt, double *K) {
+  dn_data *dd = law->data;
+  const int d = dd->d, m = dd->m, n = dd->nc[dd->rank], ld = dd->ld;
+  double *e = w->xs, *rb = dd->rbuf, *y = w->zm;
+  memset(e, 0, sizeof(double) * d);
+  for (int j = 0; j < n; j++) {
+    int g = dd->c0[dd->rank] + j;
+    double *col = K + (size_t)ld * j;
+    col[g] += c0;
+    e[g] = 1.0;
+    dn_from_coef(dd, NULL, e, rb);
+    e[g] = 0.0;
+    GDS_CALL(dn_A(law, rb, y));
+    for (int k = 0; k < m; k++) y[k] *= wt[k];
+    GDS_CALL(dn_At(law, y, rb));
+    dn_to_coef(dd, rb, w->zc);
+    for (int i = 0; i < d; i++) col[i] += w->zc[i];
+  }
+  return GDS_SUCCESS;
+}
+
+/* Covariance part of W2 against the reference at ᾱ (SPEC §2), in the eigenbasis Q of K* = Q S² Qᵀ,
  * S² = ᾱ D + 1 − ᾱ: K̃ = Qᵀ K Q, M = S K̃ S (= K*^{1/2} K K*^{1/2} in that basis) and
  * F = M^{1/2} − S². Expanding tr K̃ = tr S⁻¹ (S² + F)² S⁻¹ turns the trace formula into
  *   tr K + tr K* − 2 tr M^{1/2} = ‖S⁻¹ F‖²_F,
@@ -916,10 +994,10 @@ static int dn_sandwich(gds_law *law, dn_work *w, int basis, const double *K, dou
  * (pdgemr2d); 2 pdgemm; M = U Λ Uᵀ (pdsyevd, negatives clipped); M^{1/2} = V Vᵀ with
  * V = U Λ^{1/4} (pdsyrk, lower triangle). */
 static int dn_w2_cov_dense(gds_law *law, const dn_ref *ref, const double *K, dn_mat *K2, dn_mat *T1, double *evals,
-                           int t, double *out) {
+                           double ab, double *out) {
   dn_data *dd = law->data;
   int d = dd->d, info = 0, ierr = GDS_SUCCESS, desc1[GDS_DLEN], ld1 = dd->ld, lwork = -1, liwork = -1, iwq;
-  double ab = law->sched->alpha_bar[t], one = 1.0, zero = 0.0, wq, *work = NULL, *s = NULL;
+  double one = 1.0, zero = 0.0, wq, *work = NULL, *s = NULL;
   int *iwork = NULL;
   descinit_(desc1, &d, &d, &d, &dd->nb1, &dn_zero, &dn_zero, &dd->ctx1, &ld1, &info);
   if (info) GDS_ERROR(GDS_ERR_RUNTIME, "descinit failed (info %d)", info);
@@ -951,7 +1029,7 @@ static int dn_w2_cov_dense(gds_law *law, const dn_ref *ref, const double *K, dn_
   free(work);
   work = NULL;
   if (info) {
-    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "pdsyevd failed at t = %d (info %d)", t, info);
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "pdsyevd failed at alpha_bar = %.17g (info %d)", ab, info);
     goto out;
   }
   size_t l1 = dn_lld(T1);
@@ -970,10 +1048,7 @@ static int dn_w2_cov_dense(gds_law *law, const dn_ref *ref, const double *K, dn_
       acc += i == j ? f * f / (s[i] * s[i]) : f * f * (1.0 / (s[i] * s[i]) + 1.0 / (s[j] * s[j]));
     }
   }
-  if (MPI_Allreduce(MPI_IN_PLACE, &acc, 1, MPI_DOUBLE, MPI_SUM, dd->comm) != MPI_SUCCESS) {
-    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Allreduce failed");
-    goto out;
-  }
+  DN_MPI(ierr, out, MPI_Allreduce(MPI_IN_PLACE, &acc, 1, MPI_DOUBLE, MPI_SUM, dd->comm));
   *out = sqrt(acc > 0 ? acc : 0.0);
 out:
   free(work);
@@ -982,161 +1057,393 @@ out:
   return ierr;
 }
 
-/* Buffers of the operator route: K̃ (column blocks), the exchange buffer (also the 2-D copy
- * of K for W2) and kp (pixel-space K, then the second 2-D matrix of W2). */
-typedef struct dn_obufs {
-  double *K, *xbuf, *kp, *evals;
-  dn_mat T1; /* descriptor of a d×d 2-D matrix; storage kp */
-} dn_obufs;
+/* ---------------------------------------------------------------------------------------- */
+/* Evaluation                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
 
-/* Records W2 at time t of the operator route: K = Q_F K̃ Q_Fᵀ into kp, then
- * dn_w2_cov_dense; m − m* = Q_F (ỹ − √ᾱ δ̃). */
-static int dn_operator_record(gds_law *law, dn_work *w, const dn_ref *ref, dn_run *rn, int t, dn_obufs *b,
-                              const double *yc, const double *dc) {
-  int d = law->op->d, want = !rn->mask || rn->mask[t];
-  if (rn->w2_cov) {
-    if (want) {
-      dn_mat K2 = b->T1; /* same shape and descriptor, storage in xbuf */
-      K2.a = b->xbuf;
-      GDS_CALL(dn_sandwich(law, w, 1, b->K, b->xbuf, b->kp, 0.0));
-      GDS_CALL(dn_w2_cov_dense(law, ref, b->kp, &K2, &b->T1, b->evals, t, &rn->w2_cov[t]));
-    } else rn->w2_cov[t] = NAN;
+typedef struct dn_eval {
+  int spectral; /* exact-score algorithm: the eigenbasis route */
+  dn_ref ref;   /* eigenbasis of Σ_ref */
+  double *r;    /* ns × m residuals v − Aμ */
+  double *V;    /* ns × m measurements */
+  double *mu;   /* ns × d μ_ref in pixels */
+  /* spectral route */
+  double *k;   /* d: eigenvalues of K */
+  double *yt;  /* ns × d: Qᵀ (m − √ᾱ μ_ref) at the current point (ᾱ = abar_cur): relative to
+                  the reference path, so that no large constant enters the differences */
+  double *mut; /* ns × d: Qᵀ μ_ref */
+  double *kstar, abar_cur;
+  /* operator route (Fourier coordinates) */
+  dn_work w;
+  double *K, *xbuf, *kp, *evals; /* K̃ column blocks; exchange buffer; pixel-space K; W2 work */
+  dn_mat T1;                     /* descriptor of a d×d 2-D matrix; storage kp */
+  double *yc, *dc;               /* ns × d: m, μ_ref */
+  double *ddm;                   /* 3m: DDRM gx, ge, gy of the current step */
+} dn_eval;
+
+static void dn_end(gds_law *law, gds_law_eval *ev) {
+  (void)law;
+  dn_eval *de = ev->st;
+  if (!de) return;
+  dn_mat_free(&de->ref.own);
+  free(de->ref.Down);
+  free(de->r);
+  free(de->V);
+  free(de->mu);
+  free(de->k);
+  free(de->yt);
+  free(de->mut);
+  free(de->kstar);
+  dn_work_free(&de->w);
+  free(de->K);
+  free(de->xbuf);
+  free(de->kp);
+  free(de->evals);
+  free(de->yc);
+  free(de->dc);
+  free(de->ddm);
+  free(de);
+  ev->st = NULL;
+}
+
+/* DDRM coefficients per measurement for a step to VE level vs (docs/maths.md §5.3). */
+static void dn_ddrm_coefs(gds_law *law, const gds_algorithm_spec *alg, double vs, gds_ddrm_coef *ck, double *gx,
+                          double *ge, double *gy) {
+  dn_data *dd = law->data;
+  *ck = gds_ddrm_component(alg, 0.0, vs, law->sigma);
+  for (int k = 0; k < dd->m; k++) {
+    double s = dd->sv[k];
+    if (!(s > 0)) {
+      gx[k] = ge[k] = gy[k] = 0.0;
+      continue;
+    }
+    gds_ddrm_coef c = gds_ddrm_component(alg, s, vs, law->sigma);
+    gx[k] = (c.cx - 1) / (s * s);
+    ge[k] = (c.ce - ck->ce) / (s * s);
+    gy[k] = c.cy / (s * s);
   }
-  double sab = sqrt(law->sched->alpha_bar[t]);
-  for (int s = 0; s < rn->ns && rn->w2_mean; s++) {
-    if (!rn->w2_mean[s]) continue;
+}
+
+/* Start of the operator route (SPEC §7.4, §7.2): K̃ = I; the reference law at ᾱ,
+ * Q_Fᵀ(ᾱ Σ_ref + (1 − ᾱ) I) Q_F (built in pixels in the 2-D layout from Σ_ref = Q D Qᵀ,
+ * redistributed to column blocks and transformed on both sides); or DDRM's start
+ * K̃ = I + Q_Fᵀ Aᵀ diag((nu_k − 1)/s_k²) A Q_F, m = Q_Fᵀ Aᵀ diag(cy_k/s_k²) v. */
+static int dn_start_operator(gds_law *law, gds_law_eval *ev, dn_eval *de) {
+  dn_data *dd = law->data;
+  const gds_plan *pl = ev->plan;
+  const int d = dd->d, n = dd->nc[dd->rank], ld = dd->ld, ns = ev->ns, m = dd->m;
+  int ierr = GDS_SUCCESS, info = 0;
+  double ab = pl->abar[0], sab = sqrt(ab);
+  memset(de->K, 0, sizeof(double) * (size_t)ld * (n > 0 ? n : 1));
+  for (int s = 0; s < ns; s++) memset(de->yc + (size_t)d * s, 0, sizeof(double) * d);
+  if (pl->start == GDS_START_EXACT) {
+    dn_mat M = {0}, QK = {0};
+    int desc1[GDS_DLEN], ld1 = ld;
+    double one = 1.0, zero = 0.0;
+    GDS_CALL_GOTO(ierr, ex, dn_mat_init(dd, &M, d, d));
+    GDS_CALL_GOTO(ierr, ex, dn_mat_init(dd, &QK, d, d));
+    const dn_mat *Q = de->ref.Q;
+    for (int lc = 0; lc < Q->lc; lc++) {
+      double kj = ab * de->ref.D[dn_l2g(lc, dd->nb, dd->myc, dd->pc)] + 1 - ab;
+      for (int lr = 0; lr < Q->lr; lr++) QK.a[lr + dn_lld(&QK) * lc] = Q->a[lr + dn_lld(Q) * lc] * kj;
+    }
+    pdgemm_("N", "T", &d, &d, &d, &one, QK.a, &dn_one, &dn_one, QK.desc, Q->a, &dn_one, &dn_one, Q->desc, &zero, M.a,
+            &dn_one, &dn_one, M.desc, 1, 1);
+    descinit_(desc1, &d, &d, &d, &dd->nb1, &dn_zero, &dn_zero, &dd->ctx1, &ld1, &info);
+    if (info) {
+      ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "descinit failed (info %d)", info);
+      goto ex;
+    }
+    pdgemr2d_(&d, &d, M.a, &dn_one, &dn_one, M.desc, de->K, &dn_one, &dn_one, desc1, &dd->ctx1);
+    GDS_CALL_GOTO(ierr, ex, dn_sandwich(law, &de->w, dn_apply_to_coef, NULL, de->K, de->xbuf, de->K));
+    for (int s = 0; s < ns; s++)
+      for (int i = 0; i < d; i++) de->yc[(size_t)d * s + i] = sab * de->dc[(size_t)d * s + i];
+  ex:
+    dn_mat_free(&M);
+    dn_mat_free(&QK);
+    return ierr;
+  }
+  for (int j = 0; j < n; j++) de->K[(size_t)ld * j + dd->c0[dd->rank] + j] = 1.0;
+  if (pl->start != GDS_START_DDRM) return GDS_SUCCESS;
+  double *wt, *gy;
+  GDS_CALL(GDS_ALLOC(wt, 2 * (size_t)m));
+  gy = wt + m;
+  for (int k = 0; k < m; k++) {
+    double s = dd->sv[k];
+    gds_ddrm_coef c = gds_ddrm_start_component(s, pl->start_vs, law->sigma);
+    wt[k] = s > 0 ? (c.nu - 1) / (s * s) : 0.0;
+    gy[k] = s > 0 ? c.cy / (s * s) : 0.0;
+  }
+  ierr = dn_add_atwa(law, &de->w, 0.0, wt, de->K);
+  for (int s = 0; s < ns && !ierr; s++) {
+    for (int k = 0; k < m; k++) de->w.zm[k] = gy[k] * de->V[(size_t)m * s + k];
+    ierr = dn_At(law, de->w.zm, dd->rbuf);
+    if (!ierr) dn_to_coef(dd, dd->rbuf, de->yc + (size_t)d * s);
+  }
+  free(wt);
+  GDS_CALL(ierr);
+  return GDS_SUCCESS;
+}
+
+static int dn_begin(gds_law *law, gds_law_eval *ev) {
+  dn_data *dd = law->data;
+  dn_eval *de;
+  GDS_CALL(GDS_ALLOC(de, 1));
+  ev->st = de;
+  const int d = dd->d, m = dd->m, ns = ev->ns, nb = ns > 0 ? ns : 1, post = ev->alg->target_posterior;
+  const gds_plan *pl = ev->plan;
+  de->spectral = ev->alg->exact_score;
+  if (ev->alg->family == GDS_FAMILY_DDRM && !dd->sv)
+    GDS_ERROR(GDS_ERR_INPUT, "operator %s: ddrm needs the SVD of A, which the dense backend has only when A A^T is diagonal",
+              law->op->name);
+  GDS_CALL(GDS_ALLOC(de->r, (size_t)m * nb));
+  GDS_CALL(GDS_ALLOC(de->V, (size_t)m * nb));
+  GDS_CALL(GDS_ALLOC(de->mu, (size_t)d * nb));
+  GDS_CALL(dn_residuals(law, ns, ev->v, de->r));
+  for (int s = 0; s < ns; s++) memcpy(de->V + (size_t)m * s, ev->v[s], sizeof(double) * m);
+  if (post) {
+    GDS_CALL(dn_post_shift(dd, law->op, ns, de->r, de->mu));
+    de->ref.Q = &dd->Qpost;
+    de->ref.D = dd->Dpost;
+  } else GDS_CALL(dn_prior_basis(law, &de->ref));
+  for (size_t i = 0; i < (size_t)d * ns; i++) de->mu[i] += law->prior->mean;
+  double ab = pl->abar[0], sab = sqrt(ab);
+  if (de->spectral) {
+    GDS_CALL(GDS_ALLOC(de->k, d));
+    GDS_CALL(GDS_ALLOC(de->kstar, d));
+    GDS_CALL(GDS_ALLOC(de->yt, (size_t)d * nb));
+    GDS_CALL(GDS_ALLOC(de->mut, (size_t)d * nb));
+    GDS_CALL(dn_qvec(dd, de->ref.Q, 1, ns, de->mu, de->mut));
+    int exact = pl->start == GDS_START_EXACT;
+    for (int i = 0; i < d; i++) de->k[i] = exact ? ab * de->ref.D[i] + 1 - ab : 1.0;
+    for (size_t i = 0; i < (size_t)d * ns; i++) de->yt[i] = exact ? 0.0 : -sab * de->mut[i];
+    de->abar_cur = ab;
+    return GDS_SUCCESS;
+  }
+  GDS_CALL(dn_work_alloc(dd, &de->w));
+  GDS_CALL(dn_mat_init(dd, &de->T1, d, d)); /* descriptor only; its storage is replaced */
+  dn_mat_free(&de->T1);
+  int n = dd->nc[dd->rank];
+  size_t n1 = (size_t)dd->ld * (n > 0 ? n : 1), n2 = dn_lld(&de->T1) * (size_t)(de->T1.lc > 0 ? de->T1.lc : 1);
+  size_t nx = (size_t)d * (n > 0 ? n : 1);
+  GDS_CALL(gds_calloc(n1, sizeof(double), &de->K));
+  GDS_CALL(gds_calloc(nx > n2 ? nx : n2, sizeof(double), &de->xbuf));
+  GDS_CALL(gds_calloc(n1 > n2 ? n1 : n2, sizeof(double), &de->kp));
+  de->T1.a = de->kp;
+  GDS_CALL(GDS_ALLOC(de->evals, d));
+  GDS_CALL(GDS_ALLOC(de->yc, (size_t)d * nb));
+  GDS_CALL(GDS_ALLOC(de->dc, (size_t)d * nb));
+  GDS_CALL(GDS_ALLOC(de->ddm, 3 * (size_t)m));
+  for (int s = 0; s < ns; s++) dn_to_coef(dd, de->mu + (size_t)d * s, de->dc + (size_t)d * s);
+  GDS_CALL(dn_start_operator(law, ev, de));
+  return GDS_SUCCESS;
+}
+
+/* Whether the local columns of K̃ are finite, agreed over the group. */
+static int dn_K_finite(dn_data *dd, const double *K, int *finite) {
+  const int n = dd->nc[dd->rank];
+  int bad = 0;
+  for (int j = 0; j < n && !bad; j++) {
     double acc = 0;
-    for (int i = 0; i < d && want; i++) {
-      double e = yc[(size_t)s * d + i] - sab * dc[(size_t)s * d + i];
+    for (int i = 0; i < dd->d; i++) acc += K[(size_t)dd->ld * j + i] * 0.0;
+    bad = acc != 0.0;
+  }
+  GDS_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, dd->comm));
+  *finite = !bad;
+  return GDS_SUCCESS;
+}
+
+/* W2 at ᾱ (SPEC §2): spectral route in closed form, K = Q diag(k) Qᵀ and K* = Q diag(ᾱD +
+ * 1 − ᾱ) Qᵀ commute; operator route K = Q_F K̃ Q_Fᵀ into kp, then dn_w2_cov_dense. Mean part
+ * ‖m − √ᾱ μ_ref‖ in whichever orthonormal coordinates the route holds. */
+static int dn_record(gds_law *law, gds_law_eval *ev, gds_law_rec *rec) {
+  dn_data *dd = law->data;
+  dn_eval *de = ev->st;
+  const int d = dd->d;
+  double ab = rec->abar, sab = sqrt(ab);
+  const double *m = de->spectral ? de->yt : de->yc, *q = de->spectral ? de->mut : de->dc;
+  if (de->spectral) sab -= sqrt(de->abar_cur); /* yt is relative to √ᾱ_cur μ_ref */
+  if (de->spectral) {
+    for (int i = 0; i < d; i++) de->kstar[i] = ab * de->ref.D[i] + 1 - ab;
+    rec->cov = gds_w2_cov_commuting(d, de->k, de->kstar, NULL);
+  } else {
+    int finite = 0;
+    GDS_CALL(dn_K_finite(dd, de->K, &finite));
+    if (!finite) rec->cov = INFINITY;
+    else {
+      dn_mat K2 = de->T1; /* same shape and descriptor, storage in xbuf */
+      K2.a = de->xbuf;
+      GDS_CALL(dn_sandwich(law, &de->w, dn_apply_to_pixels, NULL, de->K, de->xbuf, de->kp));
+      GDS_CALL(dn_w2_cov_dense(law, &de->ref, de->kp, &K2, &de->T1, de->evals, ab, &rec->cov));
+    }
+  }
+  for (int s = 0; s < ev->ns; s++) {
+    double acc = 0;
+    for (int i = 0; i < d; i++) {
+      double e = m[(size_t)s * d + i] - sab * q[(size_t)s * d + i];
       acc += e * e;
     }
-    rn->w2_mean[s][t] = want ? sqrt(acc) : NAN;
+    rec->mean[s] = sqrt(acc);
   }
   return GDS_SUCCESS;
 }
 
-/* m_{t−1} = P_t m_t + b_t, K_{t−1} = P_t K_t P_tᵀ + σ_t² I (SPEC §2) with y = m − √ᾱ μ:
- * y_{t−1} = (y − β(Σ_t⁻¹ y + J Aᵀ C_t⁻¹ (A J y − r)))/√α_t, y_T = −√ᾱ_T μ, K_T = I; both
- * carried in Fourier coordinates (ỹ = Q_Fᵀ y, K̃ = Q_Fᵀ K Q_F; K̃_T = I). */
-static int dn_run_operator(gds_law *law, const dn_ref *ref, dn_run *rn) {
-  dn_data *dd = law->data;
-  const gds_schedule *sc = law->sched;
-  int d = dd->d, ns = rn->ns, T = sc->T, n = dd->nc[dd->rank], ld = dd->ld, ierr = GDS_SUCCESS;
-  dn_work w = {0};
-  dn_obufs b = {0};
-  double *yc = NULL, *dc = NULL, *full = NULL;
-  int *cnt = NULL;
-  GDS_CALL_GOTO(ierr, out, dn_work_alloc(dd, &w));
-  GDS_CALL_GOTO(ierr, out, dn_mat_init(dd, &b.T1, d, d)); /* descriptor only; its storage is replaced */
-  dn_mat_free(&b.T1);
-  size_t n1 = (size_t)ld * (n > 0 ? n : 1), n2 = dn_lld(&b.T1) * (size_t)(b.T1.lc > 0 ? b.T1.lc : 1);
-  size_t nx = (size_t)d * (n > 0 ? n : 1);
-  GDS_CALL_GOTO(ierr, out, gds_malloc_aligned(sizeof(double) * n1, &b.K));
-  GDS_CALL_GOTO(ierr, out, gds_malloc_aligned(sizeof(double) * (nx > n2 ? nx : n2), &b.xbuf));
-  GDS_CALL_GOTO(ierr, out, gds_malloc_aligned(sizeof(double) * (n1 > n2 ? n1 : n2), &b.kp));
-  b.T1.a = b.kp;
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(b.evals, d));
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(yc, (size_t)d * (ns > 0 ? ns : 1)));
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(dc, (size_t)d * (ns > 0 ? ns : 1)));
-  for (int j = 0; j < n; j++) b.K[(size_t)ld * j + dd->c0[dd->rank] + j] = 1.0;
-  double sabT = sqrt(sc->alpha_bar[T]);
-  for (int s = 0; s < ns; s++) {
-    for (int i = 0; i < d; i++) dd->rbuf[i] = -sabT * law->prior->mean;
-    dn_to_coef(dd, dd->rbuf, yc + (size_t)d * s);
-    dn_to_coef(dd, rn->delta + (size_t)d * s, dc + (size_t)d * s);
+/* Spectral route step: per eigenvalue D_i, the program on scalars along the reference path
+ * (gds_step_path_offsets): stage j's score is −h_j (x̃_j) with h_j = 1/(ᾱ_j D_i + 1 − ᾱ_j) and
+ * x̃_j carrying δ_j μ̃_i, so ỹ ← p ỹ + (g + δ_out) μ̃, k ← p² k + noise. One stage at y:
+ * p = scale (b_y − b₁ h), and δ = 0 for the discrete schemes. */
+static void dn_step_spectral(dn_eval *de, const gds_step *st, int d, int ns) {
+  const double *D = de->ref.D;
+  double h[GDS_STAGE_MAX], c[GDS_STAGE_MAX], delta[GDS_STAGE_MAX], dout, p, g;
+  gds_step_path_offsets(st, delta, &dout);
+  int fast = st->nstage == 1 && st->stage[0].a_y == 1.0 && delta[0] == 0.0;
+  for (int i = 0; i < d; i++) {
+    if (fast) {
+      double ab = st->stage[0].abar;
+      p = (st->b_y - st->b[0] / (ab * D[i] + 1.0 - ab)) * st->scale;
+      g = 0.0;
+    } else {
+      for (int j = 0; j < st->nstage; j++) {
+        double ab = st->stage[j].abar;
+        h[j] = 1.0 / (ab * D[i] + 1.0 - ab);
+        c[j] = -h[j] * delta[j];
+      }
+      gds_step_scalar(st, h, c, &p, &g);
+    }
+    de->k[i] = p * p * de->k[i] + st->noise;
+    g += dout;
+    for (int s = 0; s < ns; s++) {
+      double *y = de->yt + (size_t)s * d + i;
+      *y = g != 0 ? p * *y + g * de->mut[(size_t)s * d + i] : p * *y;
+    }
   }
-  GDS_CALL_GOTO(ierr, out, dn_operator_record(law, &w, ref, rn, T, &b, yc, dc));
-  for (int t = T; t > rn->t_stop; t--) {
-    GDS_CALL_GOTO(ierr, out, dn_step_coef(law, &w, rn->alg, rn->alpha_dps, t));
-    GDS_CALL_GOTO(ierr, out, dn_sandwich(law, &w, 0, b.K, b.xbuf, b.K, sc->sigma2[t]));
+  de->abar_cur = st->abar_to;
+}
+
+static int dn_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
+  dn_data *dd = law->data;
+  dn_eval *de = ev->st;
+  const gds_step *st = &ev->plan->step[j];
+  const int d = dd->d, m = dd->m, ns = ev->ns, n = dd->nc[dd->rank], ld = dd->ld;
+  const double s2 = law->sigma * law->sigma, mu = law->prior->mean * sqrt((double)d); /* μ̃ at the constant coordinate */
+  if (de->spectral) {
+    dn_step_spectral(de, st, d, ns);
+  } else if (st->kind == GDS_STEP_SCORE) {
+    for (int k = 0; k < st->nstage; k++)
+      GDS_CALL(dn_stage_coef(law, &de->w, k, st->stage[k].abar, ev->alg->guidance(st->stage[k].abar, s2, ev->cfg->alpha_dps)));
+    GDS_CALL(dn_sandwich(law, &de->w, dn_apply_program, (void *)st, de->K, de->xbuf, de->K));
+    for (int c = 0; c < n; c++) de->K[(size_t)ld * c + dd->c0[dd->rank] + c] += st->noise;
     for (int s = 0; s < ns; s += DN_BLK) {
       int nb = ns - s < DN_BLK ? ns - s : DN_BLK;
-      GDS_CALL_GOTO(ierr, out, dn_apply(law, &w, nb, yc + (size_t)d * s, d, yc + (size_t)d * s, d, rn->r + (size_t)dd->m * s));
+      dn_score_ctx sc = {law, &de->w, st, nb, d, de->r + (size_t)m * s, mu};
+      GDS_CALL(gds_step_apply(st, (size_t)d * nb, de->yc + (size_t)d * s, de->yc + (size_t)d * s, de->w.pw, dn_score, &sc));
     }
-    GDS_CALL_GOTO(ierr, out, dn_operator_record(law, &w, ref, rn, t - 1, &b, yc, dc));
+  } else { /* DDRM */
+    double vs = gds_ddrm_vs(st->abar_s), *gx = de->ddm, *ge = gx + m, *gy = ge + m;
+    dn_ddrm_ctx dc = {.st = st, .gx = gx, .ge = ge, .gy = gy};
+    GDS_CALL(dn_stage_coef(law, &de->w, 0, st->abar_t, (gds_guidance){.c0 = 1, .on = 0}));
+    dn_ddrm_coefs(law, &ev->cfg->alg, vs, &dc.ck, gx, ge, gy);
+    GDS_CALL(dn_sandwich(law, &de->w, dn_apply_ddrm, &dc, de->K, de->xbuf, de->K));
+    /* noise ᾱ_s (nu_K I + Σ_k (nu_k − nu_K) v_k v_kᵀ) */
+    double *wt;
+    GDS_CALL(GDS_ALLOC(wt, m));
+    for (int k = 0; k < m; k++) {
+      double sk = dd->sv[k];
+      wt[k] = sk > 0 ? st->abar_s * (gds_ddrm_component(&ev->cfg->alg, sk, vs, law->sigma).nu - dc.ck.nu) / (sk * sk) : 0.0;
+    }
+    int ierr = dn_add_atwa(law, &de->w, st->abar_s * dc.ck.nu, wt, de->K);
+    free(wt);
+    GDS_CALL(ierr);
+    for (int s = 0; s < ns; s += DN_BLK) {
+      int nb = ns - s < DN_BLK ? ns - s : DN_BLK;
+      dn_ddrm_ctx dm = dc;
+      dm.V = de->V + (size_t)m * s;
+      dm.mu = mu;
+      GDS_CALL(dn_ddrm_apply(law, &de->w, &dm, nb, de->yc + (size_t)d * s, d, de->yc + (size_t)d * s, d));
+    }
   }
-  if (rn->mean) {
-    double sab = sqrt(sc->alpha_bar[rn->t_stop]);
-    for (int s = 0; s < ns; s++) {
-      double *ms = rn->mean + (size_t)d * s;
-      dn_from_coef(dd, NULL, yc + (size_t)d * s, ms);
-      for (int i = 0; i < d; i++) ms[i] += sab * law->prior->mean;
-    }
+  if (rec->want) GDS_CALL(dn_record(law, ev, rec));
+  else {
+    rec->cov = NAN;
+    for (int s = 0; s < ns; s++) rec->mean[s] = NAN;
   }
-  if (rn->var || rn->cov) { /* K = Q_F K̃ Q_Fᵀ; every rank gets diag K (and K) */
-    GDS_CALL_GOTO(ierr, out, dn_sandwich(law, &w, 1, b.K, b.xbuf, b.kp, 0.0));
-    GDS_CALL_GOTO(ierr, out, GDS_ALLOC(cnt, 2 * dd->np));
-    int me = dd->rank, np = dd->np;
-    if (rn->var) {
-      for (int q = 0; q < np; q++) {
-        cnt[q] = dd->nc[q];
-        cnt[np + q] = dd->c0[q];
-      }
-      for (int j = 0; j < n; j++) b.xbuf[j] = b.kp[(size_t)ld * j + dd->c0[me] + j];
-      if (MPI_Allgatherv(b.xbuf, n, MPI_DOUBLE, rn->var, cnt, cnt + np, MPI_DOUBLE, dd->comm) != MPI_SUCCESS) {
-        ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Allgatherv failed");
-        goto out;
-      }
+  return GDS_SUCCESS;
+}
+
+/* m (pixels) of every seed and diag K; every rank of the group gets them. */
+static int dn_output_full(gds_law *law, gds_law_eval *ev, double **mean, double *var, double *cov) {
+  dn_data *dd = law->data;
+  dn_eval *de = ev->st;
+  const int d = dd->d, ns = ev->ns;
+  if (de->spectral) {
+    if (mean) { /* m = Q ỹ + √ᾱ μ_ref */
+      double *buf, sab = sqrt(de->abar_cur);
+      GDS_CALL(GDS_ALLOC(buf, (size_t)d * (ns > 0 ? ns : 1)));
+      int ierr = dn_qvec(dd, de->ref.Q, 0, ns, de->yt, buf);
+      for (int s = 0; s < ns && !ierr; s++)
+        if (mean[s])
+          for (int i = 0; i < d; i++) mean[s][i] = buf[(size_t)d * s + i] + sab * de->mu[(size_t)d * s + i];
+      free(buf);
+      GDS_CALL(ierr);
     }
-    if (rn->cov) { /* tests only: d×d on every rank */
-      GDS_CALL_GOTO(ierr, out, GDS_ALLOC(full, (size_t)d * d));
-      for (int q = 0; q < np; q++) {
-        cnt[q] = d * dd->nc[q];
-        cnt[np + q] = d * dd->c0[q];
-      }
-      for (int j = 0; j < n; j++) memcpy(b.xbuf + (size_t)d * j, b.kp + (size_t)ld * j, sizeof(double) * d);
-      if (MPI_Allgatherv(b.xbuf, d * n, MPI_DOUBLE, full, cnt, cnt + np, MPI_DOUBLE, dd->comm) != MPI_SUCCESS) {
-        ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Allgatherv failed");
-        goto out;
-      }
-      for (int i = 0; i < d; i++)
-        for (int j = 0; j < d; j++) rn->cov[(size_t)d * i + j] = full[(size_t)d * j + i];
+    if (var || cov) GDS_CALL(dn_qkq(dd, de->ref.Q, de->k, var, cov));
+    return GDS_SUCCESS;
+  }
+  for (int s = 0; s < ns && mean; s++)
+    if (mean[s]) dn_from_coef(dd, NULL, de->yc + (size_t)d * s, mean[s]);
+  if (!var && !cov) return GDS_SUCCESS;
+  int ierr = GDS_SUCCESS, me = dd->rank, np = dd->np, n = dd->nc[me], ld = dd->ld, *cnt = NULL;
+  double *full = NULL;
+  GDS_CALL(dn_sandwich(law, &de->w, dn_apply_to_pixels, NULL, de->K, de->xbuf, de->kp)); /* K = Q_F K̃ Q_Fᵀ */
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(cnt, 2 * np));
+  if (var) {
+    for (int q = 0; q < np; q++) {
+      cnt[q] = dd->nc[q];
+      cnt[np + q] = dd->c0[q];
     }
+    for (int j = 0; j < n; j++) de->xbuf[j] = de->kp[(size_t)ld * j + dd->c0[me] + j];
+    DN_MPI(ierr, out, MPI_Allgatherv(de->xbuf, n, MPI_DOUBLE, var, cnt, cnt + np, MPI_DOUBLE, dd->comm));
+  }
+  if (cov) { /* tests only: d×d on every rank */
+    GDS_CALL_GOTO(ierr, out, GDS_ALLOC(full, (size_t)d * d));
+    for (int q = 0; q < np; q++) {
+      cnt[q] = d * dd->nc[q];
+      cnt[np + q] = d * dd->c0[q];
+    }
+    for (int j = 0; j < n; j++) memcpy(de->xbuf + (size_t)d * j, de->kp + (size_t)ld * j, sizeof(double) * d);
+    DN_MPI(ierr, out, MPI_Allgatherv(de->xbuf, d * n, MPI_DOUBLE, full, cnt, cnt + np, MPI_DOUBLE, dd->comm));
+    for (int i = 0; i < d; i++)
+      for (int j = 0; j < d; j++) cov[(size_t)d * i + j] = full[(size_t)d * j + i];
   }
 out:
-  dn_work_free(&w);
-  free(b.K);
-  free(b.xbuf);
-  free(b.kp);
-  free(b.evals);
-  free(yc);
-  free(dc);
-  free(full);
   free(cnt);
+  free(full);
   return ierr;
 }
 
-/* ---------------------------------------------------------------------------------------- */
-/* Backend entry points                                                                       */
-/* ---------------------------------------------------------------------------------------- */
+static int dn_output(gds_law *law, gds_law_eval *ev, double **mean, double *var) {
+  GDS_CALL(dn_output_full(law, ev, mean, var, NULL));
+  return GDS_SUCCESS;
+}
 
-/* Runs one evaluation: residuals, posterior shifts, reference basis, route. */
-static int dn_run_any(gds_law *law, dn_run *rn, const double *const *v) {
+static int dn_moments(gds_law *law, gds_law_eval *ev, double abar, double *mean, double *cov, double *ref_mean,
+                      double *ref_cov) {
   dn_data *dd = law->data;
-  int ns = rn->ns, ierr = GDS_SUCCESS;
-  double *r = NULL, *delta = NULL;
-  dn_ref ref = {0};
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(r, (size_t)dd->m * (ns > 0 ? ns : 1)));
-  GDS_CALL_GOTO(ierr, out, dn_residuals(law, ns, v, r));
-  rn->r = r;
-  if (rn->alg == GDS_ALG_NONE) {
-    GDS_CALL_GOTO(ierr, out, dn_prior_basis(law, &ref));
-    rn->delta = NULL;
-  } else {
-    GDS_CALL_GOTO(ierr, out, GDS_ALLOC(delta, (size_t)dd->d * (ns > 0 ? ns : 1)));
-    GDS_CALL_GOTO(ierr, out, dn_post_shift(dd, law->op, ns, r, delta));
-    rn->delta = delta;
-    ref.Q = &dd->Qpost;
-    ref.D = dd->Dpost;
+  dn_eval *de = ev->st;
+  const int d = dd->d;
+  double *mp[1] = {mean};
+  GDS_CALL(dn_output_full(law, ev, mean ? mp : NULL, NULL, cov));
+  if (ref_mean)
+    for (int i = 0; i < d; i++) ref_mean[i] = sqrt(abar) * de->mu[i];
+  if (ref_cov) { /* ᾱ Σ_ref + (1 − ᾱ) I = Q diag(ᾱ D + 1 − ᾱ) Qᵀ */
+    double *kref;
+    GDS_CALL(GDS_ALLOC(kref, d));
+    for (int i = 0; i < d; i++) kref[i] = abar * de->ref.D[i] + 1 - abar;
+    int ierr = dn_qkq(dd, de->ref.Q, kref, NULL, ref_cov);
+    free(kref);
+    GDS_CALL(ierr);
   }
-  if (rn->alg == GDS_ALG_NONE || rn->alg == GDS_ALG_CGDM) GDS_CALL_GOTO(ierr, out, dn_run_spectral(law, &ref, rn));
-  else GDS_CALL_GOTO(ierr, out, dn_run_operator(law, &ref, rn));
-out:
-  dn_mat_free(&ref.own);
-  free(ref.Down);
-  free(r);
-  free(delta);
-  return ierr;
+  return GDS_SUCCESS;
 }
 
 static int dn_posterior(gds_law *law, const double *v, double *mean, double *var) {
@@ -1155,74 +1462,33 @@ static int dn_posterior(gds_law *law, const double *v, double *mean, double *var
   return GDS_SUCCESS;
 }
 
-static int dn_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res) {
-  dn_data *dd = law->data;
-  int ns = req->nseeds, T = law->sched->T, d = dd->d, ierr = GDS_SUCCESS;
-  double *cov = NULL, **wm = NULL, *mean = NULL;
-  /* w2 needs both parts even when the caller wants only w2 */
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(cov, (size_t)(T + 1) * (ns + 1)));
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(wm, ns > 0 ? ns : 1));
-  for (int s = 0; s < ns; s++) wm[s] = cov + (size_t)(T + 1) * (s + 1);
-  if (res->mean0) GDS_CALL_GOTO(ierr, out, GDS_ALLOC(mean, (size_t)d * (ns > 0 ? ns : 1)));
-  int want_cov = res->w2_cov || res->w2, want_mean = res->w2_mean || res->w2;
-  dn_run rn = {.alg = req->cfg.alg.kind, .alpha_dps = req->cfg.alpha_dps, .ns = ns, .t_stop = 0, .mask = req->w2_mask,
-               .w2_cov = want_cov ? cov : NULL, .w2_mean = want_mean ? wm : NULL, .mean = mean, .var = res->var0};
-  GDS_CALL_GOTO(ierr, out, dn_run_any(law, &rn, req->v));
-  if (!want_cov)
-    for (int t = 0; t <= T; t++) cov[t] = NAN;
-  for (int s = 0; s < ns; s++) {
-    if (res->w2_mean) memcpy(res->w2_mean[s], wm[s], sizeof(double) * (size_t)(T + 1));
-    if (res->w2)
-      for (int t = 0; t <= T; t++) res->w2[s][t] = gds_w2_combine(wm[s][t], cov[t]);
-    if (res->mean0) memcpy(res->mean0[s], mean + (size_t)d * s, sizeof(double) * (size_t)d);
-  }
-  if (res->w2_cov) memcpy(res->w2_cov, cov, sizeof(double) * (size_t)(T + 1));
-out:
-  free(cov);
-  free(wm);
-  free(mean);
-  return ierr;
-}
-
-static int dn_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const double *v, int t, double *mean,
-                      double *cov, double *ref_mean, double *ref_cov) {
-  dn_data *dd = law->data;
-  int d = dd->d, ierr = GDS_SUCCESS;
-  double *m = NULL, *kref = NULL;
-  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(m, d));
-  dn_run rn = {.alg = alg, .alpha_dps = alpha_dps, .ns = 1, .t_stop = t, .mean = m, .cov = cov};
-  GDS_CALL_GOTO(ierr, out, dn_run_any(law, &rn, &v));
-  if (mean) memcpy(mean, m, sizeof(double) * (size_t)d);
-  double ab = law->sched->alpha_bar[t];
-  if (ref_mean) { /* √ᾱ μ_ref */
-    if (alg == GDS_ALG_NONE)
-      for (int i = 0; i < d; i++) ref_mean[i] = sqrt(ab) * law->prior->mean;
-    else {
-      GDS_CALL_GOTO(ierr, out, dn_posterior(law, v, ref_mean, NULL));
-      for (int i = 0; i < d; i++) ref_mean[i] *= sqrt(ab);
-    }
-  }
-  if (ref_cov) { /* ᾱ Σ_ref + (1 − ᾱ) I = Q diag(ᾱ D + 1 − ᾱ) Qᵀ */
-    dn_ref ref = {.Q = &dd->Qpost, .D = dd->Dpost};
-    if (alg == GDS_ALG_NONE) ierr = dn_prior_basis(law, &ref);
-    if (!ierr) ierr = GDS_ALLOC(kref, d);
-    for (int i = 0; i < d && !ierr; i++) kref[i] = ab * ref.D[i] + 1 - ab;
-    if (!ierr) ierr = dn_qkq(dd, ref.Q, kref, NULL, ref_cov);
-    dn_mat_free(&ref.own);
-    free(ref.Down);
-    GDS_CALL_GOTO(ierr, out, ierr);
-  }
-out:
-  free(m);
-  free(kref);
-  return ierr;
+/* What the dense backend cannot do (static, from the operator type): DDRM needs the SVD of A,
+ * available when A Aᵀ is diagonal (restrictions, block averages, identity), not for blurs;
+ * a C with the A Σ Σ_ᾱ⁻¹ Aᵀ term is applied only for algorithms with the exact score. */
+static int dn_supports(const gds_operator *op, const gds_algorithm_spec *alg) {
+  const gds_algorithm_info *in = gds_algorithm_get(alg->kind);
+  int blur = op->spec.type == GDS_OP_GAUSSIAN_BLUR || op->spec.type == GDS_OP_MOTION_BLUR;
+  if (in->family == GDS_FAMILY_DDRM && blur)
+    GDS_ERROR(GDS_ERR_INPUT,
+              "operator %s with backend: dense: %s needs the SVD of A, which the dense backend has only when A A^T is "
+              "diagonal (inpainting, super_resolution, identity); drop `backend: dense` to use the Fourier backend",
+              op->name, in->name);
+  if (in->family == GDS_FAMILY_SCORE && !in->exact_score && in->guidance(0.5, 1.0, 1.0).c2 != 0)
+    GDS_ERROR(GDS_ERR_INPUT, "operator %s: the dense backend cannot apply the C of %s (A Sigma Sigma_t^-1 A^T term)",
+              op->name, in->name);
+  return GDS_SUCCESS;
 }
 
 const gds_law_backend gds_law_backend_dense = {
     .name = "dense-distributed",
+    .supports = dn_supports,
     .setup = dn_setup,
-    .posterior = dn_posterior,
-    .evaluate = dn_evaluate,
-    .moments = dn_moments,
     .destroy = dn_destroy,
+    .posterior = dn_posterior,
+    .begin = dn_begin,
+    .step = dn_step,
+    .record = dn_record,
+    .output = dn_output,
+    .moments = dn_moments,
+    .end = dn_end,
 };

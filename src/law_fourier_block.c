@@ -1,4 +1,4 @@
-/* Fourier-block law backend (SPEC §2, "Useful facts"): super-resolution by an s×s block
+/* Fourier-block law backend (docs/maths.md §5.2): super-resolution by an s×s block
  * average. Derivation (DFT x̂(ξ) = Σ_p x(p) e^{−2πi ξ·p}, ξ·p = qi/H + rj/W):
  *  - A = S∘B with (Bx)(p) = s⁻² Σ_{a,b<s} x(p + (a,b)) (a correlation) and S the subsampling
  *    at multiples of s. B̂(ξ) = g_H(q) g_W(r), g_N(q) = s⁻¹ Σ_{a<s} e^{+2πi qa/N} (phase
@@ -17,10 +17,14 @@
  *  - Real images: the block of class −κ is the complex conjugate of that of κ (same real
  *    block in the rotated basis), so only one class per conjugate pair is kept (weight 2;
  *    self-conjugate classes weight 1).
- *  - `none` and cgdm: H_t = (K*_t)⁻¹ exactly (cgdm's C_t is the exact covariance of
- *    p(v | x_t)), so P_t, K_t and K*_t are functions of one fixed block (Λ, or Σ_post
- *    diagonalised once): per-eigenvalue scalar recursions and closed-form W2, O(d) per step.
- *  - dps, pigdm: K ← P K Pᵀ + σ_t² I in O(s⁴) per block (diagonal + rank one). W2:
+ *  - Algorithms with the exact score (none, cgdm: H_ᾱ = (K*_ᾱ)⁻¹ for every ᾱ): every step of
+ *    every scheme, K and K* are functions of one fixed block (Λ, or Σ_post diagonalised
+ *    once): per-eigenvalue scalar recursions and closed-form W2, O(d) per step.
+ *  - Others (dps, pigdm, ddrm): the step's linear map P is applied to the K blocks. One score
+ *    stage at y: P = diag(p) − γ u uᵀ and K ← P K Pᵀ + noise in O(s⁴) per block; programs
+ *    with several stages and DDRM (P = diag + rank one in the block's SVD basis: the one
+ *    singular value ‖a‖ = 1/s with v₁ = |a|/‖a‖, the rest of the block spans ker A) apply P
+ *    to the rows of the block, transpose, and apply it again. W2:
  *    K*_t = Σ_t − (ᾱ/S) w wᵀ = R Rᵀ with R = Σ_t^{1/2}(I − κ z zᵀ), z = Σ_t^{−1/2} w (a
  *    square root of the diagonal-minus-rank-one (I − θ z zᵀ) is (I − κ z zᵀ)), and
  *    tr (K*^{1/2} K K*^{1/2})^{1/2} = Σ √eig(Rᵀ K R): one small symmetric eigenproblem per
@@ -63,6 +67,11 @@ typedef struct fb_data {
   double mu0;                     /* μ' at class 0, member 0: √d·m (zero elsewhere) */
   double *K;                      /* [nc·n·n] state K_t (rotated basis, row-major blocks) */
   double *p, *u, *gam;            /* per step: [nc·n] diag of P_t, u; [nc] γ */
+  double *sist, *su, *scinv;      /* per stage j of a step: [GDS_STAGE_MAX·nc·n] Σ_ᾱ⁻¹ and
+                                     u = J_ᾱ|a|; [GDS_STAGE_MAX·nc] C_ᾱ⁻¹ */
+  double *sv;                     /* [nc] DDRM singular value ‖a‖ of the class (0 if below
+                                     GDS_DDRM_SV_RTOL·max) */
+  double *kwork;                  /* (GDS_STAGE_MAX + 3)·n·n: block sandwich and programs */
   double *kd;                     /* [nc·n] commuting path: spectrum of K_t */
   const double *dref;             /*   its reference spectrum: λ (none) or pd (cgdm) */
   double *pd, *Q;                 /* cgdm: eigenvalues [nc·n] / vectors [nc·n·n] of Σ_post blocks (lazy) */
@@ -95,6 +104,8 @@ static void fb_destroy(gds_law *law) {
   free(fb->Q);
   free(fb->mwork);
   free(fb->bm);
+  free(fb->sist);
+  free(fb->kwork);
   free(fb);
   law->data = NULL;
 }
@@ -165,6 +176,11 @@ static int fb_setup(gds_law *law) {
   fb->vwork = fb->eig + n;
   fb->qs = fb->vwork + 4 * n;
   GDS_CALL(gds_malloc_aligned(sizeof(fb_vd) * FB_NV * ((size_t)n * n + 6 * (size_t)n), &fb->bm));
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * GDS_STAGE_MAX * (2 * cn + (size_t)nc) + sizeof(double) * nc, &fb->sist));
+  fb->su = fb->sist + GDS_STAGE_MAX * cn;
+  fb->scinv = fb->su + GDS_STAGE_MAX * cn;
+  fb->sv = fb->scinv + GDS_STAGE_MAX * (size_t)nc;
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * (GDS_STAGE_MAX + 3) * (size_t)n * n, &fb->kwork));
   fb->bd = fb->bm + (size_t)n * n * FB_NV;
   fb->be = fb->bd + n * FB_NV;
   fb->bd0 = fb->be + n * FB_NV;
@@ -199,8 +215,13 @@ static int fb_setup(gds_law *law) {
         }
       fb->na2[c] = na2;
       fb->S[c] = sa;
+      fb->sv[c] = sqrt(na2);
       c++;
     }
+  double smax = 0;
+  for (c = 0; c < nc; c++) smax = fmax(smax, fb->sv[c]);
+  for (c = 0; c < nc; c++)
+    if (fb->sv[c] < GDS_DDRM_SV_RTOL * smax) fb->sv[c] = 0.0;
   fb->mu0 = pr->mean * sqrt((double)fb->d);
   fb->cimg = fftw_alloc_complex((size_t)fb->d);
   fb->cmeas = fftw_alloc_complex((size_t)fb->m);
@@ -383,44 +404,58 @@ static int fb_posterior(gds_law *law, const double *v, double *mean, double *var
   return GDS_SUCCESS;
 }
 
-/* 1/C_t per class (SPEC §1 "Algorithms"); C_t is a scalar on each low-res frequency:
- * dps σ²/α_dps, pigdm (1 − ᾱ)Σ|a|² + σ², cgdm (1 − ᾱ)Σ|a|²λ/Σ_t + σ²; none: 0. */
-static double fb_cinv(const fb_data *fb, int c, gds_algorithm alg, double alpha_dps, double ab, double s2) {
-  int n = fb->n;
-  switch (alg) {
-  case GDS_ALG_DPS: return alpha_dps / s2;
-  case GDS_ALG_PIGDM: return 1.0 / ((1 - ab) * fb->na2[c] + s2);
-  case GDS_ALG_CGDM: {
+/* C_ᾱ⁻¹ per class (SPEC §1 "Algorithms"; docs/maths.md §2.1): C is a scalar on each low-res
+ * frequency, C = c0 + c1 Σ|a|² + c2 Σ|a|²λ/Σ_ᾱ; `none`: 0. */
+static double fb_cinv(const fb_data *fb, int c, gds_guidance g, double ab) {
+  if (g.on == 0) return 0.0;
+  double C = g.c0 + g.c1 * fb->na2[c];
+  if (g.c2 != 0) {
+    const int n = fb->n;
     const double *lam = fb->lam + (size_t)c * n, *al = fb->al + (size_t)c * n;
     double acc = 0;
     for (int e = 0; e < n; e++) acc += al[e] * al[e] * lam[e] / (ab * lam[e] + 1 - ab);
-    return 1.0 / ((1 - ab) * acc + s2);
+    C += g.c2 * acc;
   }
-  default: return 0.0;
-  }
+  return g.on / C;
 }
 
-/* Coefficients of step t → t−1 for every block (SPEC §2): P = diag(p) − γ u uᵀ with
- * p = (1 − β/Σ_t)/√α, u = J_t|a|, γ = β C_t⁻¹/√α (H_t = Σ_t⁻¹ + C_t⁻¹ u uᵀ). */
-static void fb_step_coef(fb_data *fb, const gds_schedule *sc, int t, gds_algorithm alg, double alpha_dps,
-                         double s2) {
-  double ab = sc->alpha_bar[t], sab = sqrt(ab), beta = sc->beta[t], isa = 1.0 / sqrt(sc->alpha[t]);
+/* Coefficients of a step with one score stage at y (docs/maths.md §3): P = scale (b_y I −
+ * b₁ H) = diag(p) − γ u uᵀ with p = scale (b_y − b₁/Σ_ᾱ), u = J_ᾱ|a|, γ = scale b₁ C⁻¹
+ * (H_ᾱ = Σ_ᾱ⁻¹ + C⁻¹ u uᵀ). */
+static void fb_coef_fast(fb_data *fb, const gds_step *st, gds_guidance g) {
+  double ab = st->stage[0].abar, sab = sqrt(ab), by = st->b_y, bb = st->b[0], scale = st->scale;
   const int n = fb->n;
   for (int c = 0; c < fb->nc; c++) {
     const double *restrict lam = fb->lam + (size_t)c * n, *restrict al = fb->al + (size_t)c * n;
     double *restrict p = fb->p + (size_t)c * n, *restrict u = fb->u + (size_t)c * n;
-    fb->gam[c] = beta * isa * fb_cinv(fb, c, alg, alpha_dps, ab, s2);
+    fb->gam[c] = bb * scale * fb_cinv(fb, c, g, ab);
 #pragma omp simd
     for (int e = 0; e < n; e++) {
       double ist = 1.0 / (ab * lam[e] + 1 - ab);
-      p[e] = (1 - beta * ist) * isa;
+      p[e] = (by - bb * ist) * scale;
       u[e] = sab * lam[e] * ist * al[e];
     }
   }
 }
 
-/* K ← P K Pᵀ + σ_t² I for block c in O(n²): with z = K u, ω = uᵀz, y = γ p∘z − ½γ²ω u,
- * (PKPᵀ)_ef = p_e p_f K_ef − y_e u_f − u_e y_f. */
+/* Σ_ᾱ⁻¹, u = J_ᾱ|a| and C_ᾱ⁻¹ of every stage of a program (slots sist/su/scinv). */
+static void fb_coef_stages(fb_data *fb, const gds_law_eval *ev, const gds_step *st, double s2) {
+  const int n = fb->n;
+  const size_t cn = (size_t)fb->nc * n;
+  for (int j = 0; j < st->nstage; j++) {
+    double ab = st->stage[j].abar, sab = sqrt(ab);
+    gds_guidance g = ev->alg->guidance(ab, s2, ev->cfg->alpha_dps);
+    double *ist = fb->sist + j * cn, *u = fb->su + j * cn;
+    for (int c = 0; c < fb->nc; c++) fb->scinv[(size_t)j * fb->nc + c] = fb_cinv(fb, c, g, ab);
+    for (size_t ce = 0; ce < cn; ce++) {
+      ist[ce] = 1.0 / (ab * fb->lam[ce] + 1 - ab);
+      u[ce] = sab * fb->lam[ce] * ist[ce] * fb->al[ce];
+    }
+  }
+}
+
+/* K ← P K Pᵀ + σ² I for block c in O(n²), P = diag(p) − γ u uᵀ: with z = K u, ω = uᵀz,
+ * y = γ p∘z − ½γ²ω u, (PKPᵀ)_ef = p_e p_f K_ef − y_e u_f − u_e y_f. */
 static void fb_block_step(fb_data *fb, int c, double sig2) {
   const int n = fb->n;
   const double *restrict p = fb->p + (size_t)c * n, *restrict u = fb->u + (size_t)c * n;
@@ -710,16 +745,36 @@ static double fb_block_w2_matrix(fb_data *fb, int c, double ab, int lane) {
   return trk + trs;
 }
 
-/* General path (dps, pigdm: K_t does not commute with K*_t): one step t → t−1 of every
- * block (when t > 0; t = 0 only evaluates), fused per batch of FB_NB blocks with the squared
- * covariance part of W2 at time `tw` (returned when want): Σ_c wgt_c [tr K + tr K* − 2 Σ √eig]. */
+/* Whether every entry of the K blocks is finite (W2 of a diverged law is +inf; the eigen
+ * kernels are not run on inf/NaN). */
+static int fb_K_finite(const fb_data *fb) {
+  size_t n = (size_t)fb->nc * fb->n * fb->n;
+  double acc = 0;
+  for (size_t i = 0; i < n; i++) acc += fb->K[i] * 0.0; /* NaN iff some entry is inf or NaN */
+  return acc == 0.0;
+}
+
+/* General path (the law does not commute with the reference): the fast one-stage step of
+ * every block (when step; else only evaluates), fused per batch of FB_NB blocks with the
+ * squared covariance part of W2 at ᾱ_w (returned when want):
+ * Σ_c wgt_c [tr K + tr K* − 2 Σ √eig]. */
 static double fb_general_pass(fb_data *fb, int step, double sig2, int want, double abw) {
   double total = 0, tr[FB_NB], sq[FB_NB];
+  if (!step && want && !fb_K_finite(fb)) return INFINITY;
   for (int c0 = 0; c0 < fb->nc; c0 += FB_NB) {
     int nl = fb->nc - c0 < FB_NB ? fb->nc - c0 : FB_NB;
     for (int j = 0; j < nl; j++)
       if (step) fb_block_step(fb, c0 + j, sig2);
     if (!want) continue;
+    if (step) { /* a block may have overflowed in this step */
+      double acc = 0;
+      for (size_t i = (size_t)c0 * fb->n * fb->n; i < (size_t)(c0 + nl) * fb->n * fb->n; i++) acc += fb->K[i] * 0.0;
+      if (acc != 0.0) {
+        want = 0;
+        total = INFINITY;
+        continue;
+      }
+    }
     if (nl < FB_NB) memset(fb->bm, 0, sizeof(fb_vd) * FB_NV * (size_t)fb->n * fb->n); /* idle lanes: zero matrices */
     for (int j = 0; j < nl; j++) tr[j] = fb_block_w2_matrix(fb, c0 + j, abw, j);
     fb_sqrt_trace_batch(fb, sq);
@@ -728,30 +783,16 @@ static double fb_general_pass(fb_data *fb, int step, double sig2, int want, doub
   return total;
 }
 
-/* Commuting path (none, cgdm): H_t = (K*_t)⁻¹ exactly (`none`: Σ_t⁻¹ against the prior path;
- * cgdm: its C_t is the exact p(v | x_t), so H_t is the precision of p(x_t | v)), so every
- * P_t, K_t, K*_t is a function of one fixed symmetric block (Λ or Σ_post) with spectrum
- * dref: per eigenvalue k ← p² k + σ_t², p = (1 − β/k*)/√α, k* = ᾱ dref + 1 − ᾱ, and
- * W2 is in closed form Σ wgt (√k − √k*)² (at time tw, returned when want). */
-static double fb_commuting_pass(fb_data *fb, const gds_schedule *sc, int t, int want, double abw) {
+/* Closed-form W2² of the commuting path at ᾱ_w: Σ wgt (√k − √(ᾱ_w dref + 1 − ᾱ_w))². */
+static double fb_commuting_w2(const fb_data *fb, double abw) {
   const int n = fb->n;
-  const double *restrict dref = fb->dref;
-  double *restrict k = fb->kd, total = 0;
-  if (t > 0) {
-    double ab = sc->alpha_bar[t], beta = sc->beta[t], isa = 1.0 / sqrt(sc->alpha[t]), sig2 = sc->sigma2[t];
-    const int cn = fb->nc * n;
-#pragma omp simd
-    for (int i = 0; i < cn; i++) {
-      double pf = (1 - beta / (ab * dref[i] + 1 - ab)) * isa;
-      k[i] = pf * pf * k[i] + sig2;
-    }
-  }
-  if (!want) return 0;
+  const double *restrict dref = fb->dref, *restrict k = fb->kd;
+  double total = 0;
   for (int c = 0; c < fb->nc; c++) {
     double acc = 0;
 #pragma omp simd reduction(+ : acc)
     for (int e = 0; e < n; e++) {
-      double ks = abw * dref[c * n + e] + 1 - abw; /* ≥ 0 up to the rounding of dsyev at t = 0 */
+      double ks = abw * dref[c * n + e] + 1 - abw; /* ≥ 0 up to the rounding of dsyev at ᾱ = 1 */
       double dl = sqrt(k[c * n + e]) - (ks > 0 ? sqrt(ks) : 0.0);
       acc += dl * dl;
     }
@@ -760,7 +801,32 @@ static double fb_commuting_pass(fb_data *fb, const gds_schedule *sc, int t, int 
   return total;
 }
 
-/* cgdm: eigen-decomposition of every Σ_post block, once per law (Q_c diag(dref) Q_cᵀ). */
+/* Commuting path (exact-score algorithms: H_ᾱ = (ᾱ Σ_ref + (1 − ᾱ) I)⁻¹): every step is, per
+ * eigenvalue dref of Σ_ref, the program on scalars with h_j = 1/(ᾱ_j dref + 1 − ᾱ_j):
+ * k ← p² k + noise (one stage at y: p = scale (b_y − b₁ h)). */
+static void fb_commuting_step(fb_data *fb, const gds_step *st) {
+  const double *restrict dref = fb->dref;
+  double *restrict k = fb->kd;
+  const int cn = fb->nc * fb->n;
+  const double sig2 = st->noise;
+  if (st->nstage == 1 && st->stage[0].a_y == 1.0) {
+    double ab = st->stage[0].abar, by = st->b_y, bb = st->b[0], scale = st->scale;
+#pragma omp simd
+    for (int i = 0; i < cn; i++) {
+      double pf = (by - bb / (ab * dref[i] + 1 - ab)) * scale;
+      k[i] = pf * pf * k[i] + sig2;
+    }
+    return;
+  }
+  double h[GDS_STAGE_MAX], pf, q;
+  for (int i = 0; i < cn; i++) {
+    for (int j = 0; j < st->nstage; j++) h[j] = 1.0 / (st->stage[j].abar * dref[i] + 1 - st->stage[j].abar);
+    gds_step_scalar(st, h, NULL, &pf, &q);
+    k[i] = pf * pf * k[i] + sig2;
+  }
+}
+
+/* Σ_post blocks' eigen-decomposition, once per law (Q_c diag(pd) Q_cᵀ). */
 static int fb_prepare_posterior_basis(fb_data *fb) {
   if (fb->have_q) return GDS_SUCCESS;
   const int n = fb->n;
@@ -785,7 +851,7 @@ static int fb_prepare_posterior_basis(fb_data *fb) {
   return GDS_SUCCESS;
 }
 
-/* K blocks from the commuting state: diag(k) (none) or Q diag(k) Qᵀ (cgdm). */
+/* K blocks from the commuting state: diag(k) (prior basis) or Q diag(k) Qᵀ (posterior). */
 static void fb_commuting_to_K(fb_data *fb, int posterior_basis) {
   const int n = fb->n;
   memset(fb->K, 0, sizeof(double) * (size_t)fb->nc * n * n);
@@ -804,18 +870,17 @@ static void fb_commuting_to_K(fb_data *fb, int posterior_basis) {
   }
 }
 
-/* Mean step for one seed (SPEC §2: m_{t−1} = P_t m_t + b_t), per block:
- * m ← p∘m + γ u (ρ − uᵀm), plus at class 0 the prior-mean terms
- * β/√α·√ᾱ·(μ'/Σ_t + C⁻¹ u uᵀμ'). Fused with ‖m_{t−1} − √ᾱ_{t−1} q'‖² (returned). */
-static double fb_step_mean(fb_data *fb, const gds_schedule *sc, int t, fb_seed *sd, int want_w2) {
+/* Mean step with one score stage at y, for one seed (docs/maths.md §5.2), per block:
+ * m ← p∘m + γ u (ρ − uᵀm), plus at class 0 the prior-mean terms scale b₁ √ᾱ (μ'/Σ_ᾱ +
+ * C⁻¹ u uᵀμ'). Fused with ‖m − √ᾱ_w q'‖² (returned). */
+static double fb_step_mean_fast(fb_data *fb, const gds_step *st, fb_seed *sd, double sabw, int want_w2) {
   const int n = fb->n;
-  double ab = sc->alpha_bar[t], sab = sqrt(ab), isa = 1.0 / sqrt(sc->alpha[t]);
-  double sabm = sqrt(sc->alpha_bar[t - 1]), acc = 0;
+  double ab = st->stage[0].abar, sab = sqrt(ab), acc = 0;
   for (int c = 0; c < fb->nc; c++) {
     const double *restrict p = fb->p + (size_t)c * n, *restrict u = fb->u + (size_t)c * n;
     double *restrict mr = sd->mre + (size_t)c * n, *restrict mi = sd->mim + (size_t)c * n;
     double g = fb->gam[c], rr = sd->rre[c], ri = sd->rim[c], umr = 0, umi = 0;
-    if (c == 0) rr += sab * u[0] * fb->mu0; /* C⁻¹ u uᵀ(√ᾱ μ') part of H_t μ */
+    if (c == 0) rr += sab * u[0] * fb->mu0; /* C⁻¹ u uᵀ(√ᾱ μ') part of H μ */
 #pragma omp simd reduction(+ : umr, umi)
     for (int e = 0; e < n; e++) {
       umr += u[e] * mr[e];
@@ -827,13 +892,13 @@ static double fb_step_mean(fb_data *fb, const gds_schedule *sc, int t, fb_seed *
       mr[e] = p[e] * mr[e] + cr * u[e];
       mi[e] = p[e] * mi[e] + ci * u[e];
     }
-    if (c == 0) mr[0] += sc->beta[t] * isa * sab * fb->mu0 / (ab * fb->lam[0] + 1 - ab);
+    if (c == 0) mr[0] += st->b[0] * st->scale * sab * fb->mu0 / (ab * fb->lam[0] + 1 - ab);
     if (want_w2) {
       const double *restrict qr = sd->qre + (size_t)c * n, *restrict qi = sd->qim + (size_t)c * n;
       double a = 0;
 #pragma omp simd reduction(+ : a)
       for (int e = 0; e < n; e++) {
-        double dr = mr[e] - sabm * qr[e], di = mi[e] - sabm * qi[e];
+        double dr = mr[e] - sabw * qr[e], di = mi[e] - sabw * qi[e];
         a += dr * dr + di * di;
       }
       acc += fb->wgt[c] * a;
@@ -842,85 +907,313 @@ static double fb_step_mean(fb_data *fb, const gds_schedule *sc, int t, fb_seed *
   return acc;
 }
 
-static double fb_mean2_initial(const fb_data *fb, const fb_seed *sd, double sab) {
+/* ‖m − √ᾱ q'‖² of one seed. */
+static double fb_mean2(const fb_data *fb, const fb_seed *sd, double sab) {
   double acc = 0;
   size_t n = fb->n;
-  for (int c = 0; c < fb->nc; c++)
+  for (int c = 0; c < fb->nc; c++) {
+    double a = 0;
     for (size_t e = 0; e < n; e++) {
       size_t ce = c * n + e;
-      acc += fb->wgt[c] * sab * sab * (sd->qre[ce] * sd->qre[ce] + sd->qim[ce] * sd->qim[ce]);
+      double dr = sd->mre[ce] - sab * sd->qre[ce], di = sd->mim[ce] - sab * sd->qim[ce];
+      a += dr * dr + di * di;
     }
+    acc += fb->wgt[c] * a;
+  }
   return acc;
 }
 
-/* Runs the recursion of SPEC §2 from T (m_T = 0, K_T = I) down to t_stop, recording W2 at
- * the times the mask selects; leaves K_{t_stop} in fb->K when need_K. cgdm needs
- * fb_prepare_posterior_basis first. */
-static void fb_run(gds_law *law, gds_algorithm alg, double alpha_dps, int ns, fb_seed *sd, int t_stop,
-                   const unsigned char *mask, double *w2_cov, double **w2_mean, int need_K) {
-  fb_data *fb = law->data;
-  const gds_schedule *sc = law->sched;
-  double s2 = law->sigma * law->sigma;
-  int T = sc->T, rec = w2_cov || w2_mean, n = fb->n;
-  int commuting = alg == GDS_ALG_NONE || alg == GDS_ALG_CGDM;
-  if (commuting) {
-    fb->dref = alg == GDS_ALG_NONE ? fb->lam : fb->pd;
-    for (size_t i = 0; i < (size_t)fb->nc * n; i++) fb->kd[i] = 1.0;
-  } else {
-    memset(fb->K, 0, sizeof(double) * (size_t)fb->nc * n * n);
-    for (size_t c = 0; c < (size_t)fb->nc; c++)
-      for (int e = 0; e < n; e++) fb->K[c * n * n + (size_t)e * (n + 1)] = 1.0;
-  }
-  int want = rec && (!mask || mask[T]) && w2_cov;
-  double ab = sc->alpha_bar[T];
-  double c2 = commuting ? fb_commuting_pass(fb, sc, 0, want, ab) : fb_general_pass(fb, 0, 0, want, ab);
-  if (w2_cov) w2_cov[T] = want ? sqrt(fmax(0.0, c2)) : NAN;
-  want = rec && (!mask || mask[T]);
-  for (int s = 0; s < ns && w2_mean; s++)
-    if (w2_mean[s]) w2_mean[s][T] = want ? sqrt(fb_mean2_initial(fb, &sd[s], sqrt(ab))) : NAN;
-  for (int t = T; t > t_stop; t--) {
-    want = rec && (!mask || mask[t - 1]);
-    double abm = sc->alpha_bar[t - 1];
-    fb_step_coef(fb, sc, t, alg, alpha_dps, s2);
-    c2 = commuting ? fb_commuting_pass(fb, sc, t, want && w2_cov, abm)
-                   : fb_general_pass(fb, 1, sc->sigma2[t], want && w2_cov, abm);
-    if (w2_cov) w2_cov[t - 1] = want ? sqrt(fmax(0.0, c2)) : NAN;
-    for (int s = 0; s < ns; s++) {
-      double m2 = fb_step_mean(fb, sc, t, &sd[s], want);
-      if (w2_mean && w2_mean[s]) w2_mean[s][t - 1] = want ? sqrt(m2) : NAN;
+/* ---- general steps: linear maps applied to vectors of the block coordinates ---- */
+
+/* Score of a program stage on vectors (docs/maths.md §5.2): per class c,
+ * k = −Σ_ᾱ⁻¹∘x' + C⁻¹ (ρ_c − uᵀx') u with x' = x − √ᾱ μ' (μ' at class 0, member 0).
+ * Covariance rows (c ≥ 0: nvec rows of block c) take the linear part only (ρ = 0, μ' = 0);
+ * means (c < 0: one whole state vector) the real or imaginary part of ρ. */
+typedef struct fb_score_ctx {
+  fb_data *fb;
+  const gds_step *st;
+  int c, nvec;
+  const double *rho; /* [nc] or NULL */
+  int with_mu;
+} fb_score_ctx;
+
+static int fb_score(void *ctx, int j, const double *x, double *k) {
+  const fb_score_ctx *sc = ctx;
+  const fb_data *fb = sc->fb;
+  const int n = fb->n;
+  const size_t cn = (size_t)fb->nc * n;
+  int c0 = sc->c >= 0 ? sc->c : 0, c1 = sc->c >= 0 ? sc->c + 1 : fb->nc, nv = sc->c >= 0 ? sc->nvec : 1;
+  double mu = sc->with_mu ? sqrt(sc->st->stage[j].abar) * fb->mu0 : 0.0;
+  for (int c = c0; c < c1; c++) {
+    const double *ist = fb->sist + j * cn + (size_t)c * n, *u = fb->su + j * cn + (size_t)c * n;
+    double ci = fb->scinv[(size_t)j * fb->nc + c], rho = sc->rho ? sc->rho[c] : 0.0;
+    for (int v = 0; v < nv; v++) {
+      size_t off = sc->c >= 0 ? (size_t)v * n : (size_t)c * n;
+      const double *xv = x + off;
+      double *kv = k + off, ux = 0;
+      for (int e = 0; e < n; e++) ux += u[e] * xv[e];
+      if (c == 0) ux -= u[0] * mu;
+      double g = ci * (rho - ux);
+      for (int e = 0; e < n; e++) kv[e] = -ist[e] * xv[e] + g * u[e];
+      if (c == 0) kv[0] += ist[0] * mu;
     }
   }
-  if (commuting && need_K) fb_commuting_to_K(fb, alg == GDS_ALG_CGDM);
+  return GDS_SUCCESS;
 }
 
-static int fb_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res) {
-  fb_data *fb = law->data;
-  int ns = req->nseeds, T = law->sched->T;
-  fb_seed *sd;
-  double *buf, *cov = NULL, **wm = NULL;
-  if (req->cfg.alg.kind == GDS_ALG_CGDM) GDS_CALL(fb_prepare_posterior_basis(fb));
-  GDS_CALL(fb_alloc_seeds(fb, ns, &sd, &buf));
-  for (int s = 0; s < ns; s++) fb_measure(law, req->v[s], &sd[s], req->cfg.alg.kind != GDS_ALG_NONE);
-  /* cov[T+1] then one mean curve per seed: w2 needs both even when the caller wants only w2 */
-  int ierr = GDS_ALLOC(cov, (size_t)(T + 1) * (ns + 1));
-  if (!ierr) ierr = GDS_ALLOC(wm, ns > 0 ? ns : 1);
-  if (!ierr) {
-    for (int s = 0; s < ns; s++) wm[s] = cov + (size_t)(T + 1) * (s + 1);
-    fb_run(law, req->cfg.alg.kind, req->cfg.alpha_dps, ns, sd, 0, req->w2_mask, cov, wm, res->var0 != NULL);
-    for (int s = 0; s < ns; s++) {
-      if (res->w2_mean) memcpy(res->w2_mean[s], wm[s], sizeof(double) * (size_t)(T + 1));
-      if (res->w2)
-        for (int t = 0; t <= T; t++) res->w2[s][t] = gds_w2_combine(wm[s][t], cov[t]);
-      if (res->mean0) fb_inverse(fb, sd[s].mre, sd[s].mim, res->mean0[s]);
+/* DDRM step (SPEC §7.2) on vectors of the block coordinates: per class the one row-space
+ * coordinate v₁ = |a|/‖a‖ (singular value sv = ‖a‖) and ker A (the rest of the block):
+ * with X = J∘x + (1 − √ᾱ_t J)∘μ', E = (x − √ᾱ_t X)/√(1 − ᾱ_t),
+ * out = √ᾱ_s [X + ce_K E + v₁((cx₁ − 1) v₁ᵀX + (ce₁ − ce_K) v₁ᵀE + cy₁ ȳ)],
+ * ȳ = ṽ(κ)/‖a‖ (ce_K: the kernel's coefficients, cx_K = 1, cy_K = 0). Covariance rows take the
+ * linear part (μ' = 0, ȳ = 0). */
+typedef struct fb_ddrm_ctx {
+  fb_data *fb;
+  const gds_step *st;
+  gds_ddrm_coef ck, *c1; /* kernel; row coordinate per class [nc] */
+  const double *rho;     /* [nc] re or im part of ρ for means, NULL for covariances */
+  int with_mu;
+} fb_ddrm_ctx;
+
+static void fb_ddrm_apply(const fb_ddrm_ctx *dc, int c, int nvec, const double *x, double *out) {
+  const fb_data *fb = dc->fb;
+  const int n = fb->n;
+  const double at = dc->st->abar_t, sat = sqrt(at), isq = 1.0 / sqrt(1 - at), sas = sqrt(dc->st->abar_s);
+  const double *lam = fb->lam + (size_t)c * n, *al = fb->al + (size_t)c * n;
+  const double s = fb->sv[c];
+  const gds_ddrm_coef k1 = s > 0 ? dc->c1[c] : dc->ck;
+  double *X = fb->vwork, *E = fb->vwork + n;
+  for (int v = 0; v < nvec; v++) {
+    const double *xv = x + (size_t)v * n;
+    double *ov = out + (size_t)v * n, vx = 0, ve = 0;
+    for (int e = 0; e < n; e++) {
+      double J = sat * lam[e] / (at * lam[e] + 1 - at), mu = (dc->with_mu && c == 0 && e == 0) ? fb->mu0 : 0.0;
+      X[e] = J * xv[e] + (1 - sat * J) * mu;
+      E[e] = (xv[e] - sat * X[e]) * isq;
+      if (s > 0) {
+        vx += al[e] / s * X[e];
+        ve += al[e] / s * E[e];
+      }
     }
-    if (res->w2_cov) memcpy(res->w2_cov, cov, sizeof(double) * (size_t)(T + 1));
-    if (res->var0) ierr = fb_diag_pixel(fb, fb_block_state, NULL, res->var0);
+    double ybar = 0;
+    if (dc->rho && s > 0) ybar = (dc->rho[c] + (dc->with_mu && c == 0 ? al[0] * fb->mu0 : 0.0)) / s;
+    double g = (k1.cx - 1) * vx + (k1.ce - dc->ck.ce) * ve + k1.cy * ybar;
+    for (int e = 0; e < n; e++) ov[e] = sas * (X[e] + dc->ck.ce * E[e] + (s > 0 ? g * al[e] / s : 0.0));
   }
-  free(cov);
-  free(wm);
-  free(buf);
-  free(sd);
-  GDS_CALL(ierr);
+}
+
+/* A linear map applied to the n rows of block c: rows in, rows out (n·n values each). */
+typedef int (*fb_rows_fn)(fb_data *fb, void *ctx, int c, const double *in, double *out);
+
+static int fb_rows_program(fb_data *fb, void *ctx, int c, const double *in, double *out) {
+  const gds_step *st = ctx;
+  fb_score_ctx sc = {fb, st, c, fb->n, NULL, 0};
+  size_t nn = (size_t)fb->n * fb->n;
+  GDS_CALL(gds_step_apply(st, nn, in, out, fb->kwork + 2 * nn, fb_score, &sc));
+  return GDS_SUCCESS;
+}
+
+static int fb_rows_ddrm(fb_data *fb, void *ctx, int c, const double *in, double *out) {
+  fb_ddrm_apply(ctx, c, fb->n, in, out);
+  return GDS_SUCCESS;
+}
+
+/* K_c ← P K_c Pᵀ for every block (K symmetric: P applied to the rows gives (P K)ᵀ; transposed,
+ * P applied again gives P K Pᵀ), symmetrised against rounding drift. */
+static int fb_sandwich(fb_data *fb, fb_rows_fn fn, void *ctx) {
+  const int n = fb->n;
+  const size_t nn = (size_t)n * n;
+  double *T1 = fb->kwork, *T2 = fb->kwork + nn;
+  for (int c = 0; c < fb->nc; c++) {
+    double *K = fb->K + (size_t)c * nn;
+    GDS_CALL(fn(fb, ctx, c, K, T1));
+    for (int e = 0; e < n; e++)
+      for (int f = 0; f < n; f++) T2[e * n + f] = T1[f * n + e];
+    GDS_CALL(fn(fb, ctx, c, T2, T1));
+    for (int e = 0; e < n; e++)
+      for (int f = 0; f <= e; f++) K[e * n + f] = K[f * n + e] = 0.5 * (T1[e * n + f] + T1[f * n + e]);
+  }
+  return GDS_SUCCESS;
+}
+
+/* ---- evaluation ---- */
+
+typedef struct fb_eval {
+  fb_seed *sd;
+  double *buf, *tmp; /* seeds; one state vector (nc·n) of work */
+  int commuting;
+  gds_ddrm_coef *c1; /* [nc] DDRM row coefficients of the current step */
+} fb_eval;
+
+static void fb_end(gds_law *law, gds_law_eval *ev) {
+  (void)law;
+  fb_eval *fe = ev->st;
+  if (!fe) return;
+  free(fe->buf);
+  free(fe->sd);
+  free(fe->tmp);
+  free(fe->c1);
+  free(fe);
+  ev->st = NULL;
+}
+
+/* Start law (SPEC §7.4, §7.2): N(0, I); the reference law at ᾱ; or DDRM's start, per class
+ * K = I + (nu₁ − 1) v₁v₁ᵀ, m = cy₁ ȳ v₁. */
+static int fb_begin(gds_law *law, gds_law_eval *ev) {
+  fb_data *fb = law->data;
+  fb_eval *fe;
+  GDS_CALL(GDS_ALLOC(fe, 1));
+  ev->st = fe;
+  const gds_plan *pl = ev->plan;
+  const int n = fb->n, ns = ev->ns, post = ev->alg->target_posterior;
+  const size_t cn = (size_t)fb->nc * n, nn = (size_t)n * n;
+  fe->commuting = ev->alg->exact_score;
+  if (fe->commuting && post) GDS_CALL(fb_prepare_posterior_basis(fb));
+  fb->dref = post ? fb->pd : fb->lam;
+  GDS_CALL(fb_alloc_seeds(fb, ns, &fe->sd, &fe->buf));
+  GDS_CALL(GDS_ALLOC(fe->tmp, 2 * (GDS_STAGE_MAX + 2) * cn));
+  GDS_CALL(GDS_ALLOC(fe->c1, fb->nc));
+  for (int s = 0; s < ns; s++) fb_measure(law, ev->v[s], &fe->sd[s], post);
+  double ab = pl->abar[0], sab = sqrt(ab);
+  if (fe->commuting) {
+    for (size_t i = 0; i < cn; i++) fb->kd[i] = pl->start == GDS_START_EXACT ? ab * fb->dref[i] + 1 - ab : 1.0;
+  } else {
+    memset(fb->K, 0, sizeof(double) * cn * n);
+    for (int c = 0; c < fb->nc; c++) {
+      double *K = fb->K + (size_t)c * nn;
+      if (pl->start == GDS_START_EXACT) {
+        fb_ref_ctx rc = {ab, !post};
+        fb_block_ref(fb, c, &rc, K);
+        continue;
+      }
+      for (int e = 0; e < n; e++) K[e * n + e] = 1.0;
+      if (pl->start == GDS_START_DDRM && fb->sv[c] > 0) {
+        gds_ddrm_coef c1 = gds_ddrm_start_component(fb->sv[c], pl->start_vs, law->sigma);
+        const double *al = fb->al + (size_t)c * n, s2 = fb->sv[c] * fb->sv[c];
+        for (int e = 0; e < n; e++)
+          for (int f = 0; f < n; f++) K[e * n + f] += (c1.nu - 1) * al[e] * al[f] / s2;
+      }
+    }
+  }
+  for (int s = 0; s < ns; s++) {
+    fb_seed *sd = &fe->sd[s];
+    for (size_t ce = 0; ce < cn; ce++) {
+      sd->mre[ce] = pl->start == GDS_START_EXACT ? sab * sd->qre[ce] : 0.0;
+      sd->mim[ce] = pl->start == GDS_START_EXACT ? sab * sd->qim[ce] : 0.0;
+    }
+    if (pl->start != GDS_START_DDRM) continue;
+    for (int c = 0; c < fb->nc; c++) {
+      double sv = fb->sv[c];
+      if (!(sv > 0)) continue;
+      gds_ddrm_coef c1 = gds_ddrm_start_component(sv, pl->start_vs, law->sigma);
+      const double *al = fb->al + (size_t)c * n;
+      double yr = (sd->rre[c] + (c == 0 ? al[0] * fb->mu0 : 0.0)) / sv, yi = sd->rim[c] / sv; /* ȳ = ṽ(κ)/‖a‖ */
+      for (int e = 0; e < n; e++) {
+        sd->mre[(size_t)c * n + e] = c1.cy * yr * al[e] / sv;
+        sd->mim[(size_t)c * n + e] = c1.cy * yi * al[e] / sv;
+      }
+    }
+  }
+  return GDS_SUCCESS;
+}
+
+static int fb_record(gds_law *law, gds_law_eval *ev, gds_law_rec *rec) {
+  fb_data *fb = law->data;
+  fb_eval *fe = ev->st;
+  double c2 = fe->commuting ? fb_commuting_w2(fb, rec->abar) : fb_general_pass(fb, 0, 0, 1, rec->abar);
+  rec->cov = sqrt(fmax(0.0, c2));
+  for (int s = 0; s < ev->ns; s++) rec->mean[s] = sqrt(fb_mean2(fb, &fe->sd[s], sqrt(rec->abar)));
+  return GDS_SUCCESS;
+}
+
+/* Means of every seed through a general program (re and im parts follow the same real map). */
+static int fb_means_program(gds_law *law, gds_law_eval *ev, const gds_step *st) {
+  fb_data *fb = law->data;
+  fb_eval *fe = ev->st;
+  const size_t cn = (size_t)fb->nc * fb->n;
+  for (int s = 0; s < ev->ns; s++) {
+    fb_seed *sd = &fe->sd[s];
+    fb_score_ctx re = {fb, st, -1, 1, sd->rre, 1}, im = {fb, st, -1, 1, sd->rim, 0};
+    GDS_CALL(gds_step_apply(st, cn, sd->mre, sd->mre, fe->tmp, fb_score, &re));
+    GDS_CALL(gds_step_apply(st, cn, sd->mim, sd->mim, fe->tmp, fb_score, &im));
+  }
+  return GDS_SUCCESS;
+}
+
+static int fb_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
+  fb_data *fb = law->data;
+  fb_eval *fe = ev->st;
+  const gds_step *st = &ev->plan->step[j];
+  const double s2 = law->sigma * law->sigma, sabw = sqrt(rec->abar);
+  const int n = fb->n, fast = st->kind == GDS_STEP_SCORE && st->nstage == 1 && st->stage[0].a_y == 1.0;
+  double c2 = 0;
+  if (st->kind == GDS_STEP_DDRM) {
+    const double vs = gds_ddrm_vs(st->abar_s);
+    fb_ddrm_ctx dc = {fb, st, gds_ddrm_component(&ev->cfg->alg, 0.0, vs, law->sigma), fe->c1, NULL, 0};
+    for (int c = 0; c < fb->nc; c++) fe->c1[c] = gds_ddrm_component(&ev->cfg->alg, fb->sv[c], vs, law->sigma);
+    GDS_CALL(fb_sandwich(fb, fb_rows_ddrm, &dc));
+    for (int c = 0; c < fb->nc; c++) { /* noise ᾱ_s (nu_K I + (nu₁ − nu_K) v₁v₁ᵀ) */
+      double *K = fb->K + (size_t)c * n * n, sv = fb->sv[c];
+      const double *al = fb->al + (size_t)c * n, d1 = sv > 0 ? fe->c1[c].nu - dc.ck.nu : 0.0;
+      for (int e = 0; e < n; e++) {
+        K[e * n + e] += st->abar_s * dc.ck.nu;
+        if (d1 != 0)
+          for (int f = 0; f < n; f++) K[e * n + f] += st->abar_s * d1 * al[e] * al[f] / (sv * sv);
+      }
+    }
+    if (rec->want) c2 = fb_general_pass(fb, 0, 0, 1, rec->abar);
+    for (int s = 0; s < ev->ns; s++) {
+      fb_seed *sd = &fe->sd[s];
+      fb_ddrm_ctx re = dc, im = dc;
+      re.rho = sd->rre;
+      re.with_mu = 1;
+      im.rho = sd->rim;
+      for (int c = 0; c < fb->nc; c++) {
+        double *xr = sd->mre + (size_t)c * n, *xi = sd->mim + (size_t)c * n;
+        fb_ddrm_apply(&re, c, 1, xr, fe->tmp);
+        memcpy(xr, fe->tmp, sizeof(double) * n);
+        fb_ddrm_apply(&im, c, 1, xi, fe->tmp);
+        memcpy(xi, fe->tmp, sizeof(double) * n);
+      }
+    }
+  } else if (fast) {
+    gds_guidance g = ev->alg->guidance(st->stage[0].abar, s2, ev->cfg->alpha_dps);
+    fb_coef_fast(fb, st, g);
+    if (fe->commuting) {
+      fb_commuting_step(fb, st);
+      if (rec->want) c2 = fb_commuting_w2(fb, rec->abar);
+    } else c2 = fb_general_pass(fb, 1, st->noise, rec->want, rec->abar);
+    for (int s = 0; s < ev->ns; s++) {
+      double m2 = fb_step_mean_fast(fb, st, &fe->sd[s], sabw, rec->want);
+      rec->mean[s] = rec->want ? sqrt(m2) : NAN;
+    }
+    rec->cov = rec->want ? sqrt(fmax(0.0, c2)) : NAN;
+    return GDS_SUCCESS;
+  } else {
+    fb_coef_stages(fb, ev, st, s2);
+    if (fe->commuting) fb_commuting_step(fb, st);
+    else {
+      GDS_CALL(fb_sandwich(fb, fb_rows_program, (void *)st));
+      for (size_t c = 0; c < (size_t)fb->nc; c++)
+        for (int e = 0; e < n; e++) fb->K[c * n * n + (size_t)e * (n + 1)] += st->noise;
+    }
+    if (rec->want) c2 = fe->commuting ? fb_commuting_w2(fb, rec->abar) : fb_general_pass(fb, 0, 0, 1, rec->abar);
+    GDS_CALL(fb_means_program(law, ev, st));
+  }
+  rec->cov = rec->want ? sqrt(fmax(0.0, c2)) : NAN;
+  for (int s = 0; s < ev->ns; s++) rec->mean[s] = rec->want ? sqrt(fb_mean2(fb, &fe->sd[s], sabw)) : NAN;
+  return GDS_SUCCESS;
+}
+
+static int fb_output(gds_law *law, gds_law_eval *ev, double **mean, double *var) {
+  fb_data *fb = law->data;
+  fb_eval *fe = ev->st;
+  for (int s = 0; s < ev->ns && mean; s++)
+    if (mean[s]) fb_inverse(fb, fe->sd[s].mre, fe->sd[s].mim, mean[s]);
+  if (var) {
+    if (fe->commuting) fb_commuting_to_K(fb, ev->alg->target_posterior);
+    GDS_CALL(fb_diag_pixel(fb, fb_block_state, NULL, var));
+  }
   return GDS_SUCCESS;
 }
 
@@ -960,17 +1253,12 @@ static int fb_dense(fb_data *fb, fb_block_fn blk, const void *ctx, double *out) 
   return GDS_SUCCESS;
 }
 
-static int fb_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const double *v, int t, double *mean,
-                      double *cov, double *ref_mean, double *ref_cov) {
+static int fb_moments(gds_law *law, gds_law_eval *ev, double abar, double *mean, double *cov, double *ref_mean,
+                      double *ref_cov) {
   fb_data *fb = law->data;
-  fb_seed *sd;
-  double *buf;
-  if (alg == GDS_ALG_CGDM) GDS_CALL(fb_prepare_posterior_basis(fb));
-  GDS_CALL(fb_alloc_seeds(fb, 1, &sd, &buf));
-  fb_measure(law, v, sd, alg != GDS_ALG_NONE);
-  fb_run(law, alg, alpha_dps, 1, sd, t, NULL, NULL, NULL, cov != NULL);
-  double ab = law->sched->alpha_bar[t], sab = sqrt(ab);
-  int ierr = 0;
+  fb_eval *fe = ev->st;
+  fb_seed *sd = &fe->sd[0];
+  double sab = sqrt(abar);
   if (mean) fb_inverse(fb, sd->mre, sd->mim, mean);
   if (ref_mean) {
     size_t cn = (size_t)fb->nc * fb->n;
@@ -980,20 +1268,24 @@ static int fb_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const d
     }
     fb_inverse(fb, sd->qre, sd->qim, ref_mean);
   }
-  if (cov) ierr = fb_dense(fb, fb_block_state, NULL, cov);
-  fb_ref_ctx rc = {ab, alg == GDS_ALG_NONE};
-  if (ref_cov && !ierr) ierr = fb_dense(fb, fb_block_ref, &rc, ref_cov);
-  free(buf);
-  free(sd);
-  GDS_CALL(ierr);
+  if (cov) {
+    if (fe->commuting) fb_commuting_to_K(fb, ev->alg->target_posterior);
+    GDS_CALL(fb_dense(fb, fb_block_state, NULL, cov));
+  }
+  fb_ref_ctx rc = {abar, !ev->alg->target_posterior};
+  if (ref_cov) GDS_CALL(fb_dense(fb, fb_block_ref, &rc, ref_cov));
   return GDS_SUCCESS;
 }
 
 const gds_law_backend gds_law_backend_fourier_block = {
     .name = "fourier-block",
     .setup = fb_setup,
-    .posterior = fb_posterior,
-    .evaluate = fb_evaluate,
-    .moments = fb_moments,
     .destroy = fb_destroy,
+    .posterior = fb_posterior,
+    .begin = fb_begin,
+    .step = fb_step,
+    .record = fb_record,
+    .output = fb_output,
+    .moments = fb_moments,
+    .end = fb_end,
 };

@@ -1,8 +1,12 @@
-/* Fourier-diagonal law backend (SPEC §2, "Useful facts"): for identity and the blurs every
- * matrix of SPEC §2 is a Fourier multiplier, so the recursions m_{t−1} = P_t m_t + b_t,
- * K_{t−1} = P_t K_t P_tᵀ + σ_t² I run per frequency, and W2 is in closed form.
- * Real-FFT symmetry: only the H×(W/2+1) half spectrum is stored; a frequency whose
- * conjugate is not stored counts twice in traces and norms (weight wgt). */
+/* Fourier-diagonal law backend (docs/maths.md §5.1): for identity and the blurs every matrix
+ * of a step is a Fourier multiplier, so a step of any plan is, per frequency ξ,
+ *   m̂ ← p(ξ) m̂ + cr(ξ) r̂(ξ) (+ cμ μ̂ at ξ = 0),   K(ξ) ← p(ξ)² K(ξ) + nz(ξ),
+ * with r̂ = conj(â)(v̂ − â μ̂), and W2 is in closed form. p, cr come from the step program
+ * evaluated on scalars (gds_step_scalar), or for DDRM from gds_ddrm_component with the
+ * singular value s(ξ) = |â(ξ)|. Real-FFT symmetry: only the H×(W/2+1) half spectrum is
+ * stored; a frequency whose conjugate is not stored counts twice in traces and norms
+ * (weight wgt). The default sampler (one score stage at y, scalar noise) runs in a fused
+ * loop that streams the arrays once per step. */
 #include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,23 +18,30 @@
 
 typedef struct fd_data {
   int H, W, Wh, nf, d;
-  double *lam;     /* λ(ξ) */
-  double *a2;      /* |â(ξ)|² */
+  double *lam;       /* λ(ξ) */
+  double *a2;        /* |â(ξ)|² */
   double *are, *aim; /* â(ξ) */
-  double *wgt;     /* 1 or 2 (conjugate pair) */
-  double *postvar; /* Σ_post(ξ) = λσ²/(λ|â|² + σ²) */
-  double mu0;      /* μ̂(0) = m·d; μ̂(ξ) = 0 elsewhere */
-  double *k, *p, *cr; /* state K_t(ξ); per-step P_t(ξ) and guidance gain of b_t */
-  double *real;    /* d, FFT work */
+  double *wgt;       /* 1 or 2 (conjugate pair) */
+  double *postvar;   /* Σ_post(ξ) = λσ²/(λ|â|² + σ²) */
+  double *sv;        /* DDRM singular value |â(ξ)| (0 below GDS_DDRM_SV_RTOL·max) */
+  double mu0;        /* μ̂(0) = m·d; μ̂(ξ) = 0 elsewhere */
+  double *k, *p, *cr, *nz; /* state K(ξ); per step: gain, gain on r̂, added variance */
+  double *real;      /* d, FFT work */
   fftw_complex *spec;
   fftw_plan fwd, bwd;
 } fd_data;
 
 /* Per-seed spectra of one measurement: r̂ = conj(â)(v̂ − â μ̂), the reference mean q̂
- * (μ_post or μ), and the state m̂_t. Split real/imaginary arrays so the loops vectorise. */
+ * (μ_post or μ), and the state m̂. Split real/imaginary arrays so the loops vectorise. */
 typedef struct fd_seed {
   double *rre, *rim, *qre, *qim, *mre, *mim;
 } fd_seed;
+
+typedef struct fd_eval {
+  fd_seed *sd;
+  double *buf;
+  const double *refvar; /* Σ_ref(ξ): λ (prior path) or Σ_post(ξ) */
+} fd_eval;
 
 static void fd_destroy(gds_law *law) {
   fd_data *fd = law->data;
@@ -57,8 +68,9 @@ static int fd_setup(gds_law *law) {
   fd->d = fd->H * fd->W;
   int nf = fd->nf;
   double *blk;
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * 10 * (size_t)nf, &blk));
-  double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar, &fd->k, &fd->p, &fd->cr};
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * 12 * (size_t)nf, &blk));
+  double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar,
+                     &fd->sv,  &fd->k,  &fd->p,   &fd->cr,  &fd->nz};
   for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) *arrs[i] = blk + i * (size_t)nf;
   fd->real = fftw_alloc_real((size_t)fd->d);
   fd->spec = fftw_alloc_complex((size_t)nf);
@@ -69,7 +81,7 @@ static int fd_setup(gds_law *law) {
 
   memcpy(fd->real, op->kernel, sizeof(double) * (size_t)fd->d);
   fftw_execute(fd->fwd);
-  double s2 = law->sigma * law->sigma;
+  double s2 = law->sigma * law->sigma, smax = 0;
   for (int q = 0; q < fd->H; q++)
     for (int r = 0; r < fd->Wh; r++) {
       int f = q * fd->Wh + r;
@@ -79,7 +91,11 @@ static int fd_setup(gds_law *law) {
       fd->lam[f] = pr->spectrum[q * fd->W + r];
       fd->wgt[f] = (r == 0 || 2 * r == fd->W) ? 1.0 : 2.0;
       fd->postvar[f] = fd->lam[f] * s2 / (fd->lam[f] * fd->a2[f] + s2);
+      fd->sv[f] = sqrt(fd->a2[f]);
+      smax = fmax(smax, fd->sv[f]);
     }
+  for (int f = 0; f < nf; f++)
+    if (fd->sv[f] < GDS_DDRM_SV_RTOL * smax) fd->sv[f] = 0.0;
   fd->mu0 = pr->mean * fd->d;
   return GDS_SUCCESS;
 }
@@ -104,7 +120,8 @@ static void fd_inverse(fd_data *fd, const double *re, const double *im, double *
   for (int i = 0; i < fd->d; i++) x[i] = fd->real[i] / fd->d;
 }
 
-/* μ_post = μ + Σ Aᵀ (AΣAᵀ + σ²I)⁻¹ (v − Aμ): per frequency μ̂ + λ r̂/(λ|â|² + σ²). */
+/* r̂ = conj(â)(v̂ − âμ̂) and the reference mean q̂: μ_post = μ + Σ Aᵀ (AΣAᵀ + σ²I)⁻¹ (v − Aμ),
+ * per frequency μ̂ + λ r̂/(λ|â|² + σ²) (posterior_ref), or μ̂. */
 static void fd_measure(gds_law *law, const double *v, fd_seed *sd, int posterior_ref) {
   fd_data *fd = law->data;
   double s2 = law->sigma * law->sigma;
@@ -118,20 +135,34 @@ static void fd_measure(gds_law *law, const double *v, fd_seed *sd, int posterior
     double g = posterior_ref ? fd->lam[f] / (fd->lam[f] * fd->a2[f] + s2) : 0.0;
     sd->qre[f] = g * sd->rre[f];
     sd->qim[f] = g * sd->rim[f];
-    sd->mre[f] = sd->mim[f] = 0.0; /* m_T = 0 */
   }
   sd->qre[0] += fd->mu0;
+}
+
+static int fd_alloc_seeds(const fd_data *fd, int ns, fd_seed **out, double **buf) {
+  *buf = NULL;
+  GDS_CALL(GDS_ALLOC(*out, ns > 0 ? ns : 1));
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf * (ns > 0 ? ns : 1), buf));
+  for (int s = 0; s < ns; s++) {
+    double *b = *buf + 6 * (size_t)fd->nf * s;
+    (*out)[s] = (fd_seed){b, b + fd->nf, b + 2 * fd->nf, b + 3 * fd->nf, b + 4 * fd->nf, b + 5 * fd->nf};
+  }
+  return GDS_SUCCESS;
 }
 
 static int fd_posterior(gds_law *law, const double *v, double *mean, double *var) {
   fd_data *fd = law->data;
   if (mean) {
+    fd_seed *sd;
     double *buf;
-    GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf, &buf));
-    fd_seed sd = {buf, buf + fd->nf, buf + 2 * fd->nf, buf + 3 * fd->nf, buf + 4 * fd->nf, buf + 5 * fd->nf};
-    fd_measure(law, v, &sd, 1);
-    fd_inverse(fd, sd.qre, sd.qim, mean);
+    int ierr = fd_alloc_seeds(fd, 1, &sd, &buf);
+    if (!ierr) {
+      fd_measure(law, v, sd, 1);
+      fd_inverse(fd, sd->qre, sd->qim, mean);
+    }
     free(buf);
+    free(sd);
+    GDS_CALL(ierr);
   }
   if (var) { /* a stationary covariance has a constant diagonal: (1/d) tr Σ_post */
     double tr = 0;
@@ -141,73 +172,165 @@ static int fd_posterior(gds_law *law, const double *v, double *mean, double *var
   return GDS_SUCCESS;
 }
 
-/* Coefficients making C_t⁻¹ branch-free in the frequency loop:
- * C_t(ξ) = c0 + c1·|â|² + c2·|â|²·λ/Σ_t(ξ); on = 0 switches guidance off (`none`). */
-typedef struct fd_ccoef {
-  double c0, c1, c2, on;
-} fd_ccoef;
+/* ---- evaluation ---- */
 
-static fd_ccoef fd_ccoef_at(gds_algorithm alg, double alpha_dps, double abar, double s2) {
-  fd_ccoef c = {s2, 0, 0, 1};
-  switch (alg) {
-  case GDS_ALG_DPS: c.c0 = s2 / alpha_dps; break;
-  case GDS_ALG_PIGDM: c.c1 = 1 - abar; break;
-  case GDS_ALG_CGDM: c.c2 = 1 - abar; break;
-  default: c.c0 = 1; c.on = 0; break;
+/* Start law (SPEC §7.4, §7.2): N(0, I); the reference law at ᾱ (K = ᾱ Σ_ref + 1 − ᾱ,
+ * m̂ = √ᾱ q̂); or DDRM's start, per frequency K = nu, m̂ = cy ȳ with ȳ = v̂/â = r̂/|â|² + μ̂. */
+static int fd_begin(gds_law *law, gds_law_eval *ev) {
+  fd_data *fd = law->data;
+  fd_eval *fe;
+  GDS_CALL(GDS_ALLOC(fe, 1));
+  ev->st = fe;
+  const gds_plan *p = ev->plan;
+  int ns = ev->ns, nf = fd->nf;
+  GDS_CALL(fd_alloc_seeds(fd, ns, &fe->sd, &fe->buf));
+  fe->refvar = ev->alg->target_posterior ? fd->postvar : fd->lam;
+  for (int s = 0; s < ns; s++) fd_measure(law, ev->v[s], &fe->sd[s], ev->alg->target_posterior);
+  double ab = p->abar[0], sab = sqrt(ab);
+  for (int f = 0; f < nf; f++) {
+    double kf = 1.0, gq = 0.0, gy = 0.0; /* K; gain of m̂ on q̂, on ȳ */
+    if (p->start == GDS_START_EXACT) {
+      kf = ab * fe->refvar[f] + 1 - ab;
+      gq = sab;
+    } else if (p->start == GDS_START_DDRM) {
+      gds_ddrm_coef c = gds_ddrm_start_component(fd->sv[f], p->start_vs, law->sigma);
+      kf = c.nu;
+      gy = fd->sv[f] > 0 ? c.cy : 0.0;
+    }
+    fd->k[f] = kf;
+    for (int s = 0; s < ns; s++) {
+      fd_seed *sd = &fe->sd[s];
+      double yr = gy != 0 ? sd->rre[f] / fd->a2[f] + (f == 0 ? fd->mu0 : 0.0) : 0.0;
+      double yi = gy != 0 ? sd->rim[f] / fd->a2[f] : 0.0;
+      sd->mre[f] = gq * sd->qre[f] + gy * yr;
+      sd->mim[f] = gq * sd->qim[f] + gy * yi;
+    }
   }
-  return c;
+  return GDS_SUCCESS;
 }
 
-/* The per-frequency body of a backward step (see fd_step_cov). */
-static inline void fd_step_freq(int f, double ab, double sab, double beta, double isa, double sig2,
-                                fd_ccoef c, const double *restrict lam, const double *restrict a2,
+static void fd_end(gds_law *law, gds_law_eval *ev) {
+  (void)law;
+  fd_eval *fe = ev->st;
+  if (!fe) return;
+  free(fe->buf);
+  free(fe->sd);
+  free(fe);
+  ev->st = NULL;
+}
+
+/* Score of stage j at one frequency (SPEC §1): s̃ = −h x + G r̂ + h √ᾱ μ̂ with
+ * Σ_ᾱ = ᾱλ + 1 − ᾱ, J = √ᾱ λ/Σ_ᾱ, C = c0 + |â|²(c1 + c2 λ/Σ_ᾱ), h = 1/Σ_ᾱ + J²|â|²/C, G = J/C. */
+static inline void fd_score_coef(double ab, gds_guidance g, double lam, double a2, double *h, double *G) {
+  double ist = 1.0 / (ab * lam + 1 - ab), J = sqrt(ab) * lam * ist;
+  double ic = g.on / (g.c0 + a2 * (g.c1 + g.c2 * lam * ist));
+  *h = ist + J * J * a2 * ic;
+  *G = J * ic;
+}
+
+/* The per-frequency body of the fused default step (see fd_step_fast). */
+static inline void fd_step_freq(int f, double ab, double sab, double by, double bb, double scale, double sig2,
+                                gds_guidance c, const double *restrict lam, const double *restrict a2,
                                 double *restrict k, double *restrict p, double *restrict cr) {
   double ist = 1.0 / (ab * lam[f] + 1 - ab);
   double J = sab * lam[f] * ist;
   double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
-  double pf = (1 - beta * (ist + J * J * a2[f] * ic)) * isa;
+  double pf = (by - bb * (ist + J * J * a2[f] * ic)) * scale;
   p[f] = pf;
-  cr[f] = beta * isa * J * ic;
+  cr[f] = bb * scale * J * ic;
   k[f] = pf * pf * k[f] + sig2;
 }
 
-/* One backward step t → t−1 (SPEC §2) for every frequency:
- * Σ_t = ᾱλ + 1 − ᾱ, J = √ᾱ λ/Σ_t, H = 1/Σ_t + J²|â|²/C_t, P = (1 − βH)/√α,
- * K ← P²K + σ_t², and the gains of b_t: β/√α·J/C_t on r̂ (and β/√α·√ᾱ·H on μ̂(0)).
- * Fused with the covariance part of W2 at t−1 against ᾱ_{t−1} Σ_ref + (1 − ᾱ_{t−1}) I
- * (returned squared in *w2c2 when want_w2) so the arrays are streamed once per step. */
-static double fd_step_cov(fd_data *fd, const gds_schedule *sc, int t, gds_algorithm alg,
-                          double alpha_dps, double s2, const double *restrict refvar,
-                          int want_w2, double *w2c2) {
-  double ab = sc->alpha_bar[t], sab = sqrt(ab), beta = sc->beta[t];
-  double isa = 1.0 / sqrt(sc->alpha[t]), sig2 = sc->sigma2[t], abm = sc->alpha_bar[t - 1];
-  fd_ccoef c = fd_ccoef_at(alg, alpha_dps, ab, s2);
+/* One score stage at y with scalar noise (every discrete scheme): per frequency
+ * p = scale (b_y − b₁ h), cr = scale b₁ G, K ← p² K + noise. Fused with the covariance part
+ * of W2 at ᾱ_w against ᾱ_w Σ_ref + (1 − ᾱ_w) (returned squared in *w2c2 when want) so the
+ * arrays are streamed once per step. Returns the gain of μ̂(0). */
+static double fd_step_fast(fd_data *fd, const gds_step *st, gds_guidance c, const double *restrict refvar,
+                           double abw, int want, double *w2c2) {
+  double ab = st->stage[0].abar, sab = sqrt(ab), by = st->b_y, bb = st->b[0], scale = st->scale, sig2 = st->noise;
   const double *restrict lam = fd->lam, *restrict a2 = fd->a2, *restrict wgt = fd->wgt;
   double *restrict k = fd->k, *restrict p = fd->p, *restrict cr = fd->cr;
   double acc = 0;
   const int nf = fd->nf;
   /* Two copies of one loop body (fd_step_freq, inlined) so that the W2-free variant, used at
    * times w2_times leaves out, pays no square roots. */
-  if (want_w2) {
+  if (want) {
 #pragma omp simd reduction(+ : acc)
     for (int f = 0; f < nf; f++) {
-      fd_step_freq(f, ab, sab, beta, isa, sig2, c, lam, a2, k, p, cr);
-      double dl = sqrt(k[f]) - sqrt(abm * refvar[f] + 1 - abm);
+      fd_step_freq(f, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);
+      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
       acc += wgt[f] * dl * dl;
     }
   } else {
 #pragma omp simd
-    for (int f = 0; f < nf; f++) fd_step_freq(f, ab, sab, beta, isa, sig2, c, lam, a2, k, p, cr);
+    for (int f = 0; f < nf; f++) fd_step_freq(f, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);
   }
   *w2c2 = acc;
-  /* H_t at ξ = 0 (the only frequency where μ̂ ≠ 0), recomputed outside the vector loop. */
+  /* h at ξ = 0 (the only frequency where μ̂ ≠ 0), recomputed outside the vector loop. */
   double ist0 = 1.0 / (ab * lam[0] + 1 - ab), J0 = sab * lam[0] * ist0;
   double h0 = ist0 + J0 * J0 * a2[0] * c.on / (c.c0 + a2[0] * (c.c1 + c.c2 * lam[0] * ist0));
-  return beta * isa * sab * h0; /* gain of μ̂(0) in b_t */
+  return bb * scale * sab * h0;
 }
 
-/* m̂ ← P m̂ + b̂ for one seed, fused with ‖m_{t−1} − √ᾱ_{t−1} q‖² (returned). */
-static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabm, int want_w2) {
+/* Any score program: per frequency, the program on scalars (stage j: k = −h_j x + c_j) gives
+ * p and, with c_j = G_j, the gain cr on r̂; with c_j = h_j √ᾱ_j at ξ = 0, the gain of μ̂(0).
+ * nz = the program's noise. */
+static double fd_coef_program(gds_law *law, const gds_law_eval *ev, const gds_step *st) {
+  fd_data *fd = law->data;
+  const int nf = fd->nf, ns = st->nstage;
+  double s2 = law->sigma * law->sigma, h[GDS_STAGE_MAX], G[GDS_STAGE_MAX], q;
+  gds_guidance g[GDS_STAGE_MAX];
+  for (int j = 0; j < ns; j++) g[j] = ev->alg->guidance(st->stage[j].abar, s2, ev->cfg->alpha_dps);
+  for (int f = 0; f < nf; f++) {
+    for (int j = 0; j < ns; j++) fd_score_coef(st->stage[j].abar, g[j], fd->lam[f], fd->a2[f], &h[j], &G[j]);
+    gds_step_scalar(st, h, G, &fd->p[f], &fd->cr[f]);
+    fd->nz[f] = st->noise;
+  }
+  for (int j = 0; j < ns; j++) {
+    fd_score_coef(st->stage[j].abar, g[j], fd->lam[0], fd->a2[0], &h[j], &G[j]);
+    G[j] = h[j] * sqrt(st->stage[j].abar);
+  }
+  gds_step_scalar(st, h, G, &q, &q);
+  return q;
+}
+
+/* DDRM step t → s (SPEC §7.2) per frequency, V = the Fourier basis, s(ξ) = |â(ξ)|:
+ * x̂0 = J y + (1 − √ᾱ_t J) μ̂, ε̂ = (y − √ᾱ_t x̂0)/√(1 − ᾱ_t), ȳ = v̂/â = r̂/|â|² + μ̂,
+ * y_s = √ᾱ_s (cx x̂0 + ce ε̂ + cy ȳ) + √(ᾱ_s nu) z. Returns the gain of μ̂(0). */
+static double fd_coef_ddrm(gds_law *law, const gds_law_eval *ev, const gds_step *st) {
+  fd_data *fd = law->data;
+  const double at = st->abar_t, sat = sqrt(at), isq = 1.0 / sqrt(1 - at), sas = sqrt(st->abar_s);
+  const double vs = gds_ddrm_vs(st->abar_s);
+  double mu_gain = 0;
+  for (int f = 0; f < fd->nf; f++) {
+    gds_ddrm_coef c = gds_ddrm_component(&ev->cfg->alg, fd->sv[f], vs, law->sigma);
+    double J = sat * fd->lam[f] / (at * fd->lam[f] + 1 - at), e = (1 - sat * J) * isq;
+    fd->p[f] = sas * (c.cx * J + c.ce * e);
+    fd->cr[f] = fd->sv[f] > 0 ? sas * c.cy / fd->a2[f] : 0.0;
+    fd->nz[f] = st->abar_s * c.nu;
+    if (f == 0) mu_gain = sas * ((c.cx - c.ce * sat * isq) * (1 - sat * J) + (fd->sv[f] > 0 ? c.cy : 0.0));
+  }
+  return mu_gain;
+}
+
+/* K ← p² K + nz, fused with the covariance part of W2 (squared) at ᾱ_w when want. */
+static double fd_cov_update(fd_data *fd, const double *restrict refvar, double abw, int want) {
+  const double *restrict p = fd->p, *restrict nz = fd->nz, *restrict wgt = fd->wgt;
+  double *restrict k = fd->k, acc = 0;
+  const int nf = fd->nf;
+#pragma omp simd reduction(+ : acc)
+  for (int f = 0; f < nf; f++) {
+    k[f] = p[f] * p[f] * k[f] + nz[f];
+    if (want) {
+      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
+      acc += wgt[f] * dl * dl;
+    }
+  }
+  return acc;
+}
+
+/* m̂ ← p m̂ + cr r̂ (+ gain_mu0 μ̂ at ξ = 0) for one seed, fused with ‖m − √ᾱ_w q‖² (returned). */
+static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
   const double *restrict p = fd->p, *restrict cr = fd->cr, *restrict wgt = fd->wgt;
   double *restrict mre = sd->mre, *restrict mim = sd->mim;
   const double *restrict rre = sd->rre, *restrict rim = sd->rim;
@@ -220,107 +343,78 @@ static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sab
     mim[f] = p[f] * mim[f] + cr[f] * rim[f];
   }
   mre[0] += gain_mu0 * fd->mu0;
-  if (want_w2) {
+  if (want) {
 #pragma omp simd reduction(+ : acc)
     for (int f = 0; f < nf; f++) {
-      double dr = mre[f] - sabm * qre[f], di = mim[f] - sabm * qim[f];
+      double dr = mre[f] - sabw * qre[f], di = mim[f] - sabw * qim[f];
       acc += wgt[f] * (dr * dr + di * di);
     }
   }
   return acc;
 }
 
-/* W2 parts at t = T (m_T = 0, K_T = I), before any step. */
-static void fd_w2_initial(const fd_data *fd, const double *refvar, double ab, double *cov2) {
-  double acc = 0;
-  for (int f = 0; f < fd->nf; f++) {
-    double dl = 1.0 - sqrt(ab * refvar[f] + 1 - ab);
-    acc += fd->wgt[f] * dl * dl;
-  }
-  *cov2 = acc;
-}
-
-static double fd_mean2_initial(const fd_data *fd, const fd_seed *sd, double sab) {
-  double acc = 0;
-  for (int f = 0; f < fd->nf; f++) acc += fd->wgt[f] * sab * sab * (sd->qre[f] * sd->qre[f] + sd->qim[f] * sd->qim[f]);
-  return acc;
-}
-
-/* Runs the recursion from T down to t_stop, recording W2 at the times the mask selects. */
-static void fd_run(gds_law *law, gds_algorithm alg, double alpha_dps, int ns, fd_seed *sd,
-                   int t_stop, const unsigned char *mask, double *w2_cov, double **w2_mean) {
+static int fd_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
   fd_data *fd = law->data;
-  const gds_schedule *sc = law->sched;
-  const double *refvar = alg == GDS_ALG_NONE ? fd->lam : fd->postvar;
-  double s2 = law->sigma * law->sigma, cov2;
-  int T = sc->T, rec = w2_cov || w2_mean;
-  for (int f = 0; f < fd->nf; f++) fd->k[f] = 1.0; /* K_T = I */
-  int want = rec && (!mask || mask[T]);
-  fd_w2_initial(fd, refvar, sc->alpha_bar[T], &cov2);
-  if (w2_cov) w2_cov[T] = want ? sqrt(cov2) : NAN;
-  for (int s = 0; s < ns && w2_mean; s++)
-    if (w2_mean[s]) w2_mean[s][T] = want ? sqrt(fd_mean2_initial(fd, &sd[s], sqrt(sc->alpha_bar[T])) / fd->d) : NAN;
-  for (int t = T; t > t_stop; t--) {
-    want = rec && (!mask || mask[t - 1]);
-    double sabm = sqrt(sc->alpha_bar[t - 1]);
-    double g0 = fd_step_cov(fd, sc, t, alg, alpha_dps, s2, refvar, want, &cov2);
-    if (w2_cov) w2_cov[t - 1] = want ? sqrt(cov2) : NAN;
-    for (int s = 0; s < ns; s++) {
-      double m2 = fd_step_mean(fd, &sd[s], g0, sabm, want);
-      if (w2_mean && w2_mean[s]) w2_mean[s][t - 1] = want ? sqrt(m2 / fd->d) : NAN;
-    }
+  fd_eval *fe = ev->st;
+  const gds_step *st = &ev->plan->step[j];
+  double abw = rec->abar, cov2, g0;
+  int want = rec->want;
+  if (st->kind == GDS_STEP_SCORE && st->nstage == 1 && st->stage[0].a_y == 1.0) {
+    gds_guidance c = ev->alg->guidance(st->stage[0].abar, law->sigma * law->sigma, ev->cfg->alpha_dps);
+    g0 = fd_step_fast(fd, st, c, fe->refvar, abw, want, &cov2);
+  } else {
+    g0 = st->kind == GDS_STEP_DDRM ? fd_coef_ddrm(law, ev, st) : fd_coef_program(law, ev, st);
+    cov2 = fd_cov_update(fd, fe->refvar, abw, want);
   }
-}
-
-static int fd_alloc_seeds(const fd_data *fd, int ns, fd_seed **out, double **buf) {
-  GDS_CALL(GDS_ALLOC(*out, ns > 0 ? ns : 1));
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf * (ns > 0 ? ns : 1), buf));
-  for (int s = 0; s < ns; s++) {
-    double *b = *buf + 6 * (size_t)fd->nf * s;
-    (*out)[s] = (fd_seed){b, b + fd->nf, b + 2 * fd->nf, b + 3 * fd->nf, b + 4 * fd->nf, b + 5 * fd->nf};
+  rec->cov = want ? sqrt(cov2) : NAN;
+  double sabw = sqrt(abw);
+  for (int s = 0; s < ev->ns; s++) {
+    double m2 = fd_step_mean(fd, &fe->sd[s], g0, sabw, want);
+    rec->mean[s] = want ? sqrt(m2 / fd->d) : NAN;
   }
   return GDS_SUCCESS;
 }
 
-static int fd_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res) {
+/* W2 of the current law against ᾱ: Σ wgt (√K − √(ᾱ Σ_ref + 1 − ᾱ))² (gds_w2_cov_commuting
+ * without its cancellation) and ‖m − √ᾱ q‖² = Σ wgt |m̂ − √ᾱ q̂|²/d (Parseval). */
+static int fd_record(gds_law *law, gds_law_eval *ev, gds_law_rec *rec) {
   fd_data *fd = law->data;
-  int ns = req->nseeds, T = law->sched->T;
-  fd_seed *sd;
-  double *buf, *cov;
-  GDS_CALL(fd_alloc_seeds(fd, ns, &sd, &buf));
-  for (int s = 0; s < ns; s++) fd_measure(law, req->v[s], &sd[s], req->cfg.alg.kind != GDS_ALG_NONE);
-  /* cov[T+1] then one mean curve per seed: w2 needs both even when the caller wants only w2. */
-  double **wm = NULL;
-  int ierr = GDS_ALLOC(cov, (size_t)(T + 1) * (ns + 1));
-  if (!ierr) ierr = GDS_ALLOC(wm, ns > 0 ? ns : 1);
-  if (!ierr) {
-    for (int s = 0; s < ns; s++) wm[s] = cov + (size_t)(T + 1) * (s + 1);
-    fd_run(law, req->cfg.alg.kind, req->cfg.alpha_dps, ns, sd, 0, req->w2_mask, cov, wm);
-    for (int s = 0; s < ns; s++) {
-      if (res->w2_mean) memcpy(res->w2_mean[s], wm[s], sizeof(double) * (size_t)(T + 1));
-      if (res->w2)
-        for (int t = 0; t <= T; t++) res->w2[s][t] = gds_w2_combine(wm[s][t], cov[t]);
-      if (res->mean0) fd_inverse(fd, sd[s].mre, sd[s].mim, res->mean0[s]);
-    }
-    if (res->w2_cov) memcpy(res->w2_cov, cov, sizeof(double) * (size_t)(T + 1));
-    if (res->var0) {
-      double tr = 0;
-      for (int f = 0; f < fd->nf; f++) tr += fd->wgt[f] * fd->k[f];
-      for (int i = 0; i < fd->d; i++) res->var0[i] = tr / fd->d;
-    }
+  fd_eval *fe = ev->st;
+  double ab = rec->abar, sab = sqrt(ab), acc = 0;
+  for (int f = 0; f < fd->nf; f++) {
+    double dl = sqrt(fd->k[f]) - sqrt(ab * fe->refvar[f] + 1 - ab);
+    acc += fd->wgt[f] * dl * dl;
   }
-  free(cov);
-  free(wm);
-  free(buf);
-  free(sd);
-  GDS_CALL(ierr);
+  rec->cov = sqrt(acc);
+  for (int s = 0; s < ev->ns; s++) {
+    const fd_seed *sd = &fe->sd[s];
+    double m2 = 0;
+    for (int f = 0; f < fd->nf; f++) {
+      double dr = sd->mre[f] - sab * sd->qre[f], di = sd->mim[f] - sab * sd->qim[f];
+      m2 += fd->wgt[f] * (dr * dr + di * di);
+    }
+    rec->mean[s] = sqrt(m2 / fd->d);
+  }
+  return GDS_SUCCESS;
+}
+
+static int fd_output(gds_law *law, gds_law_eval *ev, double **mean, double *var) {
+  fd_data *fd = law->data;
+  fd_eval *fe = ev->st;
+  for (int s = 0; s < ev->ns && mean; s++)
+    if (mean[s]) fd_inverse(fd, fe->sd[s].mre, fe->sd[s].mim, mean[s]);
+  if (var) {
+    double tr = 0;
+    for (int f = 0; f < fd->nf; f++) tr += fd->wgt[f] * fd->k[f];
+    for (int i = 0; i < fd->d; i++) var[i] = tr / fd->d;
+  }
   return GDS_SUCCESS;
 }
 
 /* Dense covariance of a stationary law with spectrum k: K[i][j] = c(p_i − p_j), c = IDFT(k). */
-static void fd_dense_cov(fd_data *fd, const double *k, double *K) {
-  double *c = malloc(sizeof(double) * (size_t)fd->d);
-  if (!c) return;
+static int fd_dense_cov(fd_data *fd, const double *k, double *K) {
+  double *c;
+  GDS_CALL(GDS_ALLOC(c, fd->d));
   fd_inverse(fd, k, NULL, c);
   int H = fd->H, W = fd->W;
   for (int i = 0; i < fd->d; i++)
@@ -329,17 +423,15 @@ static void fd_dense_cov(fd_data *fd, const double *k, double *K) {
       K[(size_t)i * fd->d + j] = c[dr * W + dc];
     }
   free(c);
+  return GDS_SUCCESS;
 }
 
-static int fd_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const double *v, int t,
-                      double *mean, double *cov, double *ref_mean, double *ref_cov) {
+static int fd_moments(gds_law *law, gds_law_eval *ev, double abar, double *mean, double *cov, double *ref_mean,
+                      double *ref_cov) {
   fd_data *fd = law->data;
-  fd_seed *sd;
-  double *buf, *kref;
-  GDS_CALL(fd_alloc_seeds(fd, 1, &sd, &buf));
-  fd_measure(law, v, sd, alg != GDS_ALG_NONE);
-  fd_run(law, alg, alpha_dps, 1, sd, t, NULL, NULL, NULL);
-  double ab = law->sched->alpha_bar[t], sab = sqrt(ab);
+  fd_eval *fe = ev->st;
+  fd_seed *sd = &fe->sd[0];
+  double sab = sqrt(abar);
   if (mean) fd_inverse(fd, sd->mre, sd->mim, mean);
   if (ref_mean) {
     for (int f = 0; f < fd->nf; f++) {
@@ -348,23 +440,23 @@ static int fd_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const d
     }
     fd_inverse(fd, sd->qre, sd->qim, ref_mean);
   }
-  if (cov) fd_dense_cov(fd, fd->k, cov);
-  if (ref_cov && !GDS_ALLOC(kref, fd->nf)) {
-    const double *refvar = alg == GDS_ALG_NONE ? fd->lam : fd->postvar;
-    for (int f = 0; f < fd->nf; f++) kref[f] = ab * refvar[f] + 1 - ab;
-    fd_dense_cov(fd, kref, ref_cov);
-    free(kref);
+  if (cov) GDS_CALL(fd_dense_cov(fd, fd->k, cov));
+  if (ref_cov) {
+    for (int f = 0; f < fd->nf; f++) fd->nz[f] = abar * fe->refvar[f] + 1 - abar;
+    GDS_CALL(fd_dense_cov(fd, fd->nz, ref_cov));
   }
-  free(buf);
-  free(sd);
   return GDS_SUCCESS;
 }
 
 const gds_law_backend gds_law_backend_fourier_diag = {
     .name = "fourier-diagonal",
     .setup = fd_setup,
-    .posterior = fd_posterior,
-    .evaluate = fd_evaluate,
-    .moments = fd_moments,
     .destroy = fd_destroy,
+    .posterior = fd_posterior,
+    .begin = fd_begin,
+    .step = fd_step,
+    .record = fd_record,
+    .output = fd_output,
+    .moments = fd_moments,
+    .end = fd_end,
 };

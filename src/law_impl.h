@@ -1,24 +1,68 @@
-/* Private: the law backend interface. A backend handles one operator structure
- * (gds_structure); src/law.c picks it from a table, so adding a structure means adding a
- * backend file and a table entry, not an if chain. */
+/* Private: the law backend interface (docs/maths.md §4).
+ *
+ * src/law.c owns the one loop over a sampler's plan: start law, then one step at a time,
+ * W2 at the points the mask selects, the stop poll, divergence (+inf) and the final W2
+ * against the target. A backend implements the structured algebra of one operator
+ * structure (gds_structure): its state is the law N(m_s, K) of the current point for every
+ * seed s, and it knows how to
+ *   begin   set the start law of the plan (N(0, I), the reference law, or DDRM's start),
+ *   step    apply one step (a score program, or a DDRM update) to the law,
+ *   record  W2 of the current law against a reference law N(√ᾱ μ_ref, ᾱ Σ_ref + (1 − ᾱ) I)
+ *           (ᾱ = 1: the target itself),
+ *   output  m and diag K of the current law, moments the dense matrices (tests).
+ * src/law.c picks the backend from a table; adding a structure means adding a backend file
+ * and a table entry, not an if chain. A new scheme or algorithm of an existing kind needs
+ * no backend change: programs are interpreted (gds_step_apply / gds_step_scalar) and C_ᾱ
+ * comes from the algorithm table. */
 #ifndef GDSWEEP_LAW_IMPL_H
 #define GDSWEEP_LAW_IMPL_H
 
 #include "gdsweep/law.h"
 
+/* One evaluation (one sampler configuration, a bundle of ns measurements). */
+typedef struct gds_law_eval {
+  const gds_sampler_config *cfg;
+  const gds_algorithm_info *alg;
+  const gds_plan *plan;
+  int ns;
+  const double *const *v; /* [ns][m] */
+  void *st;               /* backend state of this evaluation */
+} gds_law_eval;
+
+/* W2 of the current law against the reference law at ᾱ (SPEC §2 "W2 curves"). */
+typedef struct gds_law_rec {
+  double abar;  /* reference N(√ᾱ μ_ref, ᾱ Σ_ref + (1 − ᾱ) I); ᾱ = 1 is the target */
+  int want;     /* 0: nothing to compute (a step skips the W2 work) */
+  double cov;   /* out: covariance part (+inf when K is not finite) */
+  double *mean; /* out: [ns] mean parts */
+} gds_law_rec;
+
 typedef struct gds_law_backend {
   const char *name;
+  /* 0, or GDS_ERR_INPUT with a message naming the operator, when this backend cannot compute
+   * the law of the algorithm on op (static: before any law exists). */
+  int (*supports)(const gds_operator *op, const gds_algorithm_spec *alg);
   int (*setup)(gds_law *law);
-  int (*posterior)(gds_law *law, const double *v, double *mean, double *var);
-  int (*evaluate)(gds_law *law, const gds_law_request *req, gds_law_result *res);
-  int (*moments)(gds_law *law, gds_algorithm alg, double alpha_dps, const double *v, int t,
-                 double *mean, double *cov, double *ref_mean, double *ref_cov);
   void (*destroy)(gds_law *law);
+  int (*posterior)(gds_law *law, const double *v, double *mean, double *var);
+  int (*begin)(gds_law *law, gds_law_eval *ev);
+  /* Step j of the plan (point j → j + 1), then W2 at point j + 1 when rec->want (fused when
+   * that saves a pass over the state). */
+  int (*step)(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec);
+  int (*record)(gds_law *law, gds_law_eval *ev, gds_law_rec *rec);
+  /* mean[s] (d values, NULL entries or NULL array skipped), var = diag K (may be NULL). */
+  int (*output)(gds_law *law, gds_law_eval *ev, double **mean, double *var);
+  /* Dense d×d K (row-major) of the current law of seed 0 and of the reference at ᾱ; any
+   * pointer may be NULL. */
+  int (*moments)(gds_law *law, gds_law_eval *ev, double abar, double *mean, double *cov, double *ref_mean,
+                 double *ref_cov);
+  void (*end)(gds_law *law, gds_law_eval *ev);
 } gds_law_backend;
 
 struct gds_law {
   const gds_law_backend *backend;
   MPI_Comm group; /* ranks sharing this law (MPI_COMM_SELF for the Fourier backends) */
+  int group_size;
   const gds_prior *prior;
   const gds_schedule *sched;
   gds_operator *op;

@@ -2,6 +2,7 @@
  * (one per mapping) validates it. Only the first error is reported, as
  * FILE:LINE: key.path: what is wrong, and what would be valid. */
 #include "gdsweep/sweep.h"
+#include "gdsweep/law.h"
 #include "gdsweep/prior.h"
 
 #include "gdsweep/error.h"
@@ -1077,18 +1078,6 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
   return ierr;
 }
 
-/* HOOK(gds_law_supports) — replace by the law module's query once it is in main.
- * Whether the exact-law backend that will handle `op` can provide the SVD DDRM needs (SPEC §7.2):
- * the SPEC gives one for every operator kind (per frequency for identity and blurs, per aliased
- * block for super-resolution, the mask for inpainting), so until the law module says otherwise
- * every operator is accepted; on refusal `why` says what is missing. */
-static int sw_ddrm_supported(const gds_operator_spec *op, char *why, size_t len) {
-  (void)op;
-  (void)why;
-  (void)len;
-  return 1;
-}
-
 /* Operators are the same iff their canonical names are (the operator module's naming); a file
  * mask is named by its base name, so the resolved path is part of the key. */
 static char *sw_op_key(const gds_operator_spec *o) {
@@ -1301,6 +1290,47 @@ static const yaml_node_t *sw_find_value(const sw_ctx *c, const yaml_node_t *m, c
   return NULL;
 }
 
+/* Each operator is built once and asked about each algorithm (gds_law_supports); a refusal is
+ * reported at the algorithm's line, naming the operator. */
+static int sw_law_pairs(const sw_ctx *c, const yaml_node_t *ops, const yaml_node_t *algs) {
+  const gds_sweep *s = c->s;
+  char child[SW_PATH];
+  for (int i = 0; i < s->n_op; i++) {
+    gds_operator *op = NULL;
+    int quiet = gds_error_set_quiet(1);
+    int ierr = gds_operator_create(&s->op[i], s->prior.H, s->prior.W, &op);
+    for (int a = 0; !ierr && a < s->n_alg; a++) {
+      if (!gds_law_supports(op, &s->alg[a])) continue;
+      gds_error_set_quiet(quiet);
+      char name[4400], alg[128], why[512];
+      gds_operator_spec_name(&s->op[i], name, sizeof name);
+      gds_algorithm_spec_name(&s->alg[a], alg, sizeof alg);
+      if (s->alg[a].kind == GDS_ALG_DDRM && s->op[i].dense)
+        snprintf(why, sizeof why, "ddrm needs an SVD of A, which the %s backend (backend: dense) has only when "
+                 "A A^T is diagonal (identity, inpainting, super_resolution); drop backend: dense to use the "
+                 "operator's own backend", gds_law_backend_for(op));
+      else
+        snprintf(why, sizeof why, "the %s backend that computes this operator's exact law does not support it",
+                 gds_law_backend_for(op));
+      gds_operator_destroy(&op);
+      const yaml_node_t *op_item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
+      sw_path_index(child, "grid.algorithm", a);
+      return sw_fail(c, yaml_document_get_node(c->doc, algs->data.sequence.items.start[a]), child,
+                     "%s cannot be combined with grid.operator[%d] = %s (line %lu): %s", alg, i, name,
+                     (unsigned long)op_item->start_mark.line + 1, why);
+    }
+    gds_error_set_quiet(quiet);
+    gds_operator_destroy(&op);
+    if (ierr == GDS_ERR_INPUT) { /* gds_operator_spec_check passed, so this is not expected */
+      const yaml_node_t *op_item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
+      sw_path_index(child, "grid.operator", i);
+      return sw_fail(c, op_item, child, "the operator cannot be built for the %d x %d image", s->prior.H, s->prior.W);
+    }
+    GDS_CALL(ierr);
+  }
+  return GDS_SUCCESS;
+}
+
 static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_grid_fields)];
@@ -1424,30 +1454,17 @@ static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
     s->seed[0] = 0;
   }
 
-  /* DDRM needs an SVD of A that the exact-law backend can use (SPEC §7.2), and the discrete
-   * process. */
-  for (int a = 0; a < s->n_alg; a++) {
-    if (s->alg[a].kind != GDS_ALG_DDRM) continue;
-    if (vp) {
+  /* ddrm exists for the discrete process only (SPEC §7.2). */
+  for (int a = 0; a < s->n_alg && vp; a++)
+    if (s->alg[a].kind == GDS_ALG_DDRM) {
       sw_path_index(child, "grid.algorithm", a);
       return sw_fail(c, yaml_document_get_node(c->doc, v[GRID_ALG]->data.sequence.items.start[a]), child,
                      "ddrm is defined on the discrete process (SPEC 7.2); with diffusion.process: vp_sde the "
                      "algorithms are none, dps, pigdm and cgdm");
     }
-    for (int i = 0; i < s->n_op; i++) {
-      char why[256] = "";
-      if (sw_ddrm_supported(&s->op[i], why, sizeof why)) continue;
-      char name[4400], alg[128];
-      gds_operator_spec_name(&s->op[i], name, sizeof name);
-      gds_algorithm_spec_name(&s->alg[a], alg, sizeof alg);
-      const yaml_node_t *op_item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
-      sw_path_index(child, "grid.algorithm", a);
-      return sw_fail(c, yaml_document_get_node(c->doc, v[GRID_ALG]->data.sequence.items.start[a]), child,
-                     "%s cannot be combined with grid.operator[%d] = %s (line %lu): %s; remove one of them "
-                     "or put them in separate sweeps", alg, i, name, (unsigned long)op_item->start_mark.line + 1,
-                     why);
-    }
-  }
+  /* Every (operator, algorithm) pair must have an exact law in the backend the operator uses
+   * (e.g. ddrm needs an SVD of A: the dense backend has it only when A Aᵀ is diagonal). */
+  return sw_law_pairs(c, ops, v[GRID_ALG]);
   return GDS_SUCCESS;
 }
 

@@ -840,6 +840,353 @@ static void test_input_errors(void **state) {
                    DREF_OK); /* t_snap ignored without snapshot outputs */
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Samplers of SPEC §7 (dref_sampler_law)                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+/* A small non-square problem: random ADSN-like prior (zero-mean texton: singular Σ), an
+ * operator A (m×d), v = A x + noise. */
+typedef struct {
+  int H, W, d, m;
+  double *Sigma, *A, *mu, *v;
+} sproblem;
+
+static void sproblem_make(sproblem *p, int H, int W, int kind, double sigma) {
+  p->H = H;
+  p->W = W;
+  p->d = H * W;
+  int d = p->d;
+  double *t = xalloc((size_t)d), *k = xalloc((size_t)d), *x = xalloc((size_t)d);
+  p->Sigma = xalloc((size_t)d * d);
+  p->A = xalloc((size_t)d * d);
+  p->mu = xalloc((size_t)d);
+  p->v = xalloc((size_t)d);
+  gds_test_fill_normal(21, (size_t)d, t);
+  double avg = 0;
+  for (int i = 0; i < d; i++) avg += t[i] / d;
+  for (int i = 0; i < d; i++) t[i] = 0.2 * (t[i] - avg);
+  assert_int_equal(dref_adsn_covariance(H, W, t, p->Sigma), 0);
+  for (int i = 0; i < d; i++) p->mu[i] = 0.45;
+  if (kind == 0) { /* gaussian blur */
+    assert_int_equal(dref_gaussian_blur_kernel(H, W, 1.0, k), 0);
+    assert_int_equal(dref_circulant(H, W, k, p->A), 0);
+    p->m = d;
+  } else if (kind == 1) { /* 2×2 block average */
+    p->m = d / 4;
+    for (int i = 0; i < H; i++)
+      for (int j = 0; j < W; j++) p->A[(size_t)((i / 2) * (W / 2) + j / 2) * d + i * W + j] = 0.25;
+  } else { /* inpainting: every third pixel missing */
+    p->m = 0;
+    for (int i = 0; i < d; i++)
+      if (i % 3) p->A[(size_t)p->m++ * d + i] = 1.0;
+  }
+  gds_test_fill_uniform(8, (size_t)d, 0.1, 0.9, x);
+  double *n = xalloc((size_t)p->m);
+  gds_test_fill_normal(9, (size_t)p->m, n);
+  for (int i = 0; i < p->m; i++) {
+    long double acc = 0;
+    for (int j = 0; j < d; j++) acc += (long double)p->A[(size_t)i * d + j] * x[j];
+    p->v[i] = (double)acc + sigma * n[i];
+  }
+  free(t);
+  free(k);
+  free(x);
+  free(n);
+}
+
+static void sproblem_free(sproblem *p) {
+  free(p->Sigma);
+  free(p->A);
+  free(p->mu);
+  free(p->v);
+}
+
+/* max |a − b| / max |b| over n values (normwise relative difference). */
+static double normwise(size_t n, const double *a, const double *b) {
+  double dm = 0, bm = 0;
+  for (size_t i = 0; i < n; i++) {
+    dm = fmax(dm, fabs(a[i] - b[i]));
+    bm = fmax(bm, fabs(b[i]));
+  }
+  return bm > 0 ? dm / bm : dm;
+}
+
+/* Two sampler configurations have the same output law (m, K normwise within `law_tol`) and
+ * the same W2 curves (NaN at the same times) and w2_final within the SPEC accuracy of a dense
+ * evaluation (its trace formula and the singular Σ leave up to ~2e-7 of rounding). */
+static void same_sampler_law(const sproblem *p, double sigma, const dref_sampler *a, const dref_sampler *b,
+                             const dref_schedule *sc, double law_tol) {
+  const double rtol = W2_RTOL, atol = W2_ATOL;
+  int T = sc->T, d = p->d;
+  double *c = xalloc(6 * ((size_t)T + 1)), fa[3], fb[3], *ma = xalloc((size_t)d), *mb = xalloc((size_t)d);
+  double *Ka = xalloc((size_t)d * d), *Kb = xalloc((size_t)d * d);
+  assert_int_equal(dref_sampler_law(d, p->m, p->mu, p->Sigma, p->A, sigma, p->v, a, sc, c, c + T + 1, c + 2 * (T + 1), fa, 0,
+                                    ma, Ka, NULL, NULL),
+                   0);
+  assert_int_equal(dref_sampler_law(d, p->m, p->mu, p->Sigma, p->A, sigma, p->v, b, sc, c + 3 * (T + 1), c + 4 * (T + 1),
+                                    c + 5 * (T + 1), fb, 0, mb, Kb, NULL, NULL),
+                   0);
+  for (int q = 0; q < 3 * (T + 1); q++) {
+    double x = c[q], y = c[3 * (T + 1) + q];
+    assert_true(isnan(x) == isnan(y));
+    if (!isnan(x)) GDS_ASSERT_CLOSE(x, y, rtol, atol);
+  }
+  for (int q = 0; q < 3; q++) GDS_ASSERT_CLOSE(fa[q], fb[q], rtol, atol);
+  double em = normwise((size_t)d, ma, mb), eK = normwise((size_t)d * d, Ka, Kb);
+  if (!(em <= law_tol && eK <= law_tol)) print_error("output law differs: mean %.3g, covariance %.3g (normwise)\n", em, eK);
+  assert_true(em <= law_tol && eK <= law_tol);
+  free(c);
+  free(ma);
+  free(mb);
+  free(Ka);
+  free(Kb);
+}
+
+/* S = T with the ddpm scheme and init normal is the sampler of SPEC §1: dref_sampler_law
+ * equals dref_law (a separately written recursion): the laws at t = 7 to 1e-11 normwise. */
+static void test_sampler_full_ddpm_is_spec2(void **state) {
+  (void)state;
+  const int T = 20;
+  const double sigma = 0.1;
+  double *beta = linear_betas(T, 3e-3, 0.3);
+  sproblem p;
+  sproblem_make(&p, 5, 6, 0, sigma);
+  int d = p.d;
+  double *c = xalloc(6 * ((size_t)T + 1)), *m1 = xalloc((size_t)d), *m2 = xalloc((size_t)d);
+  double *K1 = xalloc((size_t)d * d), *K2 = xalloc((size_t)d * d), fin[3];
+  for (int tilde = 0; tilde < 2; tilde++)
+    for (int a = 0; a < 4; a++) {
+      dref_schedule sc = {T, beta, tilde};
+      dref_sampler cfg = {.alg = ALGS[a], .alpha_dps = 0.6, .steps = T};
+      assert_int_equal(dref_law(d, p.m, p.mu, p.Sigma, p.A, sigma, p.v, ALGS[a], 0.6, &sc, c, c + T + 1, c + 2 * (T + 1),
+                                7, m1, K1, NULL, NULL, NULL, NULL),
+                       0);
+      assert_int_equal(dref_sampler_law(d, p.m, p.mu, p.Sigma, p.A, sigma, p.v, &cfg, &sc, c + 3 * (T + 1), c + 4 * (T + 1),
+                                        c + 5 * (T + 1), fin, 7, m2, K2, NULL, NULL),
+                       0);
+      /* the laws to 1e-11 normwise; W2 (trace formula of a dense evaluation) to the SPEC accuracy */
+      assert_true(normwise((size_t)d, m2, m1) <= 1e-11);
+      assert_true(normwise((size_t)d * d, K2, K1) <= 1e-11);
+      for (int q = 0; q < 3 * (T + 1); q++) GDS_ASSERT_CLOSE(c[3 * (T + 1) + q], c[q], W2_RTOL, W2_ATOL);
+      for (int q = 0; q < 3; q++) GDS_ASSERT_CLOSE(fin[q], c[q * (T + 1)], W2_RTOL, W2_ATOL); /* the target is the t = 0 reference */
+    }
+  free(c); free(m1); free(m2); free(K1); free(K2); free(beta);
+  sproblem_free(&p);
+}
+
+/* DDIM with η = 1 is DDPM with β̃ variance (Song et al. 2021), respaced or not. */
+static void test_ddim_eta1_is_ddpm_beta_tilde(void **state) {
+  (void)state;
+  const int T = 18;
+  const double sigma = 0.08;
+  double *beta = linear_betas(T, 4e-3, 0.3);
+  dref_schedule tilde = {T, beta, 1}, plain = {T, beta, 0};
+  sproblem p;
+  sproblem_make(&p, 4, 6, 2, sigma);
+  for (int a = 0; a < 4; a++)
+    for (int S = 4; S <= T; S += T - 4) {
+      dref_sampler ddim = {.alg = ALGS[a], .alpha_dps = 0.5, .scheme = DREF_SCHEME_DDIM, .scheme_eta = 1.0, .steps = S};
+      dref_sampler ddpm = {.alg = ALGS[a], .alpha_dps = 0.5, .scheme = DREF_SCHEME_DDPM, .steps = S};
+      (void)plain;
+      same_sampler_law(&p, sigma, &ddim, &ddpm, &tilde, 1e-10);
+    }
+  free(beta);
+  sproblem_free(&p);
+}
+
+/* DDRM's law does not depend on the SVD chosen: random rotations inside every group of equal
+ * singular values (the kernel; for the block average, the whole row space) give the same
+ * law, on a blur, a block average and an inpainting mask, with both inits. */
+static void test_ddrm_basis_independent(void **state) {
+  (void)state;
+  const int T = 14;
+  const double sigma = 0.07;
+  double *beta = linear_betas(T, 4e-3, 0.3);
+  dref_schedule sc = {T, beta, 0};
+  for (int kind = 0; kind < 3; kind++) {
+    sproblem p;
+    sproblem_make(&p, 4, 6, kind, sigma);
+    for (int init = 0; init < 2; init++) {
+      dref_sampler a = {.alg = DREF_DDRM, .eta = 0.85, .eta_b = 1.0, .steps = 5, .init_exact = init};
+      dref_sampler b = a;
+      b.basis_seed = 17;
+      same_sampler_law(&p, sigma, &a, &b, &sc, 1e-11);
+      b.basis_seed = 4242;
+      b.eta = 0.3;
+      b.eta_b = 0.4;
+      a.eta = 0.3;
+      a.eta_b = 0.4;
+      same_sampler_law(&p, sigma, &a, &b, &sc, 1e-11);
+    }
+    sproblem_free(&p);
+  }
+  free(beta);
+}
+
+/* One pixel of a diagonal problem (prior N(μ, s2), observed with A = 1 or missing with A = 0,
+ * measurement v), sampled by DDRM or by DDIM/DDPM with guidance, written out as scalars from
+ * SPEC §1/§7: law (m[k], q[k]) at the visited times τ_k (k = S..0) and the start. */
+typedef struct {
+  double m, q;
+} mom;
+
+static void pixel_sampler(double s2, double mu, int obs, double v, double sigma, const dref_sampler *cfg, int T,
+                          const double *beta, int tilde, mom *out /* [S + 1], index k */) {
+  const int S = cfg->steps <= 0 ? T : cfg->steps;
+  double *ab = xalloc((size_t)T + 1);
+  ab[0] = 1;
+  for (int t = 1; t <= T; t++) ab[t] = ab[t - 1] * (1 - beta[t]);
+  int *tau = malloc(sizeof(int) * (size_t)(S + 1));
+  tau[0] = 0;
+  for (int k = 1; k <= S; k++) tau[k] = 1 + (k - 1) * (T / S);
+  const double sg2 = sigma * sigma;
+  const double pv = obs ? s2 * sg2 / (s2 + sg2) : s2, pm = obs ? mu + s2 * (v - mu) / (s2 + sg2) : mu;
+  const int none = cfg->alg == DREF_NONE;
+  double m, q, a0 = ab[tau[S]];
+  if (cfg->init_exact) {
+    m = sqrt(a0) * (none ? mu : pm);
+    q = a0 * (none ? s2 : pv) + 1 - a0;
+  } else if (cfg->alg == DREF_DDRM) { /* s = 1 where observed: x̄ = ȳ + √(ς² − σ²) w if ς > σ */
+    double vs = sqrt((1 - a0) / a0);
+    if (obs && vs > sigma) {
+      m = v / vs;
+      q = (vs * vs - sg2) / (vs * vs);
+    } else {
+      m = 0;
+      q = 1;
+    }
+  } else {
+    m = 0;
+    q = 1;
+  }
+  out[S] = (mom){m, q};
+  for (int k = S; k >= 1; k--) {
+    double at = ab[tau[k]], as = ab[tau[k - 1]];
+    double St = at * s2 + 1 - at, J = sqrt(at) * s2 / St;
+    double P, c, n;
+    if (cfg->alg == DREF_DDRM) {
+      /* x̂0 = μ + J (y − √ᾱ_t μ), ε̂ = (y − √ᾱ_t x̂0)/√(1 − ᾱ_t); cases on s ς_s vs σ */
+      double vs = sqrt((1 - as) / as), X = J, Xc = mu - J * sqrt(at) * mu;
+      double E = (1 - sqrt(at) * J) / sqrt(1 - at), Ec = -sqrt(at) * Xc / sqrt(1 - at);
+      double ca, cb, cc, nn, eta = cfg->eta, etab = cfg->eta_b;
+      if (obs && vs > sigma) {
+        ca = 1 - etab; cb = 0; cc = etab; nn = vs * vs - etab * etab * sg2;
+      } else if (obs && vs < sigma) {
+        double r = sqrt(1 - eta * eta) * vs / sigma;
+        ca = 1 - r; cb = 0; cc = r; nn = eta * eta * vs * vs;
+      } else {
+        ca = 1; cb = sqrt(1 - eta * eta) * vs; cc = 0; nn = eta * eta * vs * vs;
+      }
+      P = sqrt(as) * (ca * X + cb * E);
+      c = sqrt(as) * (ca * Xc + cb * Ec + cc * (obs ? v : 0.0));
+      n = as * nn;
+    } else {
+      /* s̃(y) = −h y + g: h = 1/Σ_t + J² a/C, g = √ᾱ h μ + J a (v − a μ)/C (a = obs) */
+      double C = cfg->alg == DREF_DPS ? sg2 / cfg->alpha_dps
+                 : cfg->alg == DREF_PIGDM ? (1 - at) * obs + sg2
+                                          : (1 - at) * obs * s2 / St + sg2;
+      double ic = none ? 0.0 : 1.0 / C, h = 1 / St + J * J * obs * ic, g = sqrt(at) * h * mu + J * obs * ic * (v - mu);
+      if (cfg->scheme == DREF_SCHEME_DDPM) {
+        double al = at / as, be = 1 - al;
+        P = (1 - be * h) / sqrt(al);
+        c = be * g / sqrt(al);
+        n = tau[k - 1] == 0 ? 0.0 : tilde ? be * (1 - as) / (1 - at) : be;
+      } else {
+        double cz = cfg->scheme_eta * sqrt((1 - as) / (1 - at)) * sqrt(1 - at / as), ce = sqrt(fmax(0, 1 - as - cz * cz));
+        /* x̂0 = (y + (1 − ᾱ_t) s̃)/√ᾱ_t, ε̂ = −√(1 − ᾱ_t) s̃ */
+        double Xl = (1 - (1 - at) * h) / sqrt(at), Xg = (1 - at) * g / sqrt(at);
+        P = sqrt(as) * Xl + ce * sqrt(1 - at) * h;
+        c = sqrt(as) * Xg - ce * sqrt(1 - at) * g;
+        n = cz * cz;
+      }
+    }
+    m = P * m + c;
+    q = P * P * q + n;
+    out[k - 1] = (mom){m, q};
+  }
+  free(ab);
+  free(tau);
+}
+
+/* dref_sampler_law on a diagonal problem (white prior Σ = s²I, inpainting mask: V = I up to
+ * order) against the per-pixel scalar samplers above: W2 curves at the visited times,
+ * w2_final, m_0 and diag K_0, for DDRM (two (η, η_b), both inits, respaced and full) and
+ * guided DDIM/DDPM. */
+static void test_sampler_diagonal_scalar(void **state) {
+  (void)state;
+  enum { H = 3, W = 5, D = H * W, T = 15 };
+  const double s2 = 0.3, mu = 0.4, sigma = 0.2;
+  double *beta = linear_betas(T, 5e-3, 0.35);
+  double Sigma[D * D] = {0}, A[D * D] = {0}, muv[D], v[D], x[D];
+  int obs[D], m = 0;
+  for (int i = 0; i < D; i++) {
+    Sigma[i * D + i] = s2;
+    muv[i] = mu;
+    obs[i] = i % 4 != 1;
+  }
+  gds_test_fill_uniform(13, D, 0, 1, x);
+  for (int i = 0; i < D; i++)
+    if (obs[i]) {
+      A[m * D + i] = 1;
+      v[m++] = x[i];
+    }
+  const dref_sampler cfgs[] = {
+      {.alg = DREF_DDRM, .eta = 0.85, .eta_b = 1.0, .steps = T},
+      {.alg = DREF_DDRM, .eta = 0.85, .eta_b = 1.0, .steps = 4},
+      {.alg = DREF_DDRM, .eta = 0.3, .eta_b = 0.6, .steps = 6, .init_exact = 1},
+      {.alg = DREF_DDRM, .eta = 0.0, .eta_b = 0.0, .steps = 5},
+      {.alg = DREF_DPS, .alpha_dps = 0.5, .scheme = DREF_SCHEME_DDIM, .scheme_eta = 0.6, .steps = 5},
+      {.alg = DREF_PIGDM, .scheme = DREF_SCHEME_DDIM, .scheme_eta = 0.0, .steps = T, .init_exact = 1},
+      {.alg = DREF_CGDM, .scheme = DREF_SCHEME_DDPM, .steps = 7},
+      {.alg = DREF_NONE, .scheme = DREF_SCHEME_DDIM, .scheme_eta = 1.0, .steps = 3},
+  };
+  for (size_t c = 0; c < sizeof cfgs / sizeof *cfgs; c++)
+    for (int tilde = 0; tilde < 2; tilde++) {
+      dref_schedule sc = {T, beta, tilde};
+      const int S = cfgs[c].steps;
+      double w2[T + 1], wm[T + 1], wc[T + 1], fin[3], m0[D], K0[D * D];
+      assert_int_equal(dref_sampler_law(D, m, muv, Sigma, A, sigma, v, &cfgs[c], &sc, w2, wm, wc, fin, 0, m0, K0, NULL, NULL), 0);
+      mom law[D][T + 1];
+      int k = 0;
+      for (int i = 0; i < D; i++) pixel_sampler(s2, mu, obs[i], obs[i] ? x[i] : 0.0, sigma, &cfgs[c], T, beta, tilde, law[i]);
+      (void)k;
+      /* per-pixel reference of each pixel at ᾱ */
+      double ab[T + 1];
+      ab[0] = 1;
+      for (int t = 1; t <= T; t++) ab[t] = ab[t - 1] * (1 - beta[t]);
+      for (int kk = 0; kk <= S; kk++) {
+        int t = kk == 0 ? 0 : 1 + (kk - 1) * (T / S);
+        double cov2 = 0, mean2 = 0;
+        for (int i = 0; i < D; i++) {
+          int none = cfgs[c].alg == DREF_NONE, o = obs[i];
+          double pv = o && !none ? s2 * sigma * sigma / (s2 + sigma * sigma) : s2;
+          double pm = o && !none ? mu + s2 * (x[i] - mu) / (s2 + sigma * sigma) : mu;
+          double kr = ab[t] * pv + 1 - ab[t], mr = sqrt(ab[t]) * pm;
+          cov2 += (sqrt(law[i][kk].q) - sqrt(kr)) * (sqrt(law[i][kk].q) - sqrt(kr));
+          mean2 += (law[i][kk].m - mr) * (law[i][kk].m - mr);
+        }
+        GDS_ASSERT_CLOSE(wc[t], sqrt(cov2), W2_RTOL, W2_ATOL);
+        GDS_ASSERT_CLOSE(wm[t], sqrt(mean2), 1e-10, 1e-12);
+        if (kk == 0) {
+          GDS_ASSERT_CLOSE(fin[2], sqrt(cov2), W2_RTOL, W2_ATOL);
+          GDS_ASSERT_CLOSE(fin[1], sqrt(mean2), 1e-10, 1e-12);
+        }
+      }
+      for (int t = 0; t <= T; t++) { /* NaN exactly at the times not visited */
+        int visited = t == 0;
+        for (int kk = 1; kk <= S; kk++) visited |= t == 1 + (kk - 1) * (T / S);
+        assert_true(isnan(w2[t]) == !visited);
+      }
+      for (int i = 0; i < D; i++) {
+        GDS_ASSERT_CLOSE(m0[i], law[i][0].m, 1e-10, 1e-12);
+        GDS_ASSERT_CLOSE(K0[i * D + i], law[i][0].q, 1e-10, 1e-12);
+        for (int j = 0; j < D; j++)
+          if (j != i) GDS_ASSERT_CLOSE(K0[i * D + j], 0.0, 0, 1e-12);
+      }
+    }
+  free(beta);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_scalar_law),
@@ -858,6 +1205,10 @@ int main(void) {
       cmocka_unit_test(test_motion_kernel),
       cmocka_unit_test(test_circulant_and_adsn),
       cmocka_unit_test(test_input_errors),
+      cmocka_unit_test(test_sampler_full_ddpm_is_spec2),
+      cmocka_unit_test(test_ddim_eta1_is_ddpm_beta_tilde),
+      cmocka_unit_test(test_ddrm_basis_independent),
+      cmocka_unit_test(test_sampler_diagonal_scalar),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  * Monte Carlo: real trajectories of the sampler (generic guidance, CG) against (m_t, K_t).
  * Bad input: a factor not dividing the size. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "gdsweep/operator.h"
 #include "gdsweep/sampler.h"
 #include "gdsweep/schedule.h"
+#include "gdsweep/scheme.h"
 #include "reference/dense_ref.h"
 #include "testutil.h"
 
@@ -266,8 +268,59 @@ static void test_bad_factor(void **st) {
   gds_error_set_quiet(old);
 }
 
+/* Every sampler of SPEC §7.1–7.4 (gds_test_sampler_configs) on super-resolution (4×6 and
+ * 6×4, factor 2) against the independent dense reference: W2 curves (NaN where the sampler
+ * does not pass), w2_final, the output law, and the law at a middle time. */
+static void test_samplers_vs_reference(void **st) {
+  (void)st;
+  enum { ST = 16 };
+  const int sizes[2][2] = {{4, 6}, {6, 4}};
+  const double sigma = 0.12, alpha = 0.5;
+  gds_sampler_config cfgs[64];
+  int nc = gds_test_sampler_configs(ST, alpha, cfgs, 64);
+  double worst = 0;
+  for (int z = 0; z < 2; z++)
+    for (int var = 0; var < 2; var++) {
+      fixture fx;
+      fixture_make(&fx, sizes[z][0], sizes[z][1], 2, ST, (gds_variance)var, sigma, 0);
+      gds_law *law;
+      assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, sigma, &law), 0);
+      for (int c = 0; c < nc; c++) {
+        char tag[160], an[64], sn[64];
+        gds_algorithm_spec_name(&cfgs[c].alg, an, sizeof an);
+        gds_scheme_spec_name(&cfgs[c].scheme, sn, sizeof sn);
+        snprintf(tag, sizeof tag, "sr2 %dx%d %s %s S=%d %s %s", fx.H, fx.W, an, sn, cfgs[c].steps, gds_init_name(cfgs[c].init),
+                 gds_variance_name((gds_variance)var));
+        double w = gds_test_law_vs_reference_cfg(law, fx.d, fx.m, fx.mu, fx.Sigma, fx.A, sigma, fx.v, &cfgs[c], fx.sc, RTOL,
+                                                 ATOL, 0, tag);
+        if (w > 1) print_error("FAILED %s (%.3g x tol)\n", tag, w);
+        worst = fmax(worst, w);
+      }
+      gds_law_destroy(&law);
+      fixture_free(&fx);
+    }
+  print_message("samplers vs reference: worst %.3f of tolerance over %d configurations\n", worst, 4 * nc);
+  assert_true(worst <= 1.0);
+}
+
+/* Divergence and stop requests on the Fourier-block backend (issue 8: a diverging dps gave NaN
+ * on super-resolution). */
+static void test_divergence_and_poll(void **st) {
+  (void)st;
+  fixture fx;
+  fixture_make(&fx, 12, 8, 2, 60, GDS_VARIANCE_BETA, 0.01, 0);
+  gds_law *law;
+  assert_int_equal(gds_law_create(fx.prior, fx.sc, fx.op, 0.01, &law), 0);
+  gds_test_divergence(law, fx.v, fx.d, 60);
+  gds_test_poll(law, fx.v, 60);
+  gds_law_destroy(&law);
+  fixture_free(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_samplers_vs_reference),
+      cmocka_unit_test(test_divergence_and_poll),
       cmocka_unit_test(test_dense_12x8_s2),     cmocka_unit_test(test_dense_12x8_s4),
       cmocka_unit_test(test_dense_8x12_s2_s4),  cmocka_unit_test(test_dense_odd_and_trivial),
       cmocka_unit_test(test_dense_white_prior), cmocka_unit_test(test_variance_periodic),

@@ -1154,6 +1154,10 @@ static const bad_case bad_cases[] = {
     {"bad_vp_checkpoint", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10, 20]\n"
                           "output: {checkpoints: [0, 15]}\n", ":9:", "output.checkpoints[1]",
      "step index 15 is past the last step of the sampler with sampler_steps: 10"},
+    {"bad_ddrm_dense_blur", HEAD GRID_WITH("[identity: {}, gaussian_blur: {std: 1, backend: dense}]", "[0.1]",
+                                          "[pigdm, ddrm]"), ":7:", "grid.algorithm[1]",
+     "ddrm(eta=0.85,eta_b=1) cannot be combined with grid.operator[1] = gaussian_blur(std=1,backend=dense) (line 5): "
+     "ddrm needs an SVD of A"},
     {"bad_malformed_yaml", L_NAME L_PRIOR "diffusion: {steps: 100\n" L_GRID, ":4:5:", NULL, "malformed YAML"},
     {"bad_malformed_indent", L_NAME "prior:\n  size: [8, 8]\n   texture: builtin:fabric\n", ":4:4:", NULL,
      "malformed YAML"},

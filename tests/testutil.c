@@ -108,12 +108,11 @@ void gds_test_mc_check(gds_law *law, gds_sampler *smp, int alg, double alpha, co
   double *sum = calloc(2 * (size_t)D, sizeof(double)), *sq = calloc(2 * (size_t)D, sizeof(double));
   double *pw = calloc(2 * (size_t)D, sizeof(double)), *cen = malloc(sizeof(double) * D);
   double *mean = malloc(sizeof(double) * 2 * D), *cov = malloc(sizeof(double) * 2 * D * D);
+  gds_sampler_config cfg = {.alg = {.kind = (gds_algorithm)alg}, .alpha_dps = alpha};
   for (int c = 0; c < 2; c++)
-    assert_int_equal(gds_law_moments(law, (gds_algorithm)alg, alpha, v, ck[c], mean + c * D, cov + (size_t)c * D * D,
-                                     NULL, NULL),
-                     0);
+    assert_int_equal(gds_law_moments(law, &cfg, v, ck[c], mean + c * D, cov + (size_t)c * D * D, NULL, NULL), 0);
   for (int n = 0; n < ntraj; n++) {
-    assert_int_equal(gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = (gds_algorithm)alg}, .alpha_dps = alpha}, v, 11, n, 2, ck, traj, NULL, NULL), 0);
+    assert_int_equal(gds_sampler_run(smp, &cfg, v, 11, n, 2, ck, traj, NULL, NULL), 0);
     for (int c = 0; c < 2; c++) {
       for (int i = 0; i < D; i++) {
         cen[i] = traj[c * D + i] - mean[c * D + i];
@@ -183,7 +182,7 @@ void gds_test_law_vs_reference(gds_law *law, int d, int m, const double *mu, con
   gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p};
   assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
   assert_int_equal(gds_law_posterior(law, v, pm, pv), 0);
-  assert_int_equal(gds_law_moments(law, (gds_algorithm)alg, alpha, v, ts, mm, K, refm, Kr), 0);
+  assert_int_equal(gds_law_moments(law, &rq.cfg, v, ts, mm, K, refm, Kr), 0);
   for (int t = 0; t <= T; t++) {
     GDS_ASSERT_CLOSE(w2[t], rw2[t], rtol, atol);
     GDS_ASSERT_CLOSE(wm[t], rwm[t], rtol, atol);
@@ -204,6 +203,172 @@ void gds_test_law_vs_reference(gds_law *law, int d, int m, const double *mu, con
   free(curves);
   free(vec);
   free(mat);
+}
+
+/* Largest |a − b| / max(rtol·scale, atol) (NaN only where both are NaN); scale = |b_i|
+ * (pointwise) or max |b| (normwise: images and matrices). */
+static double gds_test_viol(int n, const double *a, const double *b, int normwise, double rtol, double atol,
+                            const char *what, const char *tag) {
+  double worst = 0, bmax = 0;
+  int at = -1;
+  for (int i = 0; i < n; i++) bmax = fmax(bmax, fabs(b[i]));
+  for (int i = 0; i < n; i++) {
+    if (isnan(a[i]) && isnan(b[i])) continue;
+    double tol = fmax(rtol * (normwise ? bmax : fabs(b[i])), atol), r = fabs(a[i] - b[i]) / tol;
+    if (!(r <= worst)) {
+      worst = isnan(r) ? INFINITY : r;
+      at = i;
+    }
+  }
+  if (worst > (getenv("GDS_TEST_VERBOSE") ? 0.5 : 1)) print_error("  %s %s[%d]: %.17g vs reference %.17g (%.3g x tol)\n", tag, what, at, a[at], b[at], worst);
+  return worst;
+}
+
+double gds_test_law_vs_reference_cfg(gds_law *law, int d, int m, const double *mu, const double *Sigma, const double *A,
+                                     double sigma, const double *v, const gds_sampler_config *cfg,
+                                     const gds_schedule *sc, double rtol, double atol, unsigned long ddrm_basis_seed,
+                                     const char *tag) {
+  const int T = sc->T, S = cfg->steps <= 0 ? T : cfg->steps, skip = T / S;
+  const size_t dd = (size_t)d * d;
+  /* the visited time nearest T/2 */
+  int ts = 0;
+  for (int k = 1; k <= S; k++) {
+    int tau = 1 + (k - 1) * skip;
+    if (abs(tau - T / 2) < abs(ts - T / 2)) ts = tau;
+  }
+  dref_schedule ds = {T, sc->beta, sc->variance == GDS_VARIANCE_BETA_TILDE};
+  dref_sampler rc = {.alg = (dref_alg)cfg->alg.kind, .alpha_dps = cfg->alpha_dps, .eta = cfg->alg.eta,
+                     .eta_b = cfg->alg.eta_b, .scheme = cfg->scheme.kind == GDS_SCHEME_DDIM ? DREF_SCHEME_DDIM : DREF_SCHEME_DDPM,
+                     .scheme_eta = cfg->scheme.eta, .steps = cfg->steps, .init_exact = cfg->init == GDS_INIT_EXACT,
+                     .basis_seed = ddrm_basis_seed};
+  double *cur = malloc(sizeof(double) * 6 * (T + 1)), *vec = malloc(sizeof(double) * 8 * d), *mat = malloc(sizeof(double) * 6 * dd);
+  double *rw2 = cur, *rwm = rw2 + T + 1, *rwc = rwm + T + 1, *w2 = rwc + T + 1, *wm = w2 + T + 1, *wc = wm + T + 1;
+  double *rm0 = vec, *rmm = vec + d, *rrefm = vec + 2 * d, *m0 = vec + 3 * d, *var0 = vec + 4 * d, *mm = vec + 5 * d;
+  double *refm = vec + 6 * d, *rvar0 = vec + 7 * d;
+  double *rK0 = mat, *rK = mat + dd, *rKr = mat + 2 * dd, *K = mat + 3 * dd, *Kr = mat + 4 * dd;
+  double rfin[3], fin[3], fcov, fmean;
+  assert_int_equal(dref_sampler_law(d, m, mu, Sigma, A, sigma, v, &rc, &ds, rw2, rwm, rwc, rfin, 0, rm0, rK0, NULL, NULL), 0);
+  assert_int_equal(dref_sampler_law(d, m, mu, Sigma, A, sigma, v, &rc, &ds, NULL, NULL, NULL, NULL, ts, rmm, rK, rrefm, rKr), 0);
+  for (int i = 0; i < d; i++) rvar0[i] = rK0[(size_t)i * d + i];
+  double *w2p[1] = {w2}, *wmp[1] = {wm}, *m0p[1] = {m0};
+  const double *vp[1] = {v};
+  gds_law_request rq = {.cfg = *cfg, .nseeds = 1, .v = vp};
+  gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p,
+                       .w2_final_cov = &fcov, .w2_final_mean = &fmean, .w2_final = &fin[0]};
+  assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+  fin[1] = fmean;
+  fin[2] = fcov;
+  assert_int_equal(gds_law_moments(law, cfg, v, ts, mm, K, refm, Kr), 0);
+  double w = 0;
+  w = fmax(w, gds_test_viol(T + 1, w2, rw2, 0, rtol, atol, "w2", tag));
+  w = fmax(w, gds_test_viol(T + 1, wm, rwm, 0, rtol, atol, "w2_mean", tag));
+  w = fmax(w, gds_test_viol(T + 1, wc, rwc, 0, rtol, atol, "w2_cov", tag));
+  w = fmax(w, gds_test_viol(3, fin, rfin, 0, rtol, atol, "w2_final", tag));
+  w = fmax(w, gds_test_viol(d, m0, rm0, 1, rtol, atol, "mean0", tag));
+  w = fmax(w, gds_test_viol(d, var0, rvar0, 1, rtol, atol, "var0", tag));
+  w = fmax(w, gds_test_viol(d, mm, rmm, 1, rtol, atol, "mean_t", tag));
+  w = fmax(w, gds_test_viol(d, refm, rrefm, 1, rtol, atol, "ref_mean_t", tag));
+  w = fmax(w, gds_test_viol((int)dd, K, rK, 1, rtol, atol, "K_t", tag));
+  w = fmax(w, gds_test_viol((int)dd, Kr, rKr, 1, rtol, atol, "Kref_t", tag));
+  free(cur);
+  free(vec);
+  free(mat);
+  return w;
+}
+
+int gds_test_sampler_configs(int T, double alpha, gds_sampler_config *out, int max) {
+  const gds_scheme_spec schemes[] = {{GDS_SCHEME_DDPM, 0}, {GDS_SCHEME_DDIM, 0}, {GDS_SCHEME_DDIM, 0.6}};
+  const gds_algorithm_spec ddrm[] = {{GDS_ALG_DDRM, 0.85, 1.0}, {GDS_ALG_DDRM, 0.3, 0.5}};
+  const int steps[] = {T, 5};
+  int n = 0;
+  for (int a = GDS_ALG_NONE; a <= GDS_ALG_CGDM; a++)
+    for (int s = 0; s < 3; s++)
+      for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++)
+          if (n < max)
+            out[n++] = (gds_sampler_config){.alg = {.kind = (gds_algorithm)a}, .alpha_dps = alpha, .scheme = schemes[s],
+                                            .steps = steps[k], .init = (gds_init)i};
+  for (int a = 0; a < 2; a++)
+    for (int i = 0; i < 2; i++)
+      for (int k = 0; k < 2; k++)
+        if (n < max)
+          out[n++] = (gds_sampler_config){.alg = ddrm[a], .alpha_dps = alpha, .steps = steps[k], .init = (gds_init)i};
+  return n;
+}
+
+void gds_test_divergence(gds_law *law, const double *v, int d, int T) {
+  double *buf = malloc(sizeof(double) * (4 * (size_t)(T + 1) + 2 * (size_t)d));
+  double *w2 = buf, *wm = w2 + T + 1, *wc = wm + T + 1, *m0 = wc + T + 1, *var0 = m0 + d;
+  unsigned char *mask = calloc((size_t)T + 1, 1);
+  for (int t = 0; t <= T; t += 3) mask[t] = 1;
+  for (int pass = 0; pass < 2; pass++) {
+    double fin, fm, fc, *w2p[1] = {w2}, *wmp[1] = {wm}, *m0p[1] = {m0};
+    const double *vp[1] = {v};
+    gds_law_request rq = {.cfg = {.alg = {.kind = GDS_ALG_DPS}, .alpha_dps = 1e6}, .nseeds = 1, .v = vp,
+                          .w2_mask = pass ? mask : NULL};
+    gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmp, .w2 = w2p, .mean0 = m0p,
+                         .w2_final = &fin, .w2_final_mean = &fm, .w2_final_cov = &fc};
+    assert_int_equal(gds_law_evaluate(law, &rq, &rs), 0);
+    /* each part, in sampling order: finite, then +inf at every later wanted time (a covariance
+     * that overflowed must not come back as a finite number, e.g. 0) */
+    int inf_c = 0, inf_m = 0, tstar = -1;
+    for (int t = T; t >= 0; t--) {
+      if (pass && !mask[t]) {
+        assert_true(isnan(w2[t]) && isnan(wm[t]) && isnan(wc[t]));
+        continue;
+      }
+      assert_false(isnan(w2[t]) || isnan(wm[t]) || isnan(wc[t]));
+      if (inf_c) assert_true(isinf(wc[t]) && wc[t] > 0);
+      if (inf_m) assert_true(isinf(wm[t]) && wm[t] > 0);
+      inf_c |= isinf(wc[t]);
+      inf_m |= isinf(wm[t]);
+      if (tstar < 0 && (inf_c || inf_m)) tstar = t;
+      if (inf_c || inf_m) assert_true(isinf(w2[t]) && w2[t] > 0);
+    }
+    assert_true(tstar > 0 && tstar < T); /* finite at T, diverged before t = 0 */
+    assert_true(isfinite(w2[T]));
+    assert_true(inf_c && inf_m); /* both the covariance and the mean overflow */
+    assert_true(isinf(fin) && fin > 0);
+    assert_true(isinf(fc) && isinf(fm));
+    assert_false(isnan(fc) || isnan(fm));
+    for (int i = 0; i < d; i++) {
+      assert_false(isnan(m0[i]));
+      assert_true(isinf(var0[i]) && var0[i] > 0);
+    }
+  }
+  free(buf);
+  free(mask);
+}
+
+typedef struct {
+  int calls, stop_at;
+} gds_test_poll_ctx;
+
+static int gds_test_poll_stop(void *ctx) {
+  gds_test_poll_ctx *p = ctx;
+  return ++p->calls >= p->stop_at;
+}
+
+void gds_test_poll(gds_law *law, const double *v, int T) {
+  const double *vp[1] = {v};
+  double w2[T + 1], *w2p[1] = {w2};
+  const gds_sampler_config cfgs[] = {
+      {.alg = {.kind = GDS_ALG_PIGDM}, .alpha_dps = 1},
+      {.alg = {.kind = GDS_ALG_CGDM}, .alpha_dps = 1, .scheme = {GDS_SCHEME_DDIM, 0.5}, .steps = 5},
+      {.alg = {.kind = GDS_ALG_DDRM, .eta = 0.85, .eta_b = 1}, .steps = 7},
+  };
+  for (size_t c = 0; c < sizeof cfgs / sizeof *cfgs; c++) {
+    int S = cfgs[c].steps > 0 ? cfgs[c].steps : T;
+    for (int k = 1; k <= S + 1; k += S / 2 > 0 ? S / 2 : 1) {
+      gds_test_poll_ctx pc = {0, k};
+      gds_poll poll = {gds_test_poll_stop, &pc};
+      gds_law_request rq = {.cfg = cfgs[c], .nseeds = 1, .v = vp, .poll = &poll};
+      gds_law_result rs = {.w2 = w2p};
+      int e = gds_law_evaluate(law, &rq, &rs);
+      assert_int_equal(e, k <= S ? GDS_ERR_INTERRUPTED : GDS_SUCCESS);
+      assert_int_equal(pc.calls, k <= S ? k : S); /* asked once per step, stopped at once */
+    }
+  }
 }
 
 int gds_test_write_npy(const char *path, const char *dict, const double *data, size_t n) {

@@ -48,6 +48,35 @@ void gds_test_mc_check(struct gds_law *law, struct gds_sampler *smp, int alg, do
  * diag K_0, posterior mean and variance, and the full (m_t, K_t) and reference law at T/2,
  * each within max(rtol·|ref|, atol) (SPEC §2 "Accuracy"). */
 struct gds_schedule;
+struct gds_sampler_config;
 void gds_test_law_vs_reference(struct gds_law *law, int d, int m, const double *mu, const double *Sigma,
                                const double *A, double sigma, const double *v, int alg, double alpha,
                                const struct gds_schedule *sc, double rtol, double atol);
+
+/* The same for any sampler configuration (SPEC §7.1–7.5) against dref_sampler_law: W2 curves
+ * at every visited time and NaN at the others, w2_final and its parts, m and diag K of the
+ * output, and the full laws (m, K) and reference at the visited time nearest T/2. Returns the
+ * worst violation as a fraction of the tolerance (≤ 1 passes; the caller asserts), printing
+ * the first offending value with `tag`. ddrm_basis_seed is passed to the reference. */
+double gds_test_law_vs_reference_cfg(struct gds_law *law, int d, int m, const double *mu, const double *Sigma,
+                                     const double *A, double sigma, const double *v,
+                                     const struct gds_sampler_config *cfg, const struct gds_schedule *sc,
+                                     double rtol, double atol, unsigned long ddrm_basis_seed, const char *tag);
+
+/* The sampler configurations every backend is compared with the reference on (SPEC §7.1–7.4):
+ * none, dps, pigdm, cgdm × {ddpm, ddim(η=0), ddim(η=0.6)} × {normal, exact} × {S = T, S = 5}
+ * and ddrm(0.85, 1), ddrm(0.3, 0.5) × {normal, exact} × {T, 5}; α_dps = alpha. Fills up to
+ * max entries of out and returns the count. */
+int gds_test_sampler_configs(int T, double alpha, struct gds_sampler_config *out, int max);
+
+/* SPEC/issue 8 "honest numbers": a dps sampler that diverges (C = σ²/α_dps tiny: every step
+ * multiplies K by ~1e10) evaluated with W2 at every time and at `mask`-selected times: no NaN
+ * at a wanted time, finite from T down to some t*, +inf from t* on (sampling order) for
+ * w2_cov, w2_mean and w2; NaN exactly where the mask says no; w2_final and its parts +inf;
+ * mean0 and var0 without NaN and var0 +inf. */
+void gds_test_divergence(struct gds_law *law, const double *v, int d, int T);
+
+/* Stop requests (issue 8): a poll that says stop at its k-th call makes gds_law_evaluate
+ * return GDS_ERR_INTERRUPTED for k ≤ the number of steps, and the evaluation succeeds when the
+ * poll never says stop; the poll is asked about once per step. */
+void gds_test_poll(struct gds_law *law, const double *v, int T);

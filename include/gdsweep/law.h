@@ -1,9 +1,11 @@
-/* Exact law of the conditional DDPM sampler, posterior and W2 curves (SPEC §2).
+/* Exact law of a sampler, posterior and W2 curves (SPEC §2, §7; docs/maths.md).
  *
- * A gds_law is set up for one (prior, schedule, operator, σ); it then evaluates any
- * algorithm / α_dps for a bundle of measurements v (one per seed) at once: the covariance
- * recursion does not depend on v, so it is run once per bundle. The work is done by a
- * backend chosen from the operator's structure (Fourier-diagonal, Fourier-block, dense). */
+ * A gds_law is set up for one (prior, schedule, operator, σ); it then evaluates any sampler
+ * configuration (algorithm, α_dps, scheme, steps, init) for a bundle of measurements v (one
+ * per seed) at once: the covariance recursion does not depend on v, so it is run once per
+ * bundle. The sampler is interpreted from its plan (gds_plan, scheme.h): one driver loop in
+ * src/law.c walks the steps and asks a backend, chosen from the operator's structure
+ * (Fourier-diagonal, Fourier-block, dense), to apply each one. */
 #ifndef GDSWEEP_LAW_H
 #define GDSWEEP_LAW_H
 
@@ -23,18 +25,25 @@ typedef struct gds_law_request {
   int nseeds;                   /* number of measurements in the bundle */
   const double *const *v;       /* [nseeds][m] measurements */
   const unsigned char *w2_mask; /* [T+1]: W2 wanted at t where non-zero; NULL = every t */
-  const gds_poll *poll;         /* may be NULL; when it says stop: GDS_ERR_INTERRUPTED */
+  /* May be NULL. Asked between steps; when it says stop (on any rank of the group: the
+   * decision is reduced over the group) the evaluation returns GDS_ERR_INTERRUPTED and its
+   * outputs are unspecified. */
+  const gds_poll *poll;
 } gds_law_request;
 
-/* Caller-allocated outputs; any pointer may be NULL when not wanted. W2 entries at times
- * the mask excludes are set to NaN. */
+/* Caller-allocated outputs; any pointer may be NULL when not wanted. Curves are indexed by
+ * the training time t = 0..T; entries at times the sampler does not visit (respacing, SPEC
+ * §7.1) or the mask excludes are NaN. A law that diverges (its covariance or mean overflows)
+ * is reported as +inf, never NaN: the curves from the divergence on, w2_final, and the
+ * entries of mean0/var0 that are not finite. */
 typedef struct gds_law_result {
   double *w2_cov;   /* [T+1] covariance part (seed-independent) */
-  double *var0;     /* [d] diag K_0 */
+  double *var0;     /* [d] diag K of the output law */
   double **w2_mean; /* [nseeds][T+1] ‖m_t − m*_t‖ */
   double **w2;      /* [nseeds][T+1] sqrt(w2_mean² + w2_cov²) */
-  double **mean0;   /* [nseeds][d] m_0 */
-  /* W2 between the law of the sampler's output and the target itself (SPEC §7.5). */
+  double **mean0;   /* [nseeds][d] mean of the output law */
+  /* W2 between the law of the sampler's output and the target itself (SPEC §7.5): the
+   * posterior, or the prior for `none`. */
   double *w2_final_cov;  /* [1] (seed-independent) */
   double *w2_final_mean; /* [nseeds] */
   double *w2_final;      /* [nseeds] */
@@ -43,6 +52,11 @@ typedef struct gds_law_result {
 /* GDS_ERR_INPUT unless some backend computes the exact law for this operator (checked before
  * a run creates its output). */
 int gds_law_check_operator(const gds_operator *op);
+/* GDS_ERR_INPUT, with a message naming the operator and the reason, unless the backend the
+ * operator uses (gds_law_backend_for) computes the exact law of algorithm `alg` on it (e.g.
+ * ddrm needs the SVD of A, which the dense backend has only when A Aᵀ is diagonal). For the
+ * validator and `run`, before any output exists. */
+int gds_law_supports(const gds_operator *op, const gds_algorithm_spec *alg);
 /* Name of the backend a run uses for the operator ("fourier-diagonal", "fourier-block",
  * "dense-distributed"; `backend: dense` forces the last); stored in the output. */
 const char *gds_law_backend_for(const gds_operator *op);
@@ -65,10 +79,11 @@ const char *gds_law_backend_name(const gds_law *law);
 int gds_law_posterior(gds_law *law, const double *v, double *mean, double *var);
 int gds_law_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res);
 
-/* Sampler law N(m_t, K_t) at one time t (0 ≤ t ≤ T) for one v, and the reference law
- * (m*_t, K*_t) of SPEC §2 (posterior path; prior path for `none`). Dense d×d outputs
- * (row-major), any may be NULL: meant for tests and small images. */
-int gds_law_moments(gds_law *law, gds_algorithm alg, double alpha_dps, const double *v, int t,
+/* Law N(m, K) of the sampler `cfg` at a time it visits (curve index `time`: t for the
+ * discrete process) for one v, and the reference law (m*, K*) there (SPEC §2, §7.5:
+ * posterior path; prior path for `none`). GDS_ERR_INPUT if the sampler does not visit
+ * `time`. Dense d×d outputs (row-major), any may be NULL: meant for tests and small images. */
+int gds_law_moments(gds_law *law, const gds_sampler_config *cfg, const double *v, int time,
                     double *mean, double *cov, double *ref_mean, double *ref_cov);
 
 #endif

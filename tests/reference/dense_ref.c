@@ -1,7 +1,7 @@
 /* Independent dense brute-force reference of SPEC §1–§2 (see dense_ref.h).
  *
- * Everything is a plain row-major array. Matrix products are triple loops accumulated in
- * long double; linear systems go through LAPACKE (Cholesky dposv, LU dgesv as a fallback);
+ * Everything is a plain row-major array. Matrix products go through BLAS dgemm, matrix-vector
+ * products and traces are accumulated in long double; linear systems go through LAPACKE (Cholesky dposv, LU dgesv as a fallback);
  * symmetric square roots through LAPACKE_dsyevd. Matrices that are symmetric in exact
  * arithmetic (Σ_t⁻¹, Σ Σ_t⁻¹, C_t, H_t, K_t, Σ_post) are symmetrised, (X + Xᵀ)/2, after they
  * are formed, so rounding cannot build up an antisymmetric part over T steps. */
@@ -18,33 +18,21 @@
 
 static double *dalloc(size_t n) { return calloc(n ? n : 1, sizeof(double)); }
 
+/* BLAS (OpenBLAS, through the Fortran interface: no header needed). */
+void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c,
+            const int *ldc, size_t, size_t);
+
 /* C[M×N] = op(A) · op(B), op(A) M×K, op(B) K×N; ta/tb = 1 means the stored array is the
- * transpose (A stored K×M, B stored N×K). Both operands are first packed so that the inner
- * product runs over contiguous memory: Ap[i·K + k] = op(A)(i, k), Bp[j·K + k] = op(B)(k, j).
- * C may not alias A or B. */
+ * transpose (A stored K×M, B stored N×K). Row-major C = op(A) op(B) is column-major
+ * Cᵀ = op(B)ᵀ op(A)ᵀ: one dgemm with the operands swapped (double accumulation: d·ε ≈ 1e-14
+ * relative, far below the 1e-6 the comparisons need). C may not alias A or B. */
 static int matmul(int M, int N, int K, const double *A, int ta, const double *B, int tb,
                   double *C) {
-  double *Ap = dalloc((size_t)M * K), *Bp = dalloc((size_t)N * K);
-  if (!Ap || !Bp) {
-    free(Ap);
-    free(Bp);
-    return DREF_ENOMEM;
-  }
-  for (int i = 0; i < M; i++)
-    for (int k = 0; k < K; k++) Ap[(size_t)i * K + k] = ta ? A[(size_t)k * M + i] : A[(size_t)i * K + k];
-  for (int j = 0; j < N; j++)
-    for (int k = 0; k < K; k++) Bp[(size_t)j * K + k] = tb ? B[(size_t)j * K + k] : B[(size_t)k * N + j];
-  for (int i = 0; i < M; i++) {
-    const double *a = Ap + (size_t)i * K;
-    for (int j = 0; j < N; j++) {
-      const double *b = Bp + (size_t)j * K;
-      long double acc = 0;
-      for (int k = 0; k < K; k++) acc += (long double)a[k] * b[k];
-      C[(size_t)i * N + j] = (double)acc;
-    }
-  }
-  free(Ap);
-  free(Bp);
+  const double one = 1.0, zero = 0.0;
+  int lda = ta ? M : K, ldb = tb ? K : N, ldc = N;
+  if (M < 1 || N < 1 || K < 1) return DREF_EINPUT;
+  dgemm_(tb ? "T" : "N", ta ? "T" : "N", &N, &M, &K, &one, B, &ldb, A, &lda, &zero, C, &ldc, 1, 1);
   return DREF_OK;
 }
 
@@ -153,7 +141,15 @@ double dref_w2_gaussian(int d, const double *m1, const double *K1, const double 
   }
   double wm = (double)sqrtl(s2);
 
-  /* covariance part: R = K2^{1/2}, M = R K1 R, tr M^{1/2} = Σ sqrt(eig(M)) */
+  /* covariance part: R = K2^{1/2}, M = R K1 R, tr M^{1/2} = Σ sqrt(eig(M)). Identical
+   * covariances give exactly 0 (the trace formula would return the √ of its rounding,
+   * ~1e-7, the SPEC's absolute floor). */
+  if (!memcmp(K1, K2, dd * sizeof *K1)) {
+    if (mean_part) *mean_part = wm;
+    if (cov_part) *cov_part = 0.0;
+    result = wm;
+    goto done;
+  }
   if (sqrtm_sym(d, K2, R)) goto done;
   if (matmul(d, d, d, R, 0, K1, 0, T1)) goto done;
   if (matmul(d, d, d, T1, 0, R, 0, M)) goto done;
@@ -495,4 +491,384 @@ int dref_motion_blur_kernel(int H, int W, double length, double angle_deg, doubl
   for (int i = 0; i < H * W; i++) k[i] = (double)(acc[i] / sum);
   free(acc);
   return DREF_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Samplers of SPEC §7.1–7.5 (see dense_ref.h)                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+/* H and h of the guided score s̃(y) = −H y + h at ᾱ = a (SPEC §1, as in dref_law):
+ * H = Σ_a⁻¹ + J Aᵀ C⁻¹ A J, h = √a H μ + J Aᵀ C⁻¹ r, r = v − A μ; none: H = Σ_a⁻¹, h = √a H μ. */
+static int guided_score(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
+                        const double *r, dref_alg alg, double alpha_dps, double a, double *Hm, double *h) {
+  size_t dd = (size_t)d * d, md = (size_t)m * d;
+  double *St = dalloc(dd), *RHS = dalloc(2 * dd), *SSinv = dalloc(dd), *J = dalloc(dd), *G = dalloc(md);
+  double *AM = dalloc(md), *C = dalloc((size_t)m * m), *XY = dalloc((size_t)m * (d + 1)), *X = dalloc(md);
+  double *y = dalloc((size_t)m), *GX = dalloc(dd), *g = dalloc((size_t)d);
+  int rc = DREF_ENOMEM;
+  if (!St || !RHS || !SSinv || !J || !G || !AM || !C || !XY || !X || !y || !GX || !g) goto done;
+  for (size_t k = 0; k < dd; k++) St[k] = a * Sigma[k];
+  for (int i = 0; i < d; i++) St[(size_t)i * d + i] += 1.0 - a;
+  symmetrise(d, St);
+  for (int i = 0; i < d; i++) {
+    RHS[(size_t)i * 2 * d + i] = 1.0;
+    memcpy(RHS + (size_t)i * 2 * d + d, Sigma + (size_t)i * d, (size_t)d * sizeof *RHS);
+  }
+  if ((rc = solve_spd(d, St, 2 * d, RHS))) goto done;
+  for (int i = 0; i < d; i++) {
+    memcpy(Hm + (size_t)i * d, RHS + (size_t)i * 2 * d, (size_t)d * sizeof *Hm);
+    memcpy(SSinv + (size_t)i * d, RHS + (size_t)i * 2 * d + d, (size_t)d * sizeof *SSinv);
+  }
+  symmetrise(d, Hm);
+  symmetrise(d, SSinv);
+  for (size_t k = 0; k < dd; k++) J[k] = sqrt(a) * SSinv[k];
+  if (alg == DREF_DPS || alg == DREF_PIGDM || alg == DREF_CGDM) {
+    if (alg == DREF_PIGDM) {
+      if ((rc = matmul(m, m, d, A, 0, A, 1, C))) goto done;
+      for (size_t k = 0; k < (size_t)m * m; k++) C[k] *= 1.0 - a;
+    } else if (alg == DREF_CGDM) {
+      if ((rc = matmul(m, d, d, A, 0, SSinv, 0, AM))) goto done;
+      if ((rc = matmul(m, m, d, AM, 0, A, 1, C))) goto done;
+      for (size_t k = 0; k < (size_t)m * m; k++) C[k] *= 1.0 - a;
+    }
+    const double diag = alg == DREF_DPS ? sigma * sigma / alpha_dps : sigma * sigma;
+    for (int i = 0; i < m; i++) C[(size_t)i * m + i] += diag;
+    symmetrise(m, C);
+    if ((rc = matmul(m, d, d, A, 0, J, 0, G))) goto done; /* G = A J */
+    for (int i = 0; i < m; i++) {
+      memcpy(XY + (size_t)i * (d + 1), G + (size_t)i * d, (size_t)d * sizeof *XY);
+      XY[(size_t)i * (d + 1) + d] = r[i];
+    }
+    if ((rc = solve_spd(m, C, d + 1, XY))) goto done;
+    for (int i = 0; i < m; i++) {
+      memcpy(X + (size_t)i * d, XY + (size_t)i * (d + 1), (size_t)d * sizeof *X);
+      y[i] = XY[(size_t)i * (d + 1) + d];
+    }
+    if ((rc = matmul(d, d, m, G, 1, X, 0, GX))) goto done;
+    for (size_t k = 0; k < dd; k++) Hm[k] += GX[k];
+    symmetrise(d, Hm);
+    matvec_t(m, d, G, y, g);
+  }
+  matvec(d, d, Hm, mu, h);
+  for (int i = 0; i < d; i++) h[i] = sqrt(a) * h[i] + g[i];
+  rc = DREF_OK;
+done:
+  free(St); free(RHS); free(SSinv); free(J); free(G); free(AM); free(C); free(XY); free(X); free(y); free(GX);
+  free(g);
+  return rc;
+}
+
+/* Unguided Tweedie x̂0 = μ + J (y − √a μ), J = √a Σ Σ_a⁻¹ (DDRM's denoiser). */
+static int tweedie_J(int d, const double *Sigma, double a, double *J) {
+  size_t dd = (size_t)d * d;
+  double *St = dalloc(dd), *RHS = dalloc(dd);
+  int rc = DREF_ENOMEM;
+  if (!St || !RHS) goto done;
+  for (size_t k = 0; k < dd; k++) St[k] = a * Sigma[k];
+  for (int i = 0; i < d; i++) St[(size_t)i * d + i] += 1.0 - a;
+  memcpy(RHS, Sigma, dd * sizeof *RHS);
+  if ((rc = solve_spd(d, St, d, RHS))) goto done; /* Σ_a⁻¹ Σ = Σ Σ_a⁻¹ */
+  symmetrise(d, RHS);
+  for (size_t k = 0; k < dd; k++) J[k] = sqrt(a) * RHS[k];
+  rc = DREF_OK;
+done:
+  free(St);
+  free(RHS);
+  return rc;
+}
+
+/* A deterministic stream of normals for the basis rotations. */
+static double ref_normal(unsigned long long *st) {
+  double u[2];
+  for (int k = 0; k < 2; k++) {
+    *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+    u[k] = ((*st >> 11) + 0.5) * 0x1.0p-53;
+  }
+  return sqrt(-2 * log(u[0])) * cos(2 * M_PI * u[1]);
+}
+
+/* Right-multiplies the columns cols[0..g) of X (rows × ld, row-major) by a random orthogonal
+ * g×g matrix (Q of the QR of a Gaussian matrix). */
+static int rotate_columns(int rows, int ld, double *X, int g, const int *cols, const double *R) {
+  double *tmp = dalloc((size_t)g);
+  if (!tmp) return DREF_ENOMEM;
+  for (int i = 0; i < rows; i++) {
+    for (int b = 0; b < g; b++) {
+      long double acc = 0;
+      for (int a = 0; a < g; a++) acc += (long double)X[(size_t)i * ld + cols[a]] * R[(size_t)a * g + b];
+      tmp[b] = (double)acc;
+    }
+    for (int b = 0; b < g; b++) X[(size_t)i * ld + cols[b]] = tmp[b];
+  }
+  free(tmp);
+  return DREF_OK;
+}
+
+static int random_orthogonal(int g, unsigned long long *st, double *R) {
+  double *tau = dalloc((size_t)g);
+  if (!tau) return DREF_ENOMEM;
+  for (int k = 0; k < g * g; k++) R[k] = ref_normal(st);
+  int rc = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, g, g, R, g, tau) || LAPACKE_dorgqr(LAPACK_ROW_MAJOR, g, g, g, R, g, tau)
+               ? DREF_ELAPACK
+               : DREF_OK;
+  free(tau);
+  return rc;
+}
+
+/* SVD A = U S Vᵀ (full U m×m, V d×d, both row-major with singular vectors as columns);
+ * sv[d] singular values (0 past min(m, d) and below 1e-12·max). With seed ≠ 0, every group
+ * of equal singular values (the zero group included) gets a random rotation. */
+static int ddrm_svd(int d, int m, const double *A, unsigned long seed, double *U, double *V, double *sv) {
+  int k = m < d ? m : d, rc = DREF_OK;
+  double *Ac = dalloc((size_t)m * d), *S = dalloc((size_t)k), *Vt = dalloc((size_t)d * d), *sup = dalloc((size_t)k);
+  int *cols = malloc(sizeof(int) * (size_t)d), *used = calloc((size_t)d, sizeof(int));
+  double *R = dalloc((size_t)d * d);
+  if (!Ac || !S || !Vt || !sup || !cols || !used || !R) {
+    rc = DREF_ENOMEM;
+    goto done;
+  }
+  memcpy(Ac, A, sizeof(double) * (size_t)m * d);
+  if (LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'A', 'A', m, d, Ac, d, S, U, m, Vt, d, sup)) {
+    rc = DREF_ELAPACK;
+    goto done;
+  }
+  double smax = 0;
+  for (int i = 0; i < k; i++) smax = fmax(smax, S[i]);
+  for (int i = 0; i < d; i++) sv[i] = i < k && S[i] >= 1e-12 * smax ? S[i] : 0.0;
+  for (int i = 0; i < d; i++)
+    for (int j = 0; j < d; j++) V[(size_t)i * d + j] = Vt[(size_t)j * d + i];
+  if (!seed) goto done;
+  unsigned long long st = seed * 0x9E3779B97F4A7C15ULL + 7;
+  for (int i = 0; i < d; i++) {
+    if (used[i]) continue;
+    int g = 0;
+    for (int j = i; j < d; j++)
+      if (!used[j] && fabs(sv[j] - sv[i]) <= 1e-10 * (smax > 0 ? smax : 1)) {
+        used[j] = 1;
+        cols[g++] = j;
+      }
+    if (g < 2) continue;
+    if ((rc = random_orthogonal(g, &st, R))) goto done;
+    if ((rc = rotate_columns(d, d, V, g, cols, R))) goto done;
+    if (sv[i] > 0 && (rc = rotate_columns(m, m, U, g, cols, R))) goto done; /* cols < k ≤ m here */
+  }
+done:
+  free(Ac); free(S); free(Vt); free(sup); free(cols); free(used); free(R);
+  return rc;
+}
+
+int dref_sampler_law(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
+                     const double *v, const dref_sampler *cfg, const dref_schedule *s, double *w2,
+                     double *w2_mean, double *w2_cov, double *w2_final, int t_snap, double *mean_snap,
+                     double *cov_snap, double *ref_mean_snap, double *ref_cov_snap) {
+  if (d < 1 || m < 1 || !mu || !Sigma || !A || !v || !cfg || !s || !s->beta || s->T < 1 || !(sigma > 0))
+    return DREF_EINPUT;
+  const int T = s->T, S = cfg->steps <= 0 ? T : cfg->steps, ddrm = cfg->alg == DREF_DDRM;
+  if (S > T) return DREF_EINPUT;
+  if (cfg->alg == DREF_DPS && !(cfg->alpha_dps > 0)) return DREF_EINPUT;
+  for (int t = 1; t <= T; t++)
+    if (!(s->beta[t] > 0 && s->beta[t] < 1)) return DREF_EINPUT;
+  const size_t dd = (size_t)d * d;
+  int rc = DREF_ENOMEM, *tau = malloc(sizeof(int) * (size_t)(S + 1));
+  double *abar = dalloc((size_t)T + 1), *pmean = dalloc((size_t)d), *pcov = dalloc(dd), *r = dalloc((size_t)m);
+  double *Hm = dalloc(dd), *h = dalloc((size_t)d), *P = dalloc(dd), *c = dalloc((size_t)d), *N = dalloc(dd);
+  double *K = dalloc(dd), *PK = dalloc(dd), *mt = dalloc((size_t)d), *tmp = dalloc((size_t)d);
+  double *refm = dalloc((size_t)d), *refK = dalloc(dd), *U = dalloc((size_t)m * m), *V = dalloc(dd);
+  double *sv = dalloc((size_t)d), *ybar = dalloc((size_t)d), *J = dalloc(dd), *M1 = dalloc(dd), *M2 = dalloc(dd);
+  double *ca = dalloc((size_t)d), *cb = dalloc((size_t)d), *cc = dalloc((size_t)d), *cn = dalloc((size_t)d);
+  if (!tau || !abar || !pmean || !pcov || !r || !Hm || !h || !P || !c || !N || !K || !PK || !mt || !tmp || !refm ||
+      !refK || !U || !V || !sv || !ybar || !J || !M1 || !M2 || !ca || !cb || !cc || !cn)
+    goto done;
+  {
+    long double ab = 1;
+    abar[0] = 1;
+    for (int t = 1; t <= T; t++) {
+      ab *= 1.0L - s->beta[t];
+      abar[t] = (double)ab;
+    }
+  }
+  if ((rc = dref_posterior(d, m, mu, Sigma, A, sigma, v, pmean, pcov))) goto done;
+  const double *mref = cfg->alg == DREF_NONE ? mu : pmean, *Kref = cfg->alg == DREF_NONE ? Sigma : pcov;
+  matvec(m, d, A, mu, r);
+  for (int i = 0; i < m; i++) r[i] = v[i] - r[i];
+  /* times τ_0 = 0, τ_k = 1 + (k − 1)·⌊T/S⌋ */
+  tau[0] = 0;
+  for (int k = 1; k <= S; k++) tau[k] = 1 + (k - 1) * (T / S);
+  const int want_snap = mean_snap || cov_snap || ref_mean_snap || ref_cov_snap;
+  if (want_snap) {
+    int ok = 0;
+    for (int k = 0; k <= S; k++) ok |= tau[k] == t_snap;
+    if (!ok) {
+      rc = DREF_EINPUT;
+      goto done;
+    }
+  }
+  for (int t = 0; t <= T; t++) {
+    if (w2) w2[t] = NAN;
+    if (w2_mean) w2_mean[t] = NAN;
+    if (w2_cov) w2_cov[t] = NAN;
+  }
+  if (ddrm) { /* SVD and ȳ_i = (Uᵀ v)_i / s_i */
+    if ((rc = ddrm_svd(d, m, A, cfg->basis_seed, U, V, sv))) goto done;
+    for (int i = 0; i < d; i++) {
+      ybar[i] = 0;
+      if (sv[i] > 0) {
+        long double acc = 0;
+        for (int k = 0; k < m; k++) acc += (long double)U[(size_t)k * m + i] * v[k];
+        ybar[i] = (double)(acc / sv[i]);
+      }
+    }
+  }
+
+  /* start at τ_S */
+  {
+    const double a = abar[tau[S]];
+    memset(K, 0, dd * sizeof *K);
+    memset(mt, 0, (size_t)d * sizeof *mt);
+    if (cfg->init_exact) {
+      for (int i = 0; i < d; i++) mt[i] = sqrt(a) * mref[i];
+      for (size_t k = 0; k < dd; k++) K[k] = a * Kref[k];
+      for (int i = 0; i < d; i++) K[(size_t)i * d + i] += 1.0 - a;
+    } else if (ddrm) {
+      /* x̄_i = ȳ_i + √(ς² − σ²/s_i²) w̄_i if s_i ς > σ, else ς w̄_i; y = V x̄ / ς */
+      const double vs = sqrt((1 - a) / a);
+      for (int i = 0; i < d; i++) {
+        int big = sv[i] > 0 && sv[i] * vs > sigma;
+        tmp[i] = big ? ybar[i] / vs : 0.0;
+        cn[i] = big ? (vs * vs - sigma * sigma / (sv[i] * sv[i])) / (vs * vs) : 1.0;
+      }
+      matvec(d, d, V, tmp, mt);
+      for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) {
+          long double acc = 0;
+          for (int k = 0; k < d; k++) acc += (long double)V[(size_t)i * d + k] * cn[k] * V[(size_t)j * d + k];
+          K[(size_t)i * d + j] = (double)acc;
+        }
+    } else
+      for (int i = 0; i < d; i++) K[(size_t)i * d + i] = 1.0;
+  }
+
+  for (int k = S;; k--) {
+    /* record at τ_k */
+    const int t = tau[k];
+    const double a = abar[t];
+    for (int i = 0; i < d; i++) refm[i] = sqrt(a) * mref[i];
+    for (size_t q = 0; q < dd; q++) refK[q] = a * Kref[q];
+    for (int i = 0; i < d; i++) refK[(size_t)i * d + i] += 1.0 - a;
+    if (w2 || w2_mean || w2_cov) {
+      double wm, wc, w = dref_w2_gaussian(d, mt, K, refm, refK, &wm, &wc);
+      if (isnan(w)) {
+        rc = DREF_ELAPACK;
+        goto done;
+      }
+      if (w2) w2[t] = w;
+      if (w2_mean) w2_mean[t] = wm;
+      if (w2_cov) w2_cov[t] = wc;
+    }
+    if (want_snap && t == t_snap) {
+      if (mean_snap) memcpy(mean_snap, mt, (size_t)d * sizeof *mt);
+      if (cov_snap) memcpy(cov_snap, K, dd * sizeof *K);
+      if (ref_mean_snap) memcpy(ref_mean_snap, refm, (size_t)d * sizeof *refm);
+      if (ref_cov_snap) memcpy(ref_cov_snap, refK, dd * sizeof *refK);
+    }
+    if (k == 0) break;
+
+    /* step τ_k = t → τ_{k−1} = s: y_s = P y + c + N(0, N) */
+    const int sn = tau[k - 1];
+    const double at = abar[t], as = abar[sn];
+    memset(N, 0, dd * sizeof *N);
+    if (!ddrm) {
+      if ((rc = guided_score(d, m, mu, Sigma, A, sigma, r, cfg->alg, cfg->alpha_dps, at, Hm, h))) goto done;
+      if (cfg->scheme == DREF_SCHEME_DDPM) {
+        const double al = at / as, be = 1 - al, isa = 1 / sqrt(al);
+        double sig2 = sn == 0 ? 0.0 : s->variance_tilde ? be * (1 - as) / (1 - at) : be;
+        for (size_t q = 0; q < dd; q++) P[q] = -be * Hm[q] * isa;
+        for (int i = 0; i < d; i++) P[(size_t)i * d + i] += isa;
+        for (int i = 0; i < d; i++) c[i] = be * isa * h[i];
+        for (int i = 0; i < d; i++) N[(size_t)i * d + i] = sig2;
+      } else {
+        /* s̃ = −H y + h; x̂0 = (y + (1 − ᾱ_t) s̃)/√ᾱ_t; ε̂ = −√(1 − ᾱ_t) s̃ */
+        const double eta = cfg->scheme_eta;
+        const double cz = eta * sqrt((1 - as) / (1 - at)) * sqrt(1 - at / as);
+        const double ce = sqrt(fmax(0.0, 1 - as - cz * cz));
+        for (int i = 0; i < d; i++)
+          for (int j = 0; j < d; j++) {
+            double sl = -Hm[(size_t)i * d + j];
+            double xl = ((i == j ? 1.0 : 0.0) + (1 - at) * sl) / sqrt(at), el = -sqrt(1 - at) * sl;
+            P[(size_t)i * d + j] = sqrt(as) * xl + ce * el;
+          }
+        for (int i = 0; i < d; i++) c[i] = sqrt(as) * (1 - at) * h[i] / sqrt(at) - ce * sqrt(1 - at) * h[i];
+        for (int i = 0; i < d; i++) N[(size_t)i * d + i] = cz * cz;
+      }
+    } else {
+      /* x̂0 = X y + xc, X = J_t, xc = μ − √ᾱ_t J_t μ; ε̂ = (y − √ᾱ_t x̂0)/√(1 − ᾱ_t) */
+      if ((rc = tweedie_J(d, Sigma, at, J))) goto done;
+      matvec(d, d, J, mu, tmp);
+      double *xc = refm; /* reuse as scratch until the next record */
+      for (int i = 0; i < d; i++) xc[i] = mu[i] - sqrt(at) * tmp[i];
+      const double vsn = sqrt((1 - as) / as), eta = cfg->eta, etab = cfg->eta_b;
+      for (int i = 0; i < d; i++) { /* coefficients of x̄θ_i, ε̄_i, ȳ_i and the noise variance */
+        if (sv[i] > 0 && sv[i] * vsn > sigma) {
+          ca[i] = 1 - etab; cb[i] = 0; cc[i] = etab;
+          cn[i] = vsn * vsn - etab * etab * sigma * sigma / (sv[i] * sv[i]);
+        } else if (sv[i] > 0 && sv[i] * vsn < sigma) {
+          double q = sqrt(1 - eta * eta) * vsn * sv[i] / sigma;
+          ca[i] = 1 - q; cb[i] = 0; cc[i] = q;
+          cn[i] = eta * eta * vsn * vsn;
+        } else {
+          ca[i] = 1; cb[i] = sqrt(1 - eta * eta) * vsn; cc[i] = 0;
+          cn[i] = eta * eta * vsn * vsn;
+        }
+      }
+      /* E = (I − √ᾱ_t J)/√(1 − ᾱ_t), ec = −√ᾱ_t xc/√(1 − ᾱ_t);
+       * P = √ᾱ_s V (diag(ca) Vᵀ X + diag(cb) Vᵀ E); c = √ᾱ_s V (ca∘Vᵀxc + cb∘Vᵀec + cc∘ȳ) */
+      for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) {
+          double e = ((i == j ? 1.0 : 0.0) - sqrt(at) * J[(size_t)i * d + j]) / sqrt(1 - at);
+          M1[(size_t)i * d + j] = 0;
+          PK[(size_t)i * d + j] = e;
+        }
+      if ((rc = matmul(d, d, d, V, 1, J, 0, M1))) goto done;  /* Vᵀ X */
+      if ((rc = matmul(d, d, d, V, 1, PK, 0, M2))) goto done; /* Vᵀ E */
+      for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) M1[(size_t)i * d + j] = ca[i] * M1[(size_t)i * d + j] + cb[i] * M2[(size_t)i * d + j];
+      if ((rc = matmul(d, d, d, V, 0, M1, 0, P))) goto done;
+      for (size_t q = 0; q < dd; q++) P[q] *= sqrt(as);
+      double *vx = tmp, *ve = c;
+      matvec_t(d, d, V, xc, vx); /* Vᵀ xc */
+      for (int i = 0; i < d; i++) xc[i] = -sqrt(at) * xc[i] / sqrt(1 - at);
+      matvec_t(d, d, V, xc, ve); /* Vᵀ ec */
+      for (int i = 0; i < d; i++) M2[i] = ca[i] * vx[i] + cb[i] * ve[i] + cc[i] * ybar[i];
+      matvec(d, d, V, M2, c);
+      for (int i = 0; i < d; i++) c[i] *= sqrt(as);
+      for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) {
+          long double acc = 0;
+          for (int q = 0; q < d; q++) acc += (long double)V[(size_t)i * d + q] * cn[q] * V[(size_t)j * d + q];
+          N[(size_t)i * d + j] = as * (double)acc;
+        }
+    }
+    matvec(d, d, P, mt, tmp);
+    for (int i = 0; i < d; i++) mt[i] = tmp[i] + c[i];
+    if ((rc = matmul(d, d, d, P, 0, K, 0, PK))) goto done;
+    if ((rc = matmul(d, d, d, PK, 0, P, 1, K))) goto done;
+    for (size_t q = 0; q < dd; q++) K[q] += N[q];
+    symmetrise(d, K);
+  }
+  if (w2_final) {
+    double wm, wc, w = dref_w2_gaussian(d, mt, K, mref, Kref, &wm, &wc);
+    if (isnan(w)) {
+      rc = DREF_ELAPACK;
+      goto done;
+    }
+    w2_final[0] = w;
+    w2_final[1] = wm;
+    w2_final[2] = wc;
+  }
+  rc = DREF_OK;
+done:
+  free(tau); free(abar); free(pmean); free(pcov); free(r); free(Hm); free(h); free(P); free(c); free(N);
+  free(K); free(PK); free(mt); free(tmp); free(refm); free(refK); free(U); free(V); free(sv); free(ybar);
+  free(J); free(M1); free(M2); free(ca); free(cb); free(cc); free(cn);
+  return rc;
 }

@@ -1,8 +1,8 @@
 /* Independent dense brute-force reference of SPEC §1–§2, for the tests only.
  *
- * Written directly from the SPEC with plain d×d row-major matrices (d ≤ 256), LAPACKE for
- * the linear solves / symmetric eigen-decompositions, and long double accumulation in every
- * matrix product and trace. It shares no code with src/ (no gdsweep prior, operator, schedule,
+ * Written directly from the SPEC with plain d×d row-major matrices (d ≤ 256), BLAS dgemm for
+ * matrix products, LAPACKE for the linear solves / symmetric eigen-decompositions / SVD, and
+ * long double accumulation in matrix-vector products and traces. It shares no code with src/ (no gdsweep prior, operator, schedule,
  * law or w2 function is called): it is the yard-stick the production Fourier/ScaLAPACK
  * backends are compared against. Simple and obviously correct, not fast.
  *
@@ -27,7 +27,7 @@ typedef struct {
   int variance_tilde;
 } dref_schedule;
 
-typedef enum { DREF_NONE, DREF_DPS, DREF_PIGDM, DREF_CGDM } dref_alg;
+typedef enum { DREF_NONE, DREF_DPS, DREF_PIGDM, DREF_CGDM, DREF_DDRM } dref_alg;
 
 /* Exact law of the conditional DDPM sampler (SPEC §2) by the dense recursion
  *   Σ_t = ᾱ_t Σ + (1 − ᾱ_t) I,  J_t = sqrt(ᾱ_t) Σ Σ_t⁻¹,
@@ -51,6 +51,42 @@ int dref_law(int d, int m, const double *mu, const double *Sigma, const double *
              const double *v, dref_alg alg, double alpha_dps, const dref_schedule *s, double *w2,
              double *w2_mean, double *w2_cov, int t_snap, double *mean_snap, double *cov_snap,
              double *ref_mean_snap, double *ref_cov_snap, double *post_mean, double *post_cov);
+
+/* Samplers of SPEC §7.1, §7.2, §7.4 (respacing, DDIM(η), DDRM(η, η_b), exact init) and
+ * w2_final of §7.5, by the same dense brute force, written from the SPEC formulas:
+ *  - times τ_0 = 0, τ_k = 1 + (k − 1)·⌊T/S⌋ (k = 1..S), start at τ_S;
+ *  - guided score s̃(y) = −H_t y + h_t at t = τ_k (H_t, h_t as in dref_law);
+ *  - ddpm: α' = ᾱ_t/ᾱ_s, β' = 1 − α', y_s = (y + β' s̃)/√α' + σ' z, σ'² = β' or
+ *    β'(1 − ᾱ_s)/(1 − ᾱ_t), σ'_1 = 0;
+ *  - ddim(η): x̂0 = (y + (1 − ᾱ_t) s̃)/√ᾱ_t, ε̂ = −√(1 − ᾱ_t) s̃,
+ *    c = η √((1 − ᾱ_s)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_s), y_s = √ᾱ_s x̂0 + √(1 − ᾱ_s − c²) ε̂ + c z;
+ *  - ddrm(η, η_b): in an explicit SVD A = U S Vᵀ (LAPACKE_dgesvd; singular values below
+ *    1e-12·max are 0), the three cases of §7.2 per spectral coordinate, and its start;
+ *  - init exact: the reference law at τ_S.
+ * Each step is assembled as y_s = P y + c + noise N(0, N) with d×d matrices P, N.
+ * Outputs (each may be NULL): curves [T+1] at the visited times (NaN elsewhere); w2_final[3]
+ * = {w2, mean part, cov part} of the output law against the target N(μ_ref, Σ_ref); the
+ * laws at t_snap (must be a visited time when a snapshot is wanted). */
+typedef enum { DREF_SCHEME_DDPM, DREF_SCHEME_DDIM } dref_scheme;
+
+typedef struct {
+  dref_alg alg;
+  double alpha_dps;   /* dps */
+  double eta, eta_b;  /* ddrm */
+  dref_scheme scheme; /* ignored by ddrm */
+  double scheme_eta;  /* ddim */
+  int steps;          /* S; ≤ 0: T */
+  int init_exact;
+  /* ddrm: when non-zero, the SVD basis is replaced by another valid one — inside every group
+   * of equal singular values (the kernel included), V's columns (and U's, for non-zero
+   * values) are rotated by a random orthogonal matrix of that seed. The law must not change. */
+  unsigned long basis_seed;
+} dref_sampler;
+
+int dref_sampler_law(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
+                     const double *v, const dref_sampler *cfg, const dref_schedule *s, double *w2,
+                     double *w2_mean, double *w2_cov, double *w2_final, int t_snap, double *mean_snap,
+                     double *cov_snap, double *ref_mean_snap, double *ref_cov_snap);
 
 /* Posterior of SPEC §2 ("Target"), by a dense solve with S = A Σ Aᵀ + σ² I_m:
  * μ_post = μ + Σ Aᵀ S⁻¹ (v − A μ), Σ_post = Σ − Σ Aᵀ S⁻¹ A Σ (symmetrised). */
