@@ -1290,43 +1290,35 @@ static const yaml_node_t *sw_find_value(const sw_ctx *c, const yaml_node_t *m, c
   return NULL;
 }
 
-/* Each operator is built once and asked about each algorithm (gds_law_supports); a refusal is
- * reported at the algorithm's line, naming the operator. */
+/* Each operator (a light description: no kernel is built) is asked about each algorithm
+ * (gds_law_supports); a refusal is reported at the algorithm's line, naming the operator. */
 static int sw_law_pairs(const sw_ctx *c, const yaml_node_t *ops, const yaml_node_t *algs) {
   const gds_sweep *s = c->s;
   char child[SW_PATH];
   for (int i = 0; i < s->n_op; i++) {
-    gds_operator *op = NULL;
-    int quiet = gds_error_set_quiet(1);
-    int ierr = gds_operator_create(&s->op[i], s->prior.H, s->prior.W, &op);
-    for (int a = 0; !ierr && a < s->n_alg; a++) {
-      if (!gds_law_supports(op, &s->alg[a])) continue;
+    gds_operator op;
+    gds_operator_describe(&s->op[i], s->prior.H, s->prior.W, &op);
+    for (int a = 0; a < s->n_alg; a++) {
+      int quiet = gds_error_set_quiet(1);
+      int ierr = gds_law_supports(&op, &s->alg[a]);
       gds_error_set_quiet(quiet);
-      char name[4400], alg[128], why[512];
-      gds_operator_spec_name(&s->op[i], name, sizeof name);
+      if (!ierr) continue;
+      if (ierr != GDS_ERR_INPUT) GDS_CALL(ierr);
+      char alg[128], why[512];
       gds_algorithm_spec_name(&s->alg[a], alg, sizeof alg);
       if (s->alg[a].kind == GDS_ALG_DDRM && s->op[i].dense)
         snprintf(why, sizeof why, "ddrm needs an SVD of A, which the %s backend (backend: dense) has only when "
                  "A A^T is diagonal (identity, inpainting, super_resolution); drop backend: dense to use the "
-                 "operator's own backend", gds_law_backend_for(op));
+                 "operator's own backend", gds_law_backend_for(&op));
       else
         snprintf(why, sizeof why, "the %s backend that computes this operator's exact law does not support it",
-                 gds_law_backend_for(op));
-      gds_operator_destroy(&op);
+                 gds_law_backend_for(&op));
       const yaml_node_t *op_item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
       sw_path_index(child, "grid.algorithm", a);
       return sw_fail(c, yaml_document_get_node(c->doc, algs->data.sequence.items.start[a]), child,
-                     "%s cannot be combined with grid.operator[%d] = %s (line %lu): %s", alg, i, name,
+                     "%s cannot be combined with grid.operator[%d] = %s (line %lu): %s", alg, i, op.name,
                      (unsigned long)op_item->start_mark.line + 1, why);
     }
-    gds_error_set_quiet(quiet);
-    gds_operator_destroy(&op);
-    if (ierr == GDS_ERR_INPUT) { /* gds_operator_spec_check passed, so this is not expected */
-      const yaml_node_t *op_item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
-      sw_path_index(child, "grid.operator", i);
-      return sw_fail(c, op_item, child, "the operator cannot be built for the %d x %d image", s->prior.H, s->prior.W);
-    }
-    GDS_CALL(ierr);
   }
   return GDS_SUCCESS;
 }

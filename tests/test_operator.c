@@ -228,12 +228,35 @@ static void test_unrepresentable_specs(void **st) {
   gds_operator_destroy(&b);
 }
 
+/* gds_operator_describe: what gds_operator_create would build, without building it. */
+static void test_describe(void **st) {
+  (void)st;
+  gds_operator_spec specs[] = {
+      {.type = GDS_OP_IDENTITY},
+      {.type = GDS_OP_GAUSSIAN_BLUR, .std = 1.7, .dense = 1},
+      {.type = GDS_OP_MOTION_BLUR, .length = 5, .angle = 20},
+      {.type = GDS_OP_INPAINTING, .mask = GDS_MASK_RANDOM, .keep = 0.5, .mask_seed = 3},
+      {.type = GDS_OP_SUPER_RESOLUTION, .factor = 2},
+  };
+  for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+    gds_operator *op = make(specs[k]), light;
+    gds_operator_describe(&specs[k], H, W, &light);
+    assert_int_equal(light.structure, op->structure);
+    assert_string_equal(light.name, op->name);
+    assert_true(light.H == H && light.W == W && light.d == D && light.mh == (specs[k].type == GDS_OP_INPAINTING ? H : op->mh));
+    assert_int_equal(light.m, specs[k].type == GDS_OP_INPAINTING ? -1 : op->m);
+    assert_null(light.kernel);
+    assert_null(light.mask);
+    gds_operator_destroy(&op);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kernels_match_reference), cmocka_unit_test(test_adjoint),
       cmocka_unit_test(test_blur_is_periodic_convolution), cmocka_unit_test(test_inpainting_and_sr),
       cmocka_unit_test(test_names), cmocka_unit_test(test_measurement_noise_keys),
-      cmocka_unit_test(test_unrepresentable_specs),
+      cmocka_unit_test(test_unrepresentable_specs), cmocka_unit_test(test_describe),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
