@@ -2,8 +2,8 @@
 # One command for the gdsweep demo on Debian 12 (as root):
 #   1. install missing Debian packages (scripts/install-deps.sh)
 #   2. Release build in build/ (CMake stops with a clear message if parallel HDF5 is missing)
-#   3. run sweeps/demo.yaml (576 grid points: 2 blurs x 2 sigma x 3 alpha_dps x 4 algorithms
-#      (dps, pigdm, cgdm, ddrm) x 2 schemes (ddpm, ddim) x 3 step counts (20, 100, 1000)
+#   3. run sweeps/demo.yaml (960 grid points: 2 blurs x 2 sigma x 3 alpha_dps x 4 algorithms
+#      (dps, pigdm, cgdm, ddrm) x 2 schemes (ddpm, ddim) x 5 step counts (10 .. 1000)
 #      x 2 seeds; 64x64, T = 1000) with mpirun -n 2 into out/demo.h5 (--force: rerunning
 #      starts over), and print `gdsweep status`
 #   4. if analysis/report.py exists, write the report (figures, tables) to out/demo-report/,

@@ -114,17 +114,17 @@ static void test_demo(void **state) {
   assert_true(s->alg[3].kind == GDS_ALG_DDRM && s->alg[3].eta == 0.85 && s->alg[3].eta_b == 1.0);
   assert_int_equal(s->n_scheme, 2);
   assert_true(s->scheme[0].kind == GDS_SCHEME_DDPM && s->scheme[1].kind == GDS_SCHEME_DDIM && s->scheme[1].eta == 0);
-  const int steps[] = {20, 100, 1000};
-  assert_int_equal(s->n_steps, 3);
+  const int steps[] = {10, 20, 50, 100, 1000};
+  assert_int_equal(s->n_steps, 5);
   assert_memory_equal(s->steps, steps, sizeof steps);
   assert_int_equal(s->n_eps, 1);
   assert_true(s->n_init == 1 && s->init[0] == GDS_INIT_NORMAL);
   assert_int_equal(s->n_seed, 2);
   assert_true(s->seed[0] == 0 && s->seed[1] == 1);
-  assert_int_equal(gds_sweep_npoints(s), 2 * 2 * 3 * 4 * 2 * 3 * 2);
+  assert_int_equal(gds_sweep_npoints(s), 2 * 2 * 3 * 4 * 2 * 5 * 2);
 
   assert_int_equal(s->samples, 2);
-  const int ckpt[] = {951, 751, 501, 251, 1, 0};
+  const int ckpt[] = {901, 701, 501, 301, 1, 0};
   assert_int_equal(s->n_ckpt, 6);
   assert_memory_equal(s->ckpt, ckpt, sizeof ckpt);
   assert_int_equal(s->n_w2t, 1001);
@@ -376,9 +376,9 @@ static void test_fingerprint(void **state) {
 
   /* same sweep, other name, order, style, comments and explicit defaults */
   s = load_text("# reordered\n"
-                "output: {w2_times: all, checkpoints: [951, 751, 501, 251, 1, 0], samples: 2}\n"
+                "output: {w2_times: all, checkpoints: [901, 701, 501, 301, 1, 0], samples: 2}\n"
                 "grid:\n"
-                "  eps: [0.0]\n  sampler_steps: [20, 100, 1000]\n  scheme: [ddpm, ddim]\n"
+                "  eps: [0.0]\n  sampler_steps: [10, 20, 50, 100, 1000]\n  scheme: [ddpm, ddim]\n"
                 "  seed: [0, 1]\n  algorithm: [dps, pigdm, cgdm, ddrm]\n  alpha_dps: [1e-2, 0.030, 0.1]\n"
                 "  sigma: [1.0e-2, 0.050]\n"
                 "  operator:\n    - gaussian_blur:\n        std: 2\n"
@@ -396,8 +396,8 @@ static void test_fingerprint(void **state) {
                 "diffusion: {steps: 1000}\n"
                 "grid:\n  operator: [gaussian_blur: {std: 2.0}, motion_blur: {length: 9, angle: 30}]\n"
                 "  sigma: [0.01, 0.06]\n  alpha_dps: [0.3, 1.0, 3.0]\n  algorithm: [dps, pigdm, cgdm, ddrm]\n"
-                "  scheme: [ddpm, ddim]\n  sampler_steps: [20, 100, 1000]\n  seed: [0, 1]\n"
-                "output: {samples: 2, checkpoints: [951, 751, 501, 251, 1, 0]}\n",
+                "  scheme: [ddpm, ddim]\n  sampler_steps: [10, 20, 50, 100, 1000]\n  seed: [0, 1]\n"
+                "output: {samples: 2, checkpoints: [901, 701, 501, 301, 1, 0]}\n",
                 NULL);
   assert_int_equal(gds_sweep_fingerprint(s, c), GDS_SUCCESS);
   gds_sweep_destroy(&s);
