@@ -263,9 +263,9 @@ static int dump_traj_check(const bench_opts *o, bench_problem *pb, gds_sampler *
   GDS_CALL(GDS_ALLOC(noise, (size_t)(k + 1) * d));
   GDS_CALL(GDS_ALLOC(y, 2 * (size_t)d));
   int ierr = gds_sampler_run(smp, &(gds_sampler_config){.alg = {.kind = alg}, .alpha_dps = o->alpha}, pb->v, o->seed, 0, 2, ck, y, NULL, NULL);
-  gds_rng_key key = gds_rng_key_make(GDS_STREAM_SAMPLER, (uint64_t)o->seed, 0);
-  gds_rng_normal(key, 0, (size_t)d, noise); /* y_T */
-  for (int j = 1; j <= k; j++) gds_rng_normal(key, (uint64_t)(o->T - j + 1), (size_t)d, noise + (size_t)j * d);
+  /* the pixel noise the sampler used (white Fourier coefficients, inverse-transformed) */
+  if (!ierr) ierr = gds_sampler_noise_pixels(smp, o->seed, 0, 0, noise); /* y_T */
+  for (int j = 1; j <= k && !ierr; j++) ierr = gds_sampler_noise_pixels(smp, o->seed, 0, (uint64_t)(o->T - j + 1), noise + (size_t)j * d);
   char name[64];
   int shp[3] = {k + 1, o->H, o->W}, yshp[2] = {o->H, o->W};
   snprintf(name, sizeof name, "trajcheck_noise_%s", gds_algorithm_name(alg));
@@ -311,7 +311,9 @@ static int bench_traj(const bench_opts *o, bench_problem *pb, gds_algorithm alg)
 }
 
 /* ---- components of a trajectory ---- */
-static int bench_rng(const bench_opts *o, int d) {
+/* T blocks of d normals (what a trajectory draws), on one generator path; "rng" is the path
+ * the sampler uses (AUTO), "rng.<path>" each path explicitly. */
+static int bench_rng_path(const bench_opts *o, int d, gds_rng_path path) {
   double *z, *tm, sink = 0;
   GDS_CALL(gds_malloc_aligned(sizeof(double) * (size_t)d, &z));
   GDS_CALL(GDS_ALLOC(tm, 2 * (size_t)o->reps));
@@ -319,7 +321,7 @@ static int bench_rng(const bench_opts *o, int d) {
   for (int r = -o->warmup; r < o->reps; r++) {
     double t0 = now_s(), c0 = cpu_s();
     for (int t = 1; t <= o->T; t++) {
-      gds_rng_normal(key, (uint64_t)t, (size_t)d, z);
+      gds_rng_normal_path(path, key, (uint64_t)t, (size_t)d, z);
       sink += z[t % d]; /* keeps the calls observable */
     }
     if (r >= 0) {
@@ -327,10 +329,20 @@ static int bench_rng(const bench_opts *o, int d) {
       tm[o->reps + r] = cpu_s() - c0;
     }
   }
-  report("rng", o->reps, tm, tm + o->reps);
+  char name[64];
+  if (path == GDS_RNG_PATH_AUTO) snprintf(name, sizeof name, "rng");
+  else snprintf(name, sizeof name, "rng.%s", gds_rng_path_name(path));
+  report(name, o->reps, tm, tm + o->reps);
   if (!isfinite(sink)) fprintf(stderr, "gds_bench: rng produced a non-finite value\n");
   free(tm);
   free(z);
+  return GDS_SUCCESS;
+}
+
+static int bench_rng(const bench_opts *o, int d) {
+  GDS_CALL(bench_rng_path(o, d, GDS_RNG_PATH_AUTO));
+  for (int p = GDS_RNG_PATH_SCALAR; p < GDS_RNG_PATH_COUNT; p++)
+    if (gds_rng_path_available((gds_rng_path)p)) GDS_CALL(bench_rng_path(o, d, (gds_rng_path)p));
   return GDS_SUCCESS;
 }
 

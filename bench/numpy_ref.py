@@ -11,7 +11,8 @@ A straightforward but sensible vectorised NumPy implementation of the same compu
 
 Before timing it CHECKS that it does the same work as the C code: the W2 curves must agree
 with gds_bench's to a relative 1e-8 (also m_0, K_0, posterior), and K trajectory steps replayed
-with the C code's own normals must give its y_{T-K} to float32 precision.
+with the C code's own pixel noise (gds_sampler_noise_pixels: its Fourier-basis white noise,
+inverse-transformed) must give its y_{T-K} to float32 precision.
 Run single-threaded: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/numpy_ref.py DIR
 Output: 'BENCH name median_s min_s max_s reps cpu_median_s' per case (as gds_bench),
 'CHECK name quantity max_rel_diff tol PASS|FAIL' per check; exit 1 if a check fails.

@@ -1,84 +1,182 @@
-/* Counter-based normals (SPEC §3): Random123 Philox4x64-10, Box–Muller. One Philox call
- * with counter (j, block) gives normals 4j..4j+3 of a block, so any entry is a pure function
- * of (key, block, position).
- * Speed: the trajectories draw d normals per step, so this is a hot path. Uniforms are made
- * in chunks, then Box–Muller runs as a separate loop that the compiler vectorises with
- * glibc's vector math (this file is built with -ffast-math; see CMakeLists.txt). The values
- * then depend on the build (vector log/sin/cos round differently from scalar ones), never on
- * ranks or scheduling: a given binary is bitwise reproducible. */
+/* Counter-based normals (SPEC §3; layout in gdsweep/rng.h): Random123 Philox4x32-10 words,
+ * 1024-layer ziggurat (Marsaglia & Tsang 2000, NumPy's 52-bit word layout with a 10-bit index), and the code
+ * path chosen at run time from the CPU. The fast path of the ziggurat is integer compares and
+ * one exact-rounded multiplication, so the portable and the AVX2 paths give the same bits by
+ * construction (tests/test_rng.c checks it); only the rare slow path calls libm (exp, log),
+ * and every path calls the same function for it. */
 #include "gdsweep/rng.h"
 
 #include <math.h>
+#include <string.h>
 #include <Random123/philox.h>
-#include <Random123/u01fixedpt.h>
 
-enum { GDS_RNG_CHUNK = 512 }; /* Philox calls per chunk: 2048 normals */
+#include "rng_impl.h"
+#include "rng_ziggurat_tables.h"
 
 gds_rng_key gds_rng_key_make(gds_stream stream, uint64_t seed, uint64_t index) {
   gds_rng_key k;
-  k.k[0] = seed;
-  k.k[1] = ((uint64_t)stream << 56) ^ index; /* index < 2^56 in practice */
+  k.key[0] = (uint32_t)seed;
+  k.key[1] = (uint32_t)(seed >> 32);
+  k.ctr2 = (uint32_t)index;
+  k.ctr3 = ((uint32_t)stream & 0x7fu) << 24 | (uint32_t)(index >> 32 & 0xffu);
   return k;
 }
 
-static inline philox4x64_ctr_t gds_rng_block4(gds_rng_key key, uint64_t block, uint64_t j) {
-  philox4x64_ctr_t c = {{j, block, 0, 0}};
-  philox4x64_key_t k = {{key.k[0], key.k[1]}};
-  return philox4x64(c, k);
+static inline philox4x32_ctr_t gds_rng_call(const gds_rng_key *key, uint32_t c0, uint32_t block, uint32_t c3) {
+  philox4x32_ctr_t c = {{c0, block, key->ctr2, c3}};
+  philox4x32_key_t k = {{key->key[0], key->key[1]}};
+  return philox4x32(c, k);
 }
 
-/* z[2i], z[2i+1] from the uniform pair (u1[i] in (0,1), u2[i] in [0,1)). */
-static void gds_box_muller(int n, const double *restrict u1, const double *restrict u2, double *restrict r,
-                           double *restrict th) {
-  const double two_pi = 6.283185307179586476925286766559;
-#pragma omp simd
-  for (int i = 0; i < n; i++) {
-    r[i] = sqrt(-2.0 * log(u1[i]));
-    th[i] = two_pi * u2[i];
+void gds_rng_scalar_word_groups(const gds_rng_key *key, uint32_t block, uint32_t g0, size_t ng, uint64_t *out) {
+  for (size_t i = 0; i < ng; i++) {
+    uint64_t *w = out + GDS_RNG_GROUP_WORDS * i;
+    for (uint32_t c = 0; c < GDS_RNG_GROUP_CALLS; c++) {
+      philox4x32_ctr_t x = gds_rng_call(key, GDS_RNG_GROUP_CALLS * (g0 + (uint32_t)i) + c, block, key->ctr3);
+      w[c] = (uint64_t)x.v[0] | (uint64_t)x.v[1] << 32;
+      w[8 + c] = (uint64_t)x.v[2] | (uint64_t)x.v[3] << 32;
+    }
   }
+}
+
+size_t gds_rng_scalar_zig_fast(const uint64_t *w, size_t n, double *out, uint32_t *slow) {
+  size_t ns = 0;
+  for (size_t i = 0; i < n; i++) {
+    int idx = (int)(w[i] & GDS_ZIG_IDX_MASK);
+    int64_t rabs = (int64_t)(w[i] >> GDS_ZIG_MAG_SHIFT & GDS_ZIG_MASK52);
+    double x = (double)rabs * gds_zig_wi[idx];
+    out[i] = w[i] >> GDS_ZIG_SIGN_SHIFT & 1 ? -x : x;
+    if (rabs >= gds_zig_ki[idx]) slow[ns++] = (uint32_t)i;
+  }
+  return ns;
+}
+
+static inline double gds_rng_u53(uint64_t w) { return ((double)(w >> 11) + 0.5) * 0x1p-53; }
+
+static inline philox4x32_ctr_t gds_rng_fallback(const gds_rng_key *key, uint32_t block, uint32_t n, uint32_t a) {
+  return gds_rng_call(key, n, block, GDS_RNG_FALLBACK_BIT | (key->ctr3 & 0x7f0000ffu) | (a & 0xffffu) << 8);
+}
+
+double gds_rng_zig_slow(const gds_rng_key *key, uint32_t block, uint32_t n, uint64_t r) {
+  uint32_t a = 0; /* attempt: the fallback words used so far */
+  for (;;) {
+    int idx = (int)(r & GDS_ZIG_IDX_MASK);
+    int neg = (int)(r >> GDS_ZIG_SIGN_SHIFT & 1);
+    int64_t rabs = (int64_t)(r >> GDS_ZIG_MAG_SHIFT & GDS_ZIG_MASK52);
+    double x = (double)rabs * gds_zig_wi[idx];
+    if (neg) x = -x;
+    if (rabs < gds_zig_ki[idx]) return x; /* a fresh candidate in the fast region */
+    if (idx == 0) {
+      /* Tail beyond r (Marsaglia 1964): r + ξ with ξ ~ Exp(r), accepted with prob. e^{−ξ²/2}. */
+      for (;; a++) {
+        philox4x32_ctr_t f = gds_rng_fallback(key, block, n, a);
+        double xx = -log(gds_rng_u53((uint64_t)f.v[0] | (uint64_t)f.v[1] << 32)) / GDS_ZIG_R;
+        double yy = -log(gds_rng_u53((uint64_t)f.v[2] | (uint64_t)f.v[3] << 32));
+        if (yy + yy > xx * xx) return neg ? -(GDS_ZIG_R + xx) : GDS_ZIG_R + xx;
+      }
+    }
+    /* Wedge of layer idx: y uniform between f(x_idx) and f(x_{idx−1}), accepted under f;
+     * rejected: the second fallback word is a fresh candidate. */
+    philox4x32_ctr_t f = gds_rng_fallback(key, block, n, a++);
+    double y = gds_zig_fi[idx] + (gds_zig_fi[idx - 1] - gds_zig_fi[idx]) * gds_rng_u53((uint64_t)f.v[0] | (uint64_t)f.v[1] << 32);
+    if (y < exp(-0.5 * x * x)) return x;
+    r = (uint64_t)f.v[2] | (uint64_t)f.v[3] << 32;
+  }
+}
+
+/* A code path: how to make words, and the ziggurat's fast test. */
+typedef struct gds_rng_kernels {
+  const char *name;
+  void (*words)(const gds_rng_key *key, uint32_t block, uint32_t g0, size_t ng, uint64_t *out);
+  size_t (*zig_fast)(const uint64_t *w, size_t n, double *out, uint32_t *slow);
+} gds_rng_kernels;
+
+static const gds_rng_kernels gds_rng_kernels_[GDS_RNG_PATH_COUNT] = {
+    [GDS_RNG_PATH_SCALAR] = {"scalar", gds_rng_scalar_word_groups, gds_rng_scalar_zig_fast},
+    [GDS_RNG_PATH_AVX2] = {"avx2", gds_rng_avx2_word_groups, gds_rng_avx2_zig_fast},
+    [GDS_RNG_PATH_AVX512] = {"avx512", gds_rng_avx512_word_groups, gds_rng_avx512_zig_fast},
+};
+
+int gds_rng_path_available(gds_rng_path path) {
+  switch (path) {
+  case GDS_RNG_PATH_AUTO:
+  case GDS_RNG_PATH_SCALAR: return 1;
+  case GDS_RNG_PATH_AVX2: return __builtin_cpu_supports("avx2");
+  case GDS_RNG_PATH_AVX512: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f");
+  default: return 0;
+  }
+}
+
+const char *gds_rng_path_name(gds_rng_path path) {
+  if (path == GDS_RNG_PATH_AUTO) return "auto";
+  return path > 0 && path < GDS_RNG_PATH_COUNT ? gds_rng_kernels_[path].name : "?";
+}
+
+gds_rng_path gds_rng_path_best(void) {
+  for (int p = GDS_RNG_PATH_COUNT - 1; p > GDS_RNG_PATH_SCALAR; p--)
+    if (gds_rng_path_available((gds_rng_path)p)) return (gds_rng_path)p;
+  return GDS_RNG_PATH_SCALAR;
+}
+
+enum { GDS_RNG_CHUNK_GROUPS = 64 }; /* 1024 words (8 KiB) per pass: stays in L1 */
+
+/* Words first .. first+n−1 of a block into out (and the normals made of them into z when z is
+ * not NULL), a chunk of groups at a time: the path's word kernel, its ziggurat fast test, the
+ * slow path for the few words that need it, then the chunk's window is copied out. */
+static void gds_rng_run(gds_rng_path path, const gds_rng_key *key, uint64_t block, size_t first, size_t n,
+                        uint64_t *out, double *z) {
+  if (path == GDS_RNG_PATH_AUTO) path = gds_rng_path_best();
+  const gds_rng_kernels *k = &gds_rng_kernels_[path];
+  const uint32_t b = (uint32_t)block;
+  enum { CW = GDS_RNG_CHUNK_GROUPS * GDS_RNG_GROUP_WORDS };
+  uint64_t wbuf[CW] __attribute__((aligned(64)));
+  double zbuf[CW] __attribute__((aligned(64)));
+  uint32_t slow[CW];
+  size_t end = first + n;
+  for (size_t g = first / GDS_RNG_GROUP_WORDS; g * GDS_RNG_GROUP_WORDS < end; g += GDS_RNG_CHUNK_GROUPS) {
+    size_t w0 = g * GDS_RNG_GROUP_WORDS; /* first word of the chunk */
+    size_t ng = (end - w0 + GDS_RNG_GROUP_WORDS - 1) / GDS_RNG_GROUP_WORDS;
+    if (ng > GDS_RNG_CHUNK_GROUPS) ng = GDS_RNG_CHUNK_GROUPS;
+    size_t lo = first > w0 ? first - w0 : 0, hi = end - w0 < ng * GDS_RNG_GROUP_WORDS ? end - w0 : ng * GDS_RNG_GROUP_WORDS;
+    k->words(key, b, (uint32_t)g, ng, wbuf);
+    if (out) memcpy(out + (w0 + lo - first), wbuf + lo, (hi - lo) * sizeof(uint64_t));
+    if (!z) continue;
+    /* the whole chunk inside the window (the usual case): straight into z */
+    double *zc = lo == 0 && hi == ng * GDS_RNG_GROUP_WORDS ? z + (w0 - first) : zbuf;
+    size_t ns = k->zig_fast(wbuf, ng * GDS_RNG_GROUP_WORDS, zc, slow);
+    for (size_t i = 0; i < ns; i++)
+      if (slow[i] >= lo && slow[i] < hi) zc[slow[i]] = gds_rng_zig_slow(key, b, (uint32_t)(w0 + slow[i]), wbuf[slow[i]]);
+    if (zc == zbuf) memcpy(z + (w0 + lo - first), zbuf + lo, (hi - lo) * sizeof(double));
+  }
+}
+
+void gds_rng_normal_path(gds_rng_path path, gds_rng_key key, uint64_t block, size_t n, double *out) {
+  gds_rng_run(path, &key, block, 0, n, NULL, out);
+}
+
+void gds_rng_normal_range(gds_rng_key key, uint64_t block, size_t first, size_t n, double *out) {
+  gds_rng_run(GDS_RNG_PATH_AUTO, &key, block, first, n, NULL, out);
+}
+
+void gds_rng_words_path(gds_rng_path path, gds_rng_key key, uint64_t block, size_t n, uint64_t *out) {
+  gds_rng_run(path, &key, block, 0, n, out, NULL);
 }
 
 void gds_rng_normal(gds_rng_key key, uint64_t block, size_t n, double *out) {
-  double u1[2 * GDS_RNG_CHUNK], u2[2 * GDS_RNG_CHUNK], r[2 * GDS_RNG_CHUNK], th[2 * GDS_RNG_CHUNK];
-  double c[2 * GDS_RNG_CHUNK], s[2 * GDS_RNG_CHUNK];
-  size_t ncalls = (n + 3) / 4;
-  for (size_t j0 = 0; j0 < ncalls; j0 += GDS_RNG_CHUNK) {
-    /* Always a full chunk: a constant trip count keeps every value on the vector code path
-     * (a scalar remainder loop rounds differently and would make values depend on n). */
-    const int nc = GDS_RNG_CHUNK;
-    for (int j = 0; j < nc; j++) {
-      philox4x64_ctr_t x = gds_rng_block4(key, block, j0 + (size_t)j);
-      u1[2 * j] = u01fixedpt_open_open_64_double(x.v[0]); /* (0,1): log finite */
-      u2[2 * j] = u01fixedpt_closed_open_64_double(x.v[1]);
-      u1[2 * j + 1] = u01fixedpt_open_open_64_double(x.v[2]);
-      u2[2 * j + 1] = u01fixedpt_closed_open_64_double(x.v[3]);
-    }
-    int np = 2 * nc;
-    gds_box_muller(np, u1, u2, r, th);
-    /* Separate loops: a fused sin/cos becomes a scalar sincos call that does not vectorise. */
-#pragma omp simd
-    for (int i = 0; i < np; i++) c[i] = r[i] * cos(th[i]);
-#pragma omp simd
-    for (int i = 0; i < np; i++) s[i] = r[i] * sin(th[i]);
-    size_t base = 4 * j0;
-    if (base + 2 * (size_t)np <= n) {
-      for (int i = 0; i < np; i++) {
-        out[base + 2 * i] = c[i];
-        out[base + 2 * i + 1] = s[i];
-      }
-    } else {
-      for (int i = 0; i < np; i++) {
-        if (base + 2 * i < n) out[base + 2 * i] = c[i];
-        if (base + 2 * i + 1 < n) out[base + 2 * i + 1] = s[i];
-      }
-    }
-  }
+  gds_rng_run(GDS_RNG_PATH_AUTO, &key, block, 0, n, NULL, out);
 }
 
 void gds_rng_uniform(gds_rng_key key, uint64_t block, size_t n, double *out) {
-  for (size_t j = 0; 4 * j < n; j++) {
-    philox4x64_ctr_t r = gds_rng_block4(key, block, j);
-    size_t left = n - 4 * j < 4 ? n - 4 * j : 4;
-    for (size_t q = 0; q < left; q++) out[4 * j + q] = u01fixedpt_open_open_64_double(r.v[q]);
+  uint64_t w[GDS_RNG_GROUP_WORDS];
+  for (size_t g = 0; g * GDS_RNG_GROUP_WORDS < n; g++) {
+    gds_rng_scalar_word_groups(&key, (uint32_t)block, (uint32_t)g, 1, w);
+    size_t left = n - g * GDS_RNG_GROUP_WORDS < GDS_RNG_GROUP_WORDS ? n - g * GDS_RNG_GROUP_WORDS : GDS_RNG_GROUP_WORDS;
+    for (size_t p = 0; p < left; p++) out[g * GDS_RNG_GROUP_WORDS + p] = gds_rng_u53(w[p]);
   }
+}
+
+const char *gds_rng_description(void) {
+  return "Philox4x32-10 (Random123), key = seed, counter = (position, block, index, stream); "
+         "normals: 1024-layer ziggurat on 64-bit words (52-bit magnitude, exact tail and wedges "
+         "from a per-position fallback counter space); uniforms: (word >> 11 + 1/2) 2^-53";
 }

@@ -1,40 +1,121 @@
-/* Private: guidance backends of the sampler. The DDPM loop (sampler.c) is the same for every
- * operator; what differs is how y + β_t s̃_t(y) is evaluated: as pure Fourier multipliers
- * (identity, blurs) or generically, with the operator applied in pixel space and C_t⁻¹
- * applied by conjugate gradients (inpainting, super-resolution, or any operator). */
+/* Private: the sampler's state space, its small algebra of structured operators, and the
+ * backends that implement that algebra for an operator structure (docs/sampler.md).
+ *
+ * State space. Every trajectory lives in the real-FFT half spectrum: a state vector holds
+ * Y = DFT(y)/√d on the H × (W/2+1) half spectrum (nf frequencies f = q(W/2+1) + r), so
+ * y = c2r(Y)/√d. Layout: blocks of B consecutive frequencies (B = the backend's chunk, or nf),
+ * each stored as its n real parts then its n imaginary parts (planar within a block, so that
+ * per-frequency loops are plain vector loops); a range [f0, f1) is a union of whole blocks and
+ * its vectors start at double 2·f0. Entries (q, r) of the columns r = 0 and r = W/2 (W even)
+ * whose mirror (−q, r) has a smaller row index are duplicates: made conj(mirror) before any
+ * inverse transform (gds_sampler_hermitian), they carry nothing otherwise. White noise in
+ * pixel space is white in the real orthonormal Fourier basis: Re Z(f) = N_f/√2 and
+ * Im Z(f) = N_{NA+f}/√2 (NA = nf rounded up to a multiple of 16), and Z(f) = N_f (real) on
+ * self-conjugate frequencies, with N the normals of the step's block (gds_sampler_noise).
+ *
+ * Algebra. The prior is stationary, so its score, Tweedie denoiser and Σ_t, J_t are Fourier
+ * multipliers, applied by shared code (sampler.c). What depends on the operator is
+ *   gls:  Aᵀ M⁻¹ (v + shift − A x),  M = c0 I + c1 A Aᵀ + c2 A Σ (dp Σ + dq I)⁻¹ Aᵀ
+ *         (the guidance term of dps/pigdm/cgdm, and the posterior correction of an exact
+ *         start), and
+ *   ddrm: V · rule(s_i)(ȳ, Vᵀx, Vᵀe, Vᵀz), the per-singular-value update of DDRM,
+ * which each backend implements for its structure. The schemes (sampler_scheme.c) are
+ * written once on top of these, for every backend. */
 #ifndef GDSWEEP_SAMPLER_IMPL_H
 #define GDSWEEP_SAMPLER_IMPL_H
 
 #include <fftw3.h>
 
+#include "gdsweep/rng.h"
 #include "gdsweep/sampler.h"
 
-typedef struct gds_guidance_backend {
+/* M = c0 I + c1 A Aᵀ + c2 A Σ (dp Σ + dq I)⁻¹ Aᵀ (SPEC §1 "Algorithms": C_t of dps, pigdm,
+ * cgdm; A Σ Aᵀ + σ² I for the posterior). */
+typedef struct gds_gls {
+  double c0, c1, c2, dp, dq;
+} gds_gls;
+
+/* One DDRM update (SPEC §7.2) at level ς = vs: per singular value s, the coefficients of
+ * (ȳ, x̄θ, ε̄, z̄) (gds_ddrm_coefs); init: the start rule instead (coefficients of ȳ and w̄,
+ * 1/ς included). */
+typedef struct gds_ddrm_rule {
+  double vs, sigma;
+  gds_algorithm_spec alg; /* η, η_b */
+  int init;
+} gds_ddrm_rule;
+void gds_ddrm_coefs(const gds_ddrm_rule *rule, double s, double c[4]);
+
+typedef struct gds_sampler_backend {
   const char *name;
+  /* Non-zero: gls and ddrm act frequency by frequency, so callers may run them on any range
+   * [f0, f1) of frequencies (vectors then start at f0); otherwise always [0, nf). */
+  int diagonal;
   int (*setup)(gds_sampler *s);
-  /* New measurement v (m values) for the following steps. */
   int (*set_measurement)(gds_sampler *s, const double *v);
-  /* y ← (y + β_t s̃_t(y)) / sqrt(α_t), in place; y is s->y (d values, planned for fwd/bwd). */
-  int (*drift)(gds_sampler *s, gds_algorithm alg, double alpha_dps, int t, double *y);
+  /* out = Aᵀ M⁻¹ (v + shift − A x), or out += J ⊙ Aᵀ M⁻¹ (v + shift − A x) when J (one real
+   * per frequency of the range) is not NULL; shift: m measurement values or NULL (only with
+   * the full range). */
+  int (*gls)(gds_sampler *s, const gds_gls *M, const double *x, const double *shift, const double *J, double *out,
+             int f0, int f1);
+  /* out = V x̄' with x̄'_i = c0 ȳ_i + c1 (Vᵀx)_i + c2 (Vᵀe)_i + c3 (Vᵀz)_i, c = coefs(rule, s_i);
+   * GDS_ERR_INPUT when the backend has no SVD of the operator. */
+  int (*ddrm)(gds_sampler *s, const gds_ddrm_rule *rule, const double *x, const double *e, const double *z,
+              double *out, int f0, int f1);
   void (*destroy)(gds_sampler *s);
-} gds_guidance_backend;
+} gds_sampler_backend;
 
 struct gds_sampler {
-  const gds_guidance_backend *backend;
+  const gds_sampler_backend *backend;
   const gds_prior *prior;
-  const gds_schedule *sched;
+  const gds_schedule *sched; /* the discrete process; NULL for the VP SDE */
+  gds_process process;
+  double beta_min, beta_max; /* VP SDE: β(u) = β_min + u (β_max − β_min) */
   gds_operator *op;
   double sigma;
   int H, W, Wh, nf, d;
-  double *lam;       /* λ(ξ) on the half spectrum */
-  double *y, *z;     /* d: state, noise (FFTW-aligned) */
-  fftw_complex *yh;  /* half spectrum work */
-  fftw_plan fwd, bwd; /* y → yh, yh → y */
-  int *ck_slot;      /* [T+1]: checkpoint slot of each t, −1 if none */
-  void *data;        /* backend state */
+  int B;            /* frequencies per block of the state layout */
+  double sqd;       /* √d */
+  double mu0;       /* state of the prior mean: Y(0) = m·√d, 0 elsewhere */
+  double *lam;      /* λ(ξ) on the half spectrum */
+  int selfconj[4], nselfconj; /* the self-conjugate frequencies (q, r ∈ {0, H/2} × {0, W/2}) */
+  double *pix;      /* d: pixel scratch (FFTW-aligned) */
+  fftw_complex *spec; /* nf: spectrum scratch */
+  fftw_plan fwd, bwd; /* pix → spec (r2c), spec → pix (c2r) */
+  void *data;       /* backend state */
+  /* run buffers, kept across runs */
+  double *y;        /* 2nf: the state */
+  double *work;     /* GDS_W_COUNT × 2nf (sampler_scheme.h) */
+  double *meas;     /* m */
+  double *ck;       /* ck_cap × 2nf: checkpoint states */
+  int ck_cap;
+  int plan_cap;     /* room of the plan arrays (points) */
+  int *plan_t;      /* plan_cap: curve index of each point (t, or k for the VP SDE) */
+  int *slot;        /* plan_cap: checkpoint slot of each point, −1 if none */
+  double *plan_ab;  /* plan_cap: ᾱ at each point */
+  double *plan_u;   /* plan_cap: u at each point (VP SDE) */
 };
 
-extern const gds_guidance_backend gds_guidance_fourier;
-extern const gds_guidance_backend gds_guidance_generic;
+extern const gds_sampler_backend gds_sampler_fourier;
+extern const gds_sampler_backend gds_sampler_generic;
+extern const gds_sampler_backend gds_sampler_fourier_block;
+/* c with A Aᵀ = c I (identity, inpainting: 1; super-resolution ×s: 1/s²), 0 if not known. */
+double gds_sampler_generic_aat(const gds_operator *op);
+
+/* Length of the block that starts at frequency fb. */
+static inline int gds_block_len(const gds_sampler *s, int fb) { return s->nf - fb < s->B ? s->nf - fb : s->B; }
+/* Index of Re Y(f) in a full state vector (Im: + the block's length). */
+static inline size_t gds_state_re(const gds_sampler *s, int f) {
+  int fb = f / s->B * s->B;
+  return 2 * (size_t)fb + (size_t)(f - fb);
+}
+
+/* Pixels → state (Y = DFT(x)/√d) and state → pixels (x = c2r(Y)/√d, duplicates fixed first;
+ * x may be NULL to fix the duplicates of Y in place only). Full vectors. */
+void gds_sampler_to_state(gds_sampler *s, const double *x, double *Y);
+void gds_sampler_to_pixels(gds_sampler *s, double *Y, double *x);
+/* Duplicated entries := conj(their mirror), self-conjugate ones real. */
+void gds_sampler_hermitian(const gds_sampler *s, double *Y);
+/* Z[f0..f1) = white noise of block `block` in the state basis (see above). */
+void gds_sampler_noise(const gds_sampler *s, gds_rng_key key, uint64_t block, int f0, int f1, double *Z);
 
 #endif
