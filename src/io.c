@@ -824,6 +824,13 @@ static int gds_io_write_root_attrs(gds_io_builder *b, const gds_sweep *s, const 
   GDS_CALL(gds_io_attr_str(f, "/", "name", s->name, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "config", s->text ? s->text : "", s->text ? s->text_len + 1 : 1));
   GDS_CALL(gds_io_attr_str(f, "/", "fingerprint", fingerprint, 0));
+  { /* input files and their SHA-256, so that a refused --resume can name a changed file */
+    char *inputs = NULL;
+    GDS_CALL(gds_sweep_inputs(s, &inputs));
+    int ierr_inputs = gds_io_attr_str(f, "/", "inputs", inputs, 0);
+    free(inputs);
+    GDS_CALL(ierr_inputs);
+  }
   GDS_CALL(gds_io_attr_str(f, "/", "version", GDS_VERSION, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "git_revision", GDS_GIT_REVISION, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "compiler", GDS_COMPILER, 0));
@@ -1535,11 +1542,18 @@ int gds_io_open_resume(const char *path, MPI_Comm comm, const char *fingerprint,
     else
       ierr = gds_io_lock_existing(path, path, &lock_fd);
     if (!ierr) ierr = gds_io_open_readonly(path, &ro);
-    if (!ierr && strcmp(ro->fingerprint, fingerprint ? fingerprint : "") != 0)
+    if (!ierr && strcmp(ro->fingerprint, fingerprint ? fingerprint : "") != 0) {
+      /* Name an input file whose content changed (the fingerprint covers it), if any. */
+      char changed[4096] = "", *inputs = NULL;
+      if (H5Aexists(ro->file, "inputs") > 0 && !gds_io_attr_read_str(ro->file, path, "inputs", &inputs))
+        gds_sweep_inputs_changed(inputs, changed, sizeof changed);
+      free(inputs);
       ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
-                             "cannot resume '%s': it holds a different sweep (file fingerprint %s, this sweep's "
-                             "fingerprint %s); use --force to start it over", path, ro->fingerprint,
-                             fingerprint ? fingerprint : "(none)");
+                             "cannot resume '%s': it holds a different sweep (file fingerprint %s, "
+                             "this sweep's fingerprint %s)%s%s; use --force to start it over",
+                             path, ro->fingerprint, fingerprint ? fingerprint : "(none)",
+                             changed[0] ? ": " : "", changed);
+    }
     if (ro) gds_io_free(ro);
     if (ierr && lock_fd >= 0) {
       close(lock_fd);
