@@ -7,6 +7,11 @@
  *   traj_<alg>         one gds_sampler_run of T steps with 6 checkpoints
  *   rng                T calls of gds_rng_normal(d) (the sampler's noise: d normals per step)
  *   fft                T pairs r2c + c2r at H×W, FFTW_ESTIMATE (the sampler's transforms)
+ *   vptable            the VP SDE table of the ICML-2025 paper (issue 10): `none`, identity,
+ *                      a prior given by a 1-D spectrum (--spectrum FILE.npy, eigen-diagonal
+ *                      law), 6 schemes × steps {9,19,49,99,199,499,999} × ε {0,1e-5,1e-4,1e-3}
+ *                      × {normal, exact}; W2 at every step and w2_final; one timing for the
+ *                      whole table (--dump writes vptable.npy [scheme, steps, eps, init])
  * One machine-readable line per case:  BENCH name median_s min_s max_s reps
  *
  * --dump DIR writes the problem (prior spectrum, kernel, v, schedule) and the C results as
@@ -26,12 +31,15 @@
 
 #include "gdsweep/algorithm.h"
 #include "gdsweep/error.h"
+#include <mpi.h>
+
 #include "gdsweep/law.h"
 #include "gdsweep/operator.h"
 #include "gdsweep/prior.h"
 #include "gdsweep/rng.h"
 #include "gdsweep/sampler.h"
 #include "gdsweep/schedule.h"
+#include "gdsweep/scheme.h"
 #include "gdsweep_config.h"
 
 enum { MAX_REPS = 1000, N_CKPT = 6 };
@@ -42,7 +50,12 @@ typedef struct bench_opts {
   int w2_times; /* > 0: W2 at that many equally spaced times (T..0) instead of every t */
   double std, sigma, alpha;
   long seed;
-  const char *texture, *cases, *algs, *traj_algs, *dump;
+  const char *texture, *cases, *algs, *traj_algs, *dump, *spectrum;
+  /* law sampler (SPEC §7): scheme, sampler_steps (0: T), init; ddrm's (η, η_b) */
+  gds_scheme_spec scheme;
+  int sampler_steps;
+  gds_init init;
+  double ddrm_eta, ddrm_eta_b;
 } bench_opts;
 
 /* Everything the cases share: built once, outside any timing. */
@@ -185,6 +198,30 @@ static int dump_problem(const bench_opts *o, const bench_problem *pb) {
 }
 
 /* ---- law ---- */
+/* The sampler configuration of a law case: the options' scheme, steps and init. */
+static gds_sampler_config law_config(const bench_opts *o, gds_algorithm alg) {
+  gds_sampler_config c = {.alg = {.kind = alg}, .alpha_dps = o->alpha, .scheme = o->scheme, .steps = o->sampler_steps,
+                          .init = o->init};
+  if (alg == GDS_ALG_DDRM) {
+    c.alg.eta = o->ddrm_eta;
+    c.alg.eta_b = o->ddrm_eta_b;
+  }
+  return c;
+}
+
+/* law_<alg>, with the sampler appended when it is not the default one: law_ddrm(eta=0.85,eta_b=1)@S=20. */
+static void law_case_name(const bench_opts *o, gds_algorithm alg, char *buf, size_t len) {
+  gds_sampler_config c = law_config(o, alg);
+  char an[64], sn[64];
+  gds_algorithm_spec_name(&c.alg, an, sizeof an);
+  gds_scheme_spec_name(&c.scheme, sn, sizeof sn);
+  int uses = gds_algorithm_uses_scheme(alg), dflt = (!uses || c.scheme.kind == GDS_SCHEME_DDPM) &&
+                                                 (c.steps <= 0 || c.steps == o->T) && c.init == GDS_INIT_NORMAL;
+  if (dflt) snprintf(buf, len, "law_%s", an);
+  else snprintf(buf, len, "law_%s@%s%sS=%d,%s", an, uses ? sn : "", uses ? "," : "", c.steps > 0 ? c.steps : o->T,
+                gds_init_name(c.init));
+}
+
 typedef struct law_out {
   double *w2, *w2_mean, *w2_cov, *mean0, *var0, *post_mean, *post_var;
 } law_out;
@@ -200,7 +237,7 @@ static int law_once(const bench_opts *o, bench_problem *pb, gds_algorithm alg, l
   int ierr = gds_law_posterior(law, pb->v, out->post_mean, out->post_var);
   double t2 = now_s(), c2 = cpu_s();
   const double *vv[1] = {pb->v};
-  gds_law_request req = {.cfg = {.alg = {.kind = alg}, .alpha_dps = o->alpha}, .nseeds = 1, .v = vv, .w2_mask = pb->w2_mask};
+  gds_law_request req = {.cfg = law_config(o, alg), .nseeds = 1, .v = vv, .w2_mask = pb->w2_mask};
   gds_law_result res = {.w2_cov = out->w2_cov, .var0 = out->var0, .w2_mean = &out->w2_mean, .w2 = &out->w2, .mean0 = &out->mean0};
   if (!ierr) ierr = gds_law_evaluate(law, &req, &res);
   gds_law_destroy(&law);
@@ -229,11 +266,11 @@ static int bench_law(const bench_opts *o, bench_problem *pb, gds_algorithm alg) 
   }
   if (!ierr && o->reps > 0) {
     const char *an = gds_algorithm_name(alg), *phase[3] = {"create", "posterior", "evaluate"};
-    char name[64];
-    snprintf(name, sizeof name, "law_%s", an);
-    report(name, o->reps, tw + 3 * (size_t)o->reps, tc + 3 * (size_t)o->reps);
+    char name[192], base[160];
+    law_case_name(o, alg, base, sizeof base);
+    report(base, o->reps, tw + 3 * (size_t)o->reps, tc + 3 * (size_t)o->reps);
     for (int k = 0; k < 3; k++) {
-      snprintf(name, sizeof name, "law_%s.%s", an, phase[k]);
+      snprintf(name, sizeof name, "%s.%s", base, phase[k]);
       report(name, o->reps, tw + (size_t)k * o->reps, tc + (size_t)k * o->reps);
     }
     /* Reference results for numpy_ref.py (from the last run; every run computes the same). */
@@ -308,6 +345,108 @@ static int bench_traj(const bench_opts *o, bench_problem *pb, gds_algorithm alg)
   free(traj);
   GDS_CALL(ierr);
   return GDS_SUCCESS;
+}
+
+/* ---- the VP SDE table (issue 10) ---- */
+/* A 1-D .npy array of float32 or float64 (little-endian, C order, version 1 or 2 header). */
+static int read_npy_1d(const char *path, double **out, int *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) GDS_ERROR(GDS_ERR_INPUT, "cannot open %s: %s", path, strerror(errno));
+  unsigned char pre[12];
+  char hdr[4096];
+  int ierr = GDS_SUCCESS;
+  size_t hl = 0, got = fread(pre, 1, 10, f);
+  if (got == 10 && pre[6] >= 2) got += fread(pre + 10, 1, 2, f);
+  if (got < 10 || memcmp(pre, "\x93NUMPY", 6)) {
+    fclose(f);
+    GDS_ERROR(GDS_ERR_INPUT, "%s: not a .npy file", path);
+  }
+  hl = pre[6] >= 2 ? pre[8] | pre[9] << 8 | pre[10] << 16 | (size_t)pre[11] << 24 : (size_t)(pre[8] | pre[9] << 8);
+  if (hl >= sizeof hdr || fread(hdr, 1, hl, f) != hl) {
+    fclose(f);
+    GDS_ERROR(GDS_ERR_INPUT, "%s: bad .npy header", path);
+  }
+  hdr[hl] = 0;
+  int f4 = strstr(hdr, "'<f4'") != NULL, f8 = strstr(hdr, "'<f8'") != NULL;
+  char *sh = strstr(hdr, "'shape': (");
+  long len = sh ? strtol(sh + 10, NULL, 10) : -1;
+  if ((!f4 && !f8) || strstr(hdr, "True") || len < 1 || (sh && strchr(sh + 10, ',') && strchr(sh + 10, ',')[1] != ')')) {
+    fclose(f);
+    GDS_ERROR(GDS_ERR_INPUT, "%s: expected a 1-D float32/float64 C-order array (header %s)", path, hdr);
+  }
+  double *x = malloc(sizeof(double) * (size_t)len);
+  float *y = f4 ? malloc(sizeof(float) * (size_t)len) : NULL;
+  if (!x || (f4 && !y)) ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory");
+  else if (f4 ? fread(y, sizeof(float), (size_t)len, f) != (size_t)len : fread(x, sizeof(double), (size_t)len, f) != (size_t)len)
+    ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__, "%s: short file", path);
+  for (long i = 0; f4 && !ierr && i < len; i++) x[i] = y[i] == 0 ? 0.0 : y[i]; /* −0 is 0 */
+  free(y);
+  fclose(f);
+  if (ierr) {
+    free(x);
+    return ierr;
+  }
+  *out = x;
+  *n = (int)len;
+  return GDS_SUCCESS;
+}
+
+static int bench_vptable(const bench_opts *o) {
+  if (!o->spectrum) GDS_ERROR(GDS_ERR_INPUT, "case vptable needs --spectrum FILE.npy (a 1-D eigenvalue list)");
+  double *lam = NULL;
+  int n = 0, ierr = GDS_SUCCESS;
+  GDS_CALL(read_npy_1d(o->spectrum, &lam, &n));
+  const gds_scheme kinds[6] = {GDS_SCHEME_EM, GDS_SCHEME_EI, GDS_SCHEME_DDPM, GDS_SCHEME_EULER, GDS_SCHEME_HEUN, GDS_SCHEME_RK4};
+  const int steps[7] = {9, 19, 49, 99, 199, 499, 999};
+  const double eps[4] = {0, 1e-5, 1e-4, 1e-3};
+  gds_prior pr = {.H = 1, .W = n, .mean = 0, .spectrum = lam};
+  snprintf(pr.name, sizeof pr.name, "%s", o->spectrum);
+  gds_operator_spec ispec = {.type = GDS_OP_IDENTITY};
+  gds_operator *op = NULL;
+  gds_schedule *vp = NULL;
+  gds_law *law = NULL;
+  double *v = NULL, *w2 = NULL, *table = NULL, *tm = NULL;
+  GDS_CALL_GOTO(ierr, out, gds_operator_create(&ispec, 1, n, &op));
+  GDS_CALL_GOTO(ierr, out, gds_schedule_create_vp_sde(0.1, 20, &vp));
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(v, n));
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(w2, 1000));
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(table, 6 * 7 * 4 * 2));
+  GDS_CALL_GOTO(ierr, out, GDS_ALLOC(tm, 2 * (size_t)o->reps));
+  for (int r = -o->warmup; r < o->reps && !ierr; r++) {
+    double t0 = now_s(), c0 = cpu_s();
+    GDS_CALL_GOTO(ierr, out, gds_law_create_backend(MPI_COMM_SELF, "eigen", &pr, vp, op, 1.0, &law));
+    for (int a = 0; a < 6; a++)
+      for (int b = 0; b < 7; b++)
+        for (int c = 0; c < 4; c++)
+          for (int i = 0; i < 2; i++) {
+            double *w2p[1] = {w2}, fin;
+            const double *vv[1] = {v};
+            gds_law_request rq = {.cfg = {.alg = {GDS_ALG_NONE}, .scheme = {kinds[a], 0}, .steps = steps[b], .eps = eps[c],
+                                          .init = (gds_init)i},
+                                  .nseeds = 1, .v = vv};
+            gds_law_result rs = {.w2 = w2p, .w2_final = &fin};
+            GDS_CALL_GOTO(ierr, out, gds_law_evaluate(law, &rq, &rs));
+            table[((a * 7 + b) * 4 + c) * 2 + i] = fin;
+          }
+    gds_law_destroy(&law);
+    if (r >= 0) {
+      tm[r] = now_s() - t0;
+      tm[o->reps + r] = cpu_s() - c0;
+    }
+  }
+  report("vptable", o->reps, tm, tm + o->reps);
+  int shp[4] = {6, 7, 4, 2};
+  ierr = dump_f64(o, "vptable", 4, shp, table);
+out:
+  gds_law_destroy(&law);
+  gds_operator_destroy(&op);
+  gds_schedule_destroy(&vp);
+  free(lam);
+  free(v);
+  free(w2);
+  free(table);
+  free(tm);
+  return ierr;
 }
 
 /* ---- components of a trajectory ---- */
@@ -398,6 +537,11 @@ static void usage(FILE *f) {
           "      --check-steps K trajectory steps replayed by numpy_ref.py (default 3)\n"
           "      --sr S          super_resolution(factor=S) instead of the blur (Fourier-block law)\n"
           "      --w2-times N    W2 at N equally spaced times only (default: every t)\n"
+          "      --scheme S      law sampler scheme: ddpm (default) or ddim:ETA\n"
+          "      --sampler-steps S  respaced law sampler with S steps (default T)\n"
+          "      --init I        normal (default) or exact\n"
+          "      --ddrm E,EB     eta and eta_b of the algorithm ddrm in --algs (default 0.85,1)\n"
+          "      --spectrum F    1-D eigenvalues (.npy) for the case vptable\n"
           "output: one line 'BENCH name median_s min_s max_s reps cpu_median_s' per case\n");
 }
 
@@ -419,7 +563,7 @@ static int parse_pos(const char *s, const char *what, double *out) {
 
 static int parse_args(int argc, char **argv, bench_opts *o) {
   enum { O_WARM = 256, O_CASES, O_ALGS, O_TALGS, O_STD, O_SIGMA, O_ALPHA, O_TEX, O_SEED, O_DUMP, O_CHECK, O_H, O_W,
-         O_SR, O_W2T };
+         O_SR, O_W2T, O_SCHEME, O_SSTEPS, O_INIT, O_DDRM, O_SPEC };
   static const struct option lo[] = {
       {"size", required_argument, 0, 's'},     {"steps", required_argument, 0, 'T'},
       {"reps", required_argument, 0, 'r'},     {"warmup", required_argument, 0, O_WARM},
@@ -430,6 +574,9 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
       {"dump", required_argument, 0, O_DUMP},   {"check-steps", required_argument, 0, O_CHECK},
       {"height", required_argument, 0, O_H},    {"width", required_argument, 0, O_W},
       {"sr", required_argument, 0, O_SR},       {"w2-times", required_argument, 0, O_W2T},
+      {"scheme", required_argument, 0, O_SCHEME}, {"sampler-steps", required_argument, 0, O_SSTEPS},
+      {"init", required_argument, 0, O_INIT},   {"ddrm", required_argument, 0, O_DDRM},
+      {"spectrum", required_argument, 0, O_SPEC},
       {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   int c, n;
   while ((c = getopt_long(argc, argv, "s:T:r:h", lo, NULL)) != -1) {
@@ -452,6 +599,26 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
     case O_CHECK: GDS_CALL(parse_int(optarg, 1, "check-steps", &o->check_steps)); break;
     case O_SR: GDS_CALL(parse_int(optarg, 2, "sr", &o->sr)); break;
     case O_W2T: GDS_CALL(parse_int(optarg, 2, "w2-times", &o->w2_times)); break;
+    case O_SCHEME: {
+      char *colon = strchr(optarg, ':');
+      if (!strncmp(optarg, "ddpm", 4) && !optarg[4]) o->scheme = (gds_scheme_spec){GDS_SCHEME_DDPM, 0};
+      else if (!strncmp(optarg, "ddim", 4) && colon && colon == optarg + 4) {
+        char *e;
+        o->scheme = (gds_scheme_spec){GDS_SCHEME_DDIM, strtod(colon + 1, &e)};
+        if (*e || !(o->scheme.eta >= 0 && o->scheme.eta <= 1)) GDS_ERROR(GDS_ERR_INPUT, "bad scheme '%s' (ddim:ETA, ETA in [0, 1])", optarg);
+      } else GDS_ERROR(GDS_ERR_INPUT, "bad scheme '%s' (ddpm or ddim:ETA)", optarg);
+      break;
+    }
+    case O_SSTEPS: GDS_CALL(parse_int(optarg, 1, "sampler-steps", &o->sampler_steps)); break;
+    case O_INIT:
+      if (!strcmp(optarg, "normal")) o->init = GDS_INIT_NORMAL;
+      else if (!strcmp(optarg, "exact")) o->init = GDS_INIT_EXACT;
+      else GDS_ERROR(GDS_ERR_INPUT, "bad init '%s' (normal or exact)", optarg);
+      break;
+    case O_SPEC: o->spectrum = optarg; break;
+    case O_DDRM:
+      if (sscanf(optarg, "%lf,%lf", &o->ddrm_eta, &o->ddrm_eta_b) != 2) GDS_ERROR(GDS_ERR_INPUT, "bad --ddrm '%s' (E,EB)", optarg);
+      break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); GDS_ERROR(GDS_ERR_INPUT, "bad command line");
     }
@@ -459,7 +626,7 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
   if (optind < argc) GDS_ERROR(GDS_ERR_INPUT, "unexpected argument '%s'", argv[optind]);
   if (o->reps > MAX_REPS) GDS_ERROR(GDS_ERR_INPUT, "at most %d reps", MAX_REPS);
   /* Every name must be known: a typo would silently drop a case from the comparison. */
-  const char *known[] = {"law", "traj", "rng", "fft"};
+  const char *known[] = {"law", "traj", "rng", "fft", "vptable"};
   for (const char *lists[3] = {o->cases, o->algs, o->traj_algs}, **l = lists; l < lists + 3; l++) {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", *l);
@@ -476,7 +643,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
 static int run(int argc, char **argv) {
   bench_opts o = {.H = 256, .W = 256, .T = 1000, .reps = 5, .warmup = 1, .check_steps = 3,
                   .std = 2.0, .sigma = 0.05, .alpha = 1.0, .seed = 0, .texture = "builtin:fabric",
-                  .cases = "law,traj,rng,fft", .algs = "none,dps,pigdm,cgdm", .traj_algs = "cgdm", .dump = NULL};
+                  .cases = "law,traj,rng,fft", .algs = "none,dps,pigdm,cgdm", .traj_algs = "cgdm", .dump = NULL,
+                  .ddrm_eta = 0.85, .ddrm_eta_b = 1.0};
   GDS_CALL(parse_args(argc, argv, &o));
   bench_problem pb = {0};
   int ierr = problem_create(&o, &pb);
@@ -485,13 +653,14 @@ static int run(int argc, char **argv) {
          GDS_VERSION, GDS_GIT_REVISION, GDS_COMPILER, o.H, o.W, o.T, o.reps, o.warmup, o.std, o.sigma, o.alpha,
          o.texture, o.seed);
   if (!ierr) ierr = dump_problem(&o, &pb);
-  const gds_algorithm algs[] = {GDS_ALG_NONE, GDS_ALG_DPS, GDS_ALG_PIGDM, GDS_ALG_CGDM};
-  for (size_t i = 0; i < 4 && !ierr; i++)
+  const gds_algorithm algs[] = {GDS_ALG_NONE, GDS_ALG_DPS, GDS_ALG_PIGDM, GDS_ALG_CGDM, GDS_ALG_DDRM};
+  for (size_t i = 0; i < 5 && !ierr; i++)
     if (in_list(o.cases, "law") && in_list(o.algs, gds_algorithm_name(algs[i]))) ierr = bench_law(&o, &pb, algs[i]);
   for (size_t i = 0; i < 4 && !ierr; i++)
     if (in_list(o.cases, "traj") && in_list(o.traj_algs, gds_algorithm_name(algs[i]))) ierr = bench_traj(&o, &pb, algs[i]);
   if (!ierr && in_list(o.cases, "rng")) ierr = bench_rng(&o, pb.d);
   if (!ierr && in_list(o.cases, "fft")) ierr = bench_fft(&o);
+  if (!ierr && in_list(o.cases, "vptable")) ierr = bench_vptable(&o);
   problem_destroy(&pb);
   GDS_CALL(ierr);
   return GDS_SUCCESS;

@@ -58,6 +58,7 @@ static int gds_law_create_with(MPI_Comm group, const gds_law_backend *be, const 
   law->sched = sched;
   law->op = op;
   law->sigma = sigma;
+  for (int i = 0; i < prior->H * prior->W && !law->singular; i++) law->singular = !(prior->spectrum[i] > 0);
   /* The Fourier backends run without MPI (unit tests do not initialise it): one rank. */
   int init = 0, ierr = MPI_Initialized(&init);
   law->group_size = 1;
@@ -92,8 +93,8 @@ int gds_law_create_backend(MPI_Comm group, const char *backend, const gds_prior 
   const gds_law_backend *be = NULL;
   int s_found = -1;
   size_t len = strlen(backend);
-  for (int s = 0; s < GDS_STRUCTURE_COUNT; s++) {
-    const gds_law_backend *b = gds_law_backends_[s];
+  for (int s = 0; s <= GDS_STRUCTURE_COUNT; s++) { /* the structures' backends, then eigen-diagonal */
+    const gds_law_backend *b = s < GDS_STRUCTURE_COUNT ? gds_law_backends_[s] : &gds_law_backend_eigen_diag;
     if (b && (!strcmp(b->name, backend) || (!strncmp(b->name, backend, len) && b->name[len] == '-'))) {
       be = b;
       s_found = s;
@@ -101,7 +102,7 @@ int gds_law_create_backend(MPI_Comm group, const char *backend, const gds_prior 
     }
   }
   if (!be) GDS_ERROR(GDS_ERR_INPUT, "unknown exact-law backend '%s'", backend);
-  if (s_found != (int)op->structure && s_found != GDS_STRUCTURE_DENSE)
+  if (s_found != (int)op->structure && s_found != GDS_STRUCTURE_DENSE && s_found != GDS_STRUCTURE_COUNT)
     GDS_ERROR(GDS_ERR_INPUT, "exact-law backend '%s' cannot handle operator %s", backend, op->name);
   GDS_CALL(gds_law_create_with(group, be, prior, sched, op, sigma, out));
   return GDS_SUCCESS;
@@ -115,6 +116,10 @@ void gds_law_destroy(gds_law **law) {
 }
 
 const char *gds_law_backend_name(const gds_law *law) { return law->backend->name; }
+
+int gds_law_curve_length(const gds_law *law, const gds_sampler_config *cfg) {
+  return gds_plan_curve_length(law->sched, cfg);
+}
 
 int gds_law_posterior(gds_law *law, const double *v, double *mean, double *var) {
   GDS_CALL(law->backend->posterior(law, v, mean, var));
@@ -146,6 +151,17 @@ static double gds_law_latched(int *flag, double x) {
   return x;
 }
 
+/* A step that evaluates the score at ᾱ = 1 (u = 0) while Σ is singular has no finite law
+ * (SPEC §7.3), nor has a step without real value (gds_step.undefined): everything after it is
+ * +inf. */
+static int gds_law_step_singular(const gds_law *law, const gds_step *st) {
+  if (st->undefined) return 1;
+  if (!law->singular || st->kind != GDS_STEP_SCORE) return 0;
+  for (int j = 0; j < st->nstage; j++)
+    if (st->stage[j].abar >= 1.0) return 1;
+  return 0;
+}
+
 static int gds_law_all_latched(const gds_law_latch *lt, int ns) {
   if (!lt->cov) return 0;
   for (int s = 0; s < ns; s++)
@@ -172,6 +188,10 @@ static int gds_law_walk(gds_law *law, gds_law_eval *ev, int upto, const unsigned
       } else if (want) GDS_CALL(law->backend->record(law, ev, last));
     } else {
       GDS_CALL(gds_law_poll(law, poll));
+      if (gds_law_step_singular(law, &p->step[j - 1])) {
+        lt->cov = 1;
+        for (int s = 0; s < ns; s++) lt->mean[s] = 1;
+      }
       if (gds_law_all_latched(lt, ns)) { /* nothing finite is left to compute */
         lt->early = 1;
         for (int k = j; k <= upto; k++) {

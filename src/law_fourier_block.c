@@ -783,7 +783,9 @@ static double fb_general_pass(fb_data *fb, int step, double sig2, int want, doub
   return total;
 }
 
-/* Closed-form W2² of the commuting path at ᾱ_w: Σ wgt (√k − √(ᾱ_w dref + 1 − ᾱ_w))². */
+/* Closed-form W2² of the commuting path at ᾱ_w: Σ wgt (√k − √(ᾱ_w dref + 1 − ᾱ_w))².
+ * (Functions with sums over a block are not multi-versioned: compiled once, their vector sums
+ * round the same on every CPU.) */
 static double fb_commuting_w2(const fb_data *fb, double abw) {
   const int n = fb->n;
   const double *restrict dref = fb->dref, *restrict k = fb->kd;
@@ -804,7 +806,7 @@ static double fb_commuting_w2(const fb_data *fb, double abw) {
 /* Commuting path (exact-score algorithms: H_ᾱ = (ᾱ Σ_ref + (1 − ᾱ) I)⁻¹): every step is, per
  * eigenvalue dref of Σ_ref, the program on scalars with h_j = 1/(ᾱ_j dref + 1 − ᾱ_j):
  * k ← p² k + noise (one stage at y: p = scale (b_y − b₁ h)). */
-static void fb_commuting_step(fb_data *fb, const gds_step *st) {
+GDS_LAW_CLONES static void fb_commuting_step(fb_data *fb, const gds_step *st) {
   const double *restrict dref = fb->dref;
   double *restrict k = fb->kd;
   const int cn = fb->nc * fb->n;

@@ -6,7 +6,11 @@
  * singular value s(ξ) = |â(ξ)|. Real-FFT symmetry: only the H×(W/2+1) half spectrum is
  * stored; a frequency whose conjugate is not stored counts twice in traces and norms
  * (weight wgt). The default sampler (one score stage at y, scalar noise) runs in a fused
- * loop that streams the arrays once per step. */
+ * loop that streams the arrays once per step.
+ *
+ * The same engine serves a prior given in its own eigenbasis (SPEC §7.6, a 1-D spectrum, the
+ * identity operator; backend "eigen-diagonal"): the components are then the n coordinates
+ * themselves (no FFT, real, weight 1), with the prior mean in every coordinate. */
 #include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,8 +28,14 @@ typedef struct fd_data {
   double *wgt;       /* 1 or 2 (conjugate pair) */
   double *postvar;   /* Σ_post(ξ) = λσ²/(λ|â|² + σ²) */
   double *sv;        /* DDRM singular value |â(ξ)| (0 below GDS_DDRM_SV_RTOL·max) */
-  double mu0;        /* μ̂(0) = m·d; μ̂(ξ) = 0 elsewhere */
-  double *k, *p, *cr, *nz; /* state K(ξ); per step: gain, gain on r̂, added variance */
+  int eigen;         /* components are coordinates (eigenbasis prior), not frequencies */
+  double mu0;        /* μ̂(0) = m·d (Fourier; μ̂(ξ) = 0 elsewhere), or m (eigen: in every coordinate) */
+  double *mu;        /* μ̂ per component */
+  int mu_spread;     /* μ̂ ≠ 0 at some component other than 0 (eigen mode with m ≠ 0) */
+  double pnorm;      /* Parseval: ‖x‖² = pnorm Σ wgt |x̂|² (1/d, or 1 in eigen mode) */
+  double *k, *p, *cr, *nz, *cmu; /* state K(ξ); per step: gain, gain on r̂, added variance, gain on μ̂ */
+  double *stg;       /* 5·GDS_STAGE_MAX·nf: per-stage h, G and the program's partial sums (lazy) */
+  double *tw;        /* nf: the terms of a W2 sum (summed by gds_red_array) */
   double *real;      /* d, FFT work */
   fftw_complex *spec;
   fftw_plan fwd, bwd;
@@ -41,6 +51,7 @@ typedef struct fd_eval {
   fd_seed *sd;
   double *buf;
   const double *refvar; /* Σ_ref(ξ): λ (prior path) or Σ_post(ξ) */
+  int mean_zero;        /* no guidance, μ = 0 and a zero start mean: m stays exactly 0 */
 } fd_eval;
 
 static void fd_destroy(gds_law *law) {
@@ -50,28 +61,47 @@ static void fd_destroy(gds_law *law) {
   if (fd->bwd) fftw_destroy_plan(fd->bwd);
   fftw_free(fd->real);
   fftw_free(fd->spec);
+  free(fd->stg);
   free(fd->lam); /* one block holds every per-frequency array */
   free(fd);
   law->data = NULL;
 }
 
-static int fd_setup(gds_law *law) {
+static int fd_setup_any(gds_law *law, int eigen) {
   const gds_prior *pr = law->prior;
   gds_operator *op = law->op;
   fd_data *fd;
   GDS_CALL(GDS_ALLOC(fd, 1));
   law->data = fd;
+  fd->eigen = eigen;
   fd->H = pr->H;
   fd->W = pr->W;
   fd->Wh = pr->W / 2 + 1;
-  fd->nf = fd->H * fd->Wh;
   fd->d = fd->H * fd->W;
+  fd->nf = eigen ? fd->d : fd->H * fd->Wh;
   int nf = fd->nf;
+  if (eigen && op->spec.type != GDS_OP_IDENTITY)
+    GDS_ERROR(GDS_ERR_INPUT, "operator %s: a prior given in its eigenbasis works with the identity operator only",
+              op->name);
   double *blk;
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * 12 * (size_t)nf, &blk));
-  double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar,
-                     &fd->sv,  &fd->k,  &fd->p,   &fd->cr,  &fd->nz};
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * 14 * (size_t)nf, &blk));
+  memset(blk, 0, sizeof(double) * 14 * (size_t)nf);
+  double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar, &fd->sv,
+                     &fd->k,   &fd->p,  &fd->cr,  &fd->nz,  &fd->mu,  &fd->cmu, &fd->tw};
   for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) *arrs[i] = blk + i * (size_t)nf;
+  double s2 = law->sigma * law->sigma;
+  if (eigen) { /* Σ = diag(λ), A = I, μ = m·1 in the coordinates */
+    for (int f = 0; f < nf; f++) {
+      fd->lam[f] = pr->spectrum[f];
+      fd->are[f] = fd->a2[f] = fd->wgt[f] = fd->sv[f] = 1.0;
+      fd->postvar[f] = fd->lam[f] * s2 / (fd->lam[f] + s2);
+      fd->mu[f] = pr->mean;
+    }
+    fd->mu0 = pr->mean;
+    fd->mu_spread = pr->mean != 0 && nf > 1;
+    fd->pnorm = 1.0;
+    return GDS_SUCCESS;
+  }
   fd->real = fftw_alloc_real((size_t)fd->d);
   fd->spec = fftw_alloc_complex((size_t)nf);
   if (!fd->real || !fd->spec) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory (FFT buffers)");
@@ -81,7 +111,7 @@ static int fd_setup(gds_law *law) {
 
   memcpy(fd->real, op->kernel, sizeof(double) * (size_t)fd->d);
   fftw_execute(fd->fwd);
-  double s2 = law->sigma * law->sigma, smax = 0;
+  double smax = 0;
   for (int q = 0; q < fd->H; q++)
     for (int r = 0; r < fd->Wh; r++) {
       int f = q * fd->Wh + r;
@@ -97,11 +127,21 @@ static int fd_setup(gds_law *law) {
   for (int f = 0; f < nf; f++)
     if (fd->sv[f] < GDS_DDRM_SV_RTOL * smax) fd->sv[f] = 0.0;
   fd->mu0 = pr->mean * fd->d;
+  fd->mu[0] = fd->mu0;
+  fd->pnorm = 1.0 / fd->d;
   return GDS_SUCCESS;
 }
 
-/* Real image (d) → half spectrum split into re/im. */
+static int fd_setup(gds_law *law) { return fd_setup_any(law, 0); }
+static int fd_setup_eigen(gds_law *law) { return fd_setup_any(law, 1); }
+
+/* Real image (d) → half spectrum split into re/im (eigen mode: the coordinates, im = 0). */
 static void fd_forward(fd_data *fd, const double *x, double *re, double *im) {
+  if (fd->eigen) {
+    memcpy(re, x, sizeof(double) * (size_t)fd->d);
+    memset(im, 0, sizeof(double) * (size_t)fd->d);
+    return;
+  }
   memcpy(fd->real, x, sizeof(double) * (size_t)fd->d);
   fftw_execute(fd->fwd);
   for (int f = 0; f < fd->nf; f++) {
@@ -112,6 +152,10 @@ static void fd_forward(fd_data *fd, const double *x, double *re, double *im) {
 
 /* Half spectrum → real image (d), including the 1/d of the un-normalised inverse DFT. */
 static void fd_inverse(fd_data *fd, const double *re, const double *im, double *x) {
+  if (fd->eigen) {
+    memcpy(x, re, sizeof(double) * (size_t)fd->d);
+    return;
+  }
   for (int f = 0; f < fd->nf; f++) {
     fd->spec[f][0] = re[f];
     fd->spec[f][1] = im ? im[f] : 0.0;
@@ -126,17 +170,14 @@ static void fd_measure(gds_law *law, const double *v, fd_seed *sd, int posterior
   fd_data *fd = law->data;
   double s2 = law->sigma * law->sigma;
   fd_forward(fd, v, sd->rre, sd->rim);
-  sd->rre[0] -= fd->are[0] * fd->mu0;
-  sd->rim[0] -= fd->aim[0] * fd->mu0;
   for (int f = 0; f < fd->nf; f++) {
-    double vr = sd->rre[f], vi = sd->rim[f];
+    double vr = sd->rre[f] - fd->are[f] * fd->mu[f], vi = sd->rim[f] - fd->aim[f] * fd->mu[f];
     sd->rre[f] = fd->are[f] * vr + fd->aim[f] * vi; /* conj(â)·(v̂ − âμ̂) */
     sd->rim[f] = fd->are[f] * vi - fd->aim[f] * vr;
     double g = posterior_ref ? fd->lam[f] / (fd->lam[f] * fd->a2[f] + s2) : 0.0;
-    sd->qre[f] = g * sd->rre[f];
+    sd->qre[f] = g * sd->rre[f] + fd->mu[f];
     sd->qim[f] = g * sd->rim[f];
   }
-  sd->qre[0] += fd->mu0;
 }
 
 static int fd_alloc_seeds(const fd_data *fd, int ns, fd_seed **out, double **buf) {
@@ -164,7 +205,8 @@ static int fd_posterior(gds_law *law, const double *v, double *mean, double *var
     free(sd);
     GDS_CALL(ierr);
   }
-  if (var) { /* a stationary covariance has a constant diagonal: (1/d) tr Σ_post */
+  if (var && fd->eigen) memcpy(var, fd->postvar, sizeof(double) * (size_t)fd->d);
+  else if (var) { /* a stationary covariance has a constant diagonal: (1/d) tr Σ_post */
     double tr = 0;
     for (int f = 0; f < fd->nf; f++) tr += fd->wgt[f] * fd->postvar[f];
     for (int i = 0; i < fd->d; i++) var[i] = tr / fd->d;
@@ -185,6 +227,8 @@ static int fd_begin(gds_law *law, gds_law_eval *ev) {
   int ns = ev->ns, nf = fd->nf;
   GDS_CALL(fd_alloc_seeds(fd, ns, &fe->sd, &fe->buf));
   fe->refvar = ev->alg->target_posterior ? fd->postvar : fd->lam;
+  fe->mean_zero = ev->alg->family == GDS_FAMILY_SCORE && ev->alg->guidance(0.5, 1.0, 1.0).on == 0;
+  for (int f = 0; f < nf && fe->mean_zero; f++) fe->mean_zero = fd->mu[f] == 0;
   for (int s = 0; s < ns; s++) fd_measure(law, ev->v[s], &fe->sd[s], ev->alg->target_posterior);
   double ab = p->abar[0], sab = sqrt(ab);
   for (int f = 0; f < nf; f++) {
@@ -200,7 +244,7 @@ static int fd_begin(gds_law *law, gds_law_eval *ev) {
     fd->k[f] = kf;
     for (int s = 0; s < ns; s++) {
       fd_seed *sd = &fe->sd[s];
-      double yr = gy != 0 ? sd->rre[f] / fd->a2[f] + (f == 0 ? fd->mu0 : 0.0) : 0.0;
+      double yr = gy != 0 ? sd->rre[f] / fd->a2[f] + fd->mu[f] : 0.0;
       double yi = gy != 0 ? sd->rim[f] / fd->a2[f] : 0.0;
       sd->mre[f] = gq * sd->qre[f] + gy * yr;
       sd->mim[f] = gq * sd->qim[f] + gy * yi;
@@ -228,16 +272,23 @@ static inline void fd_score_coef(double ab, gds_guidance g, double lam, double a
   *G = J * ic;
 }
 
-/* The per-frequency body of the fused default step (see fd_step_fast). */
-static inline void fd_step_freq(int f, double ab, double sab, double by, double bb, double scale, double sig2,
-                                gds_guidance c, const double *restrict lam, const double *restrict a2,
+/* The per-frequency body of the fused default step (see fd_step_fast). `guided` is a
+ * compile-time 0 or 1 at every call: without guidance (C⁻¹ = 0) there is no second division. */
+static inline void fd_step_freq(int f, int guided, double ab, double sab, double by, double bb, double scale,
+                                double sig2, gds_guidance c, const double *restrict lam, const double *restrict a2,
                                 double *restrict k, double *restrict p, double *restrict cr) {
   double ist = 1.0 / (ab * lam[f] + 1 - ab);
-  double J = sab * lam[f] * ist;
-  double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
-  double pf = (by - bb * (ist + J * J * a2[f] * ic)) * scale;
+  double pf;
+  if (guided) {
+    double J = sab * lam[f] * ist;
+    double ic = c.on / (c.c0 + a2[f] * (c.c1 + c.c2 * lam[f] * ist));
+    pf = (by - bb * (ist + J * J * a2[f] * ic)) * scale;
+    cr[f] = bb * scale * J * ic;
+  } else {
+    pf = (by - bb * ist) * scale;
+    cr[f] = 0.0;
+  }
   p[f] = pf;
-  cr[f] = bb * scale * J * ic;
   k[f] = pf * pf * k[f] + sig2;
 }
 
@@ -245,26 +296,57 @@ static inline void fd_step_freq(int f, double ab, double sab, double by, double 
  * p = scale (b_y − b₁ h), cr = scale b₁ G, K ← p² K + noise. Fused with the covariance part
  * of W2 at ᾱ_w against ᾱ_w Σ_ref + (1 − ᾱ_w) (returned squared in *w2c2 when want) so the
  * arrays are streamed once per step. Returns the gain of μ̂(0). */
-static double fd_step_fast(fd_data *fd, const gds_step *st, gds_guidance c, const double *restrict refvar,
-                           double abw, int want, double *w2c2) {
+GDS_LAW_CLONES static double fd_step_fast(fd_data *fd, const gds_step *st, gds_guidance c, const double *restrict refvar,
+                                           double abw, int want, double *w2c2) {
   double ab = st->stage[0].abar, sab = sqrt(ab), by = st->b_y, bb = st->b[0], scale = st->scale, sig2 = st->noise;
   const double *restrict lam = fd->lam, *restrict a2 = fd->a2, *restrict wgt = fd->wgt;
-  double *restrict k = fd->k, *restrict p = fd->p, *restrict cr = fd->cr;
+  double *restrict k = fd->k, *restrict p = fd->p, *restrict cr = fd->cr, *restrict tw = fd->tw;
   double acc = 0;
   const int nf = fd->nf;
-  /* Two copies of one loop body (fd_step_freq, inlined) so that the W2-free variant, used at
-   * times w2_times leaves out, pays no square roots. */
-  if (want) {
-#pragma omp simd reduction(+ : acc)
-    for (int f = 0; f < nf; f++) {
-      fd_step_freq(f, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);
-      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
-      acc += wgt[f] * dl * dl;
-    }
-  } else {
-#pragma omp simd
-    for (int f = 0; f < nf; f++) fd_step_freq(f, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);
+  /* Copies of one loop body (fd_step_freq, inlined): the W2-free variant, used at times
+   * w2_times leaves out, pays no square roots; the unguided one no second division. The W2
+   * terms go through tw to a fixed-order sum (the same bits on every CPU). */
+#if GDS_LAW_FIXED_SUMS
+#define FD_FAST_W2(G)                                                                                            \
+  {                                                                                                            \
+    double part[GDS_RED] = {0};                                                                                \
+    int f0 = 0;                                                                                                \
+    for (; f0 + GDS_RED <= nf; f0 += GDS_RED)                                                                  \
+      _Pragma("omp simd") for (int j = 0; j < GDS_RED; j++) {                                                  \
+        fd_step_freq(f0 + j, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                           \
+        double dl = sqrt(k[f0 + j]) - sqrt(abw * refvar[f0 + j] + 1 - abw);                                    \
+        part[j] += wgt[f0 + j] * dl * dl;                                                                      \
+      }                                                                                                        \
+    for (int j = 0; f0 + j < nf; j++) {                                                                        \
+      fd_step_freq(f0 + j, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                             \
+      double dl = sqrt(k[f0 + j]) - sqrt(abw * refvar[f0 + j] + 1 - abw);                                      \
+      part[j] += wgt[f0 + j] * dl * dl;                                                                        \
+    }                                                                                                          \
+    acc = gds_red_sum(part);                                                                                   \
   }
+#else
+#define FD_FAST_W2(G)                                                                                            \
+  _Pragma("omp simd reduction(+ : acc)") for (int f = 0; f < nf; f++) {                                        \
+    fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, a2, k, p, cr);                                    \
+    double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);                                                  \
+    acc += wgt[f] * dl * dl;                                                                                   \
+  }
+#endif
+#define FD_FAST_LOOPS(G)                                                                                         \
+  if (want) {                                                                                                  \
+    FD_FAST_W2(G)                                                                                              \
+  } else {                                                                                                     \
+    _Pragma("omp simd") for (int f = 0; f < nf; f++) fd_step_freq(f, G, ab, sab, by, bb, scale, sig2, c, lam, \
+                                                                  a2, k, p, cr);                               \
+  }
+  if (c.on != 0) {
+    FD_FAST_LOOPS(1)
+  } else {
+    FD_FAST_LOOPS(0)
+  }
+#undef FD_FAST_LOOPS
+#undef FD_FAST_W2
+  (void)tw;
   *w2c2 = acc;
   /* h at ξ = 0 (the only frequency where μ̂ ≠ 0), recomputed outside the vector loop. */
   double ist0 = 1.0 / (ab * lam[0] + 1 - ab), J0 = sab * lam[0] * ist0;
@@ -272,26 +354,155 @@ static double fd_step_fast(fd_data *fd, const gds_step *st, gds_guidance c, cons
   return bb * scale * sab * h0;
 }
 
-/* Any score program: per frequency, the program on scalars (stage j: k = −h_j x + c_j) gives
- * p and, with c_j = G_j, the gain cr on r̂; with c_j = h_j √ᾱ_j at ξ = 0, the gain of μ̂(0).
- * nz = the program's noise. */
-static double fd_coef_program(gds_law *law, const gds_law_eval *ev, const gds_step *st) {
+/* Any score program (docs/maths.md §3.2), vectorised over the frequencies: per stage j the
+ * arrays h_j, G_j; then stage by stage the program on scalars with stage scores
+ * k_j = −h_j x_j + c_j, carried as two parts — the gain on y (kp, c = 0) and the gain on r̂
+ * (kq, c = G) — so that p = scale (b_y + Σ b_j kp_j), cr = scale Σ b_j kq_j. The gain of μ̂
+ * (constants c_j = h_j √ᾱ_j) is needed at ξ = 0, or everywhere when μ̂ is spread (eigen
+ * mode): a third part kc. nz = the program's noise. */
+/* Stage j of the program on every frequency: x_j = a_y + Σ_{l<j} a_l k_l per part, then
+ * kp_j = −h x_p, kq_j = −h x_q + G, kc_j = −h x_c + h √ᾱ_j. Written out per j (≤ 3 earlier
+ * stages) so that every loop is a plain vector loop. */
+GDS_LAW_CLONES static void fd_program_pass(int nf, int j, const gds_stage *sg, double sab, const double *restrict h,
+                                           const double *restrict G, double *const *kp, double *const *kq,
+                                           double *const *kc) {
+  double *restrict pj = kp[j], *restrict qj = kq[j], *restrict cj = kc[j];
+  const double ay = sg->a_y, a0 = sg->a[0], a1 = sg->a[1], a2 = sg->a[2];
+  const double *restrict p0 = kp[0], *restrict p1 = kp[1], *restrict p2 = kp[2];
+  const double *restrict q0 = kq[0], *restrict q1 = kq[1], *restrict q2 = kq[2];
+  const double *restrict c0 = kc[0], *restrict c1 = kc[1], *restrict c2 = kc[2];
+#define FD_PASS(XP, XQ, XC)                                                                                      \
+  _Pragma("omp simd") for (int f = 0; f < nf; f++) {                                                           \
+    double xp = XP, xq = XQ, xc = XC;                                                                          \
+    pj[f] = -h[f] * xp;                                                                                        \
+    qj[f] = -h[f] * xq + G[f];                                                                                 \
+    cj[f] = -h[f] * xc + h[f] * sab;                                                                           \
+  }
+  switch (j) {
+  case 0: FD_PASS(ay, 0.0, 0.0) break;
+  case 1: FD_PASS(ay + a0 * p0[f], a0 * q0[f], a0 * c0[f]) break;
+  case 2: FD_PASS(ay + a0 * p0[f] + a1 * p1[f], a0 * q0[f] + a1 * q1[f], a0 * c0[f] + a1 * c1[f]) break;
+  default:
+    FD_PASS(ay + a0 * p0[f] + a1 * p1[f] + a2 * p2[f], a0 * q0[f] + a1 * q1[f] + a2 * q2[f],
+            a0 * c0[f] + a1 * c1[f] + a2 * c2[f])
+    break;
+  }
+#undef FD_PASS
+}
+
+/* p = scale (b_y + Σ b_j kp_j), cr = scale Σ b_j kq_j, cmu = scale Σ b_j kc_j, nz = noise. */
+GDS_LAW_CLONES static void fd_program_output(int nf, const gds_step *st, double *const *kp, double *const *kq,
+                                             double *const *kc, double *restrict p, double *restrict cr,
+                                             double *restrict cmu, double *restrict nz) {
+  const double by = st->b_y, scale = st->scale, noise = st->noise;
+  const double b0 = st->b[0], b1 = st->b[1], b2 = st->b[2], b3 = st->b[3];
+  const double *restrict p0 = kp[0], *restrict p1 = kp[1], *restrict p2 = kp[2], *restrict p3 = kp[3];
+  const double *restrict q0 = kq[0], *restrict q1 = kq[1], *restrict q2 = kq[2], *restrict q3 = kq[3];
+  const double *restrict c0 = kc[0], *restrict c1 = kc[1], *restrict c2 = kc[2], *restrict c3 = kc[3];
+#define FD_OUT(OP, OQ, OC)                                                                                       \
+  _Pragma("omp simd") for (int f = 0; f < nf; f++) {                                                           \
+    p[f] = scale * (OP);                                                                                       \
+    cr[f] = scale * (OQ);                                                                                      \
+    cmu[f] = scale * (OC);                                                                                     \
+    nz[f] = noise;                                                                                             \
+  }
+  switch (st->nstage) {
+  case 1: FD_OUT(by + b0 * p0[f], b0 * q0[f], b0 * c0[f]) break;
+  case 2: FD_OUT(by + b0 * p0[f] + b1 * p1[f], b0 * q0[f] + b1 * q1[f], b0 * c0[f] + b1 * c1[f]) break;
+  case 3:
+    FD_OUT(by + b0 * p0[f] + b1 * p1[f] + b2 * p2[f], b0 * q0[f] + b1 * q1[f] + b2 * q2[f],
+           b0 * c0[f] + b1 * c1[f] + b2 * c2[f])
+    break;
+  default:
+    FD_OUT(by + b0 * p0[f] + b1 * p1[f] + b2 * p2[f] + b3 * p3[f], b0 * q0[f] + b1 * q1[f] + b2 * q2[f] + b3 * q3[f],
+           b0 * c0[f] + b1 * c1[f] + b2 * c2[f] + b3 * c3[f])
+    break;
+  }
+#undef FD_OUT
+}
+
+/* An unguided program (C⁻¹ = 0: stage scores −h_j x with h_j = 1/Σ_ᾱj) in one vector loop:
+ * per frequency the stages in registers, p = scale (b_y + Σ b_j kp_j), K ← p² K + noise, fused
+ * with the covariance part of W2 at ᾱ_w. NS (the stage count) is a constant at each call. */
+__attribute__((always_inline)) static inline double fd_linear_ns(fd_data *fd, const gds_step *st, const int NS,
+                                                                  const double *restrict refvar, double abw, int want) {
+  const gds_stage *g = st->stage;
+  /* stage j: x_j = a_y,j + Σ_{l<j} a_jl k_l, k_j = −x_j / (ᾱ_j λ + 1 − ᾱ_j); scalars so that the
+   * loop vectorises (absent stages are removed at compile time) */
+  const double ab0 = g[0].abar, ab1 = g[1].abar, ab2 = g[2].abar, ab3 = g[3].abar;
+  const double y0 = g[0].a_y, y1 = g[1].a_y, y2 = g[2].a_y, y3 = g[3].a_y;
+  const double a10 = g[1].a[0], a20 = g[2].a[0], a21 = g[2].a[1], a30 = g[3].a[0], a31 = g[3].a[1], a32 = g[3].a[2];
+  const double b0 = st->b[0], b1 = st->b[1], b2 = st->b[2], b3 = st->b[3];
+  const double by = st->b_y, scale = st->scale, noise = st->noise;
+  const double *restrict lam = fd->lam, *restrict wgt = fd->wgt;
+  double *restrict k = fd->k, *restrict p = fd->p, *restrict tw = fd->tw, acc = 0;
+  const int nf = fd->nf;
+#pragma omp simd reduction(+ : acc)
+  for (int f = 0; f < nf; f++) {
+    const double l = lam[f];
+    double k0 = -y0 / (ab0 * l + 1 - ab0), k1 = 0, k2 = 0, k3 = 0;
+    if (NS > 1) k1 = -(y1 + a10 * k0) / (ab1 * l + 1 - ab1);
+    if (NS > 2) k2 = -(y2 + a20 * k0 + a21 * k1) / (ab2 * l + 1 - ab2);
+    if (NS > 3) k3 = -(y3 + a30 * k0 + a31 * k1 + a32 * k2) / (ab3 * l + 1 - ab3);
+    double op = by + b0 * k0;
+    if (NS > 1) op += b1 * k1;
+    if (NS > 2) op += b2 * k2;
+    if (NS > 3) op += b3 * k3;
+    double pf = scale * op;
+    p[f] = pf;
+    k[f] = pf * pf * k[f] + noise;
+    double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
+    if (GDS_LAW_FIXED_SUMS) tw[f] = wgt[f] * dl * dl;
+    else acc += wgt[f] * dl * dl;
+  }
+  if (!want) return 0.0;
+  return GDS_LAW_FIXED_SUMS ? gds_red_array(nf, tw) : acc;
+}
+
+GDS_LAW_CLONES static double fd_linear_fused(fd_data *fd, const gds_step *st, const double *refvar, double abw, int want) {
+  switch (st->nstage) {
+  case 1: return fd_linear_ns(fd, st, 1, refvar, abw, want);
+  case 2: return fd_linear_ns(fd, st, 2, refvar, abw, want);
+  case 3: return fd_linear_ns(fd, st, 3, refvar, abw, want);
+  default: return fd_linear_ns(fd, st, 4, refvar, abw, want);
+  }
+}
+
+static int fd_coef_program(gds_law *law, const gds_law_eval *ev, const gds_step *st, double *mu_gain) {
   fd_data *fd = law->data;
   const int nf = fd->nf, ns = st->nstage;
-  double s2 = law->sigma * law->sigma, h[GDS_STAGE_MAX], G[GDS_STAGE_MAX], q;
-  gds_guidance g[GDS_STAGE_MAX];
-  for (int j = 0; j < ns; j++) g[j] = ev->alg->guidance(st->stage[j].abar, s2, ev->cfg->alpha_dps);
-  for (int f = 0; f < nf; f++) {
-    for (int j = 0; j < ns; j++) fd_score_coef(st->stage[j].abar, g[j], fd->lam[f], fd->a2[f], &h[j], &G[j]);
-    gds_step_scalar(st, h, G, &fd->p[f], &fd->cr[f]);
-    fd->nz[f] = st->noise;
+  const size_t sn = (size_t)GDS_STAGE_MAX * nf;
+  if (!fd->stg) GDS_CALL(gds_malloc_aligned(sizeof(double) * 5 * sn, &fd->stg));
+  double *hs = fd->stg, *Gs = hs + sn, *kp[GDS_STAGE_MAX], *kq[GDS_STAGE_MAX], *kc[GDS_STAGE_MAX];
+  for (int j = 0; j < GDS_STAGE_MAX; j++) {
+    kp[j] = Gs + sn + (size_t)j * nf;
+    kq[j] = Gs + 2 * sn + (size_t)j * nf;
+    kc[j] = Gs + 3 * sn + (size_t)j * nf;
   }
+  const double s2 = law->sigma * law->sigma, *restrict lam = fd->lam, *restrict a2 = fd->a2;
   for (int j = 0; j < ns; j++) {
-    fd_score_coef(st->stage[j].abar, g[j], fd->lam[0], fd->a2[0], &h[j], &G[j]);
-    G[j] = h[j] * sqrt(st->stage[j].abar);
+    gds_guidance g = ev->alg->guidance(st->stage[j].abar, s2, ev->cfg->alpha_dps);
+    double ab = st->stage[j].abar, sab = sqrt(ab), *restrict h = hs + (size_t)j * nf, *restrict G = Gs + (size_t)j * nf;
+    if (g.on == 0) /* no guidance: h = 1/Σ_ᾱ, G = 0 */
+#pragma omp simd
+      for (int f = 0; f < nf; f++) {
+        h[f] = 1.0 / (ab * lam[f] + 1 - ab);
+        G[f] = 0.0;
+      }
+    else
+#pragma omp simd
+      for (int f = 0; f < nf; f++) {
+        double ist = 1.0 / (ab * lam[f] + 1 - ab), J = sab * lam[f] * ist;
+        double ic = g.on / (g.c0 + a2[f] * (g.c1 + g.c2 * lam[f] * ist));
+        h[f] = ist + J * J * a2[f] * ic;
+        G[f] = J * ic;
+      }
+    fd_program_pass(nf, j, &st->stage[j], sab, h, G, kp, kq, kc);
   }
-  gds_step_scalar(st, h, G, &q, &q);
-  return q;
+  /* the μ̂ gains cmu are meaningful everywhere; only ξ = 0 is used unless μ̂ is spread */
+  fd_program_output(nf, st, kp, kq, kc, fd->p, fd->cr, fd->cmu, fd->nz);
+  *mu_gain = fd->cmu[0];
+  return GDS_SUCCESS;
 }
 
 /* DDRM step t → s (SPEC §7.2) per frequency, V = the Fourier basis, s(ξ) = |â(ξ)|:
@@ -308,47 +519,69 @@ static double fd_coef_ddrm(gds_law *law, const gds_law_eval *ev, const gds_step 
     fd->p[f] = sas * (c.cx * J + c.ce * e);
     fd->cr[f] = fd->sv[f] > 0 ? sas * c.cy / fd->a2[f] : 0.0;
     fd->nz[f] = st->abar_s * c.nu;
-    if (f == 0) mu_gain = sas * ((c.cx - c.ce * sat * isq) * (1 - sat * J) + (fd->sv[f] > 0 ? c.cy : 0.0));
+    if (f == 0 || fd->mu_spread)
+      fd->cmu[f] = sas * ((c.cx - c.ce * sat * isq) * (1 - sat * J) + (fd->sv[f] > 0 ? c.cy : 0.0));
   }
+  mu_gain = fd->cmu[0];
   return mu_gain;
 }
 
 /* K ← p² K + nz, fused with the covariance part of W2 (squared) at ᾱ_w when want. */
-static double fd_cov_update(fd_data *fd, const double *restrict refvar, double abw, int want) {
+GDS_LAW_CLONES static double fd_cov_update(fd_data *fd, const double *restrict refvar, double abw, int want) {
   const double *restrict p = fd->p, *restrict nz = fd->nz, *restrict wgt = fd->wgt;
-  double *restrict k = fd->k, acc = 0;
+  double *restrict k = fd->k, *restrict tw = fd->tw, acc = 0;
   const int nf = fd->nf;
 #pragma omp simd reduction(+ : acc)
   for (int f = 0; f < nf; f++) {
     k[f] = p[f] * p[f] * k[f] + nz[f];
-    if (want) {
-      double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
-      acc += wgt[f] * dl * dl;
-    }
+    double dl = sqrt(k[f]) - sqrt(abw * refvar[f] + 1 - abw);
+    if (GDS_LAW_FIXED_SUMS) tw[f] = wgt[f] * dl * dl;
+    else acc += wgt[f] * dl * dl;
   }
-  return acc;
+  if (!want) return 0.0;
+  return GDS_LAW_FIXED_SUMS ? gds_red_array(nf, tw) : acc;
+}
+
+/* m̂ ← p m̂ + cr r̂ + cmu μ̂ for one seed when μ̂ is spread over the components (eigen mode). */
+static void fd_step_mean_spread(fd_data *fd, fd_seed *sd) {
+  for (int f = 0; f < fd->nf; f++) {
+    sd->mre[f] = fd->p[f] * sd->mre[f] + fd->cr[f] * sd->rre[f] + fd->cmu[f] * fd->mu[f];
+    sd->mim[f] = fd->p[f] * sd->mim[f] + fd->cr[f] * sd->rim[f];
+  }
 }
 
 /* m̂ ← p m̂ + cr r̂ (+ gain_mu0 μ̂ at ξ = 0) for one seed, fused with ‖m − √ᾱ_w q‖² (returned). */
-static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
+GDS_LAW_CLONES static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
   const double *restrict p = fd->p, *restrict cr = fd->cr, *restrict wgt = fd->wgt;
   double *restrict mre = sd->mre, *restrict mim = sd->mim;
   const double *restrict rre = sd->rre, *restrict rim = sd->rim;
   const double *restrict qre = sd->qre, *restrict qim = sd->qim;
   const int nf = fd->nf;
   double acc = 0;
+  if (want >= 0) { /* want < 0: the W2 part only, the update was done elsewhere */
 #pragma omp simd
-  for (int f = 0; f < nf; f++) {
-    mre[f] = p[f] * mre[f] + cr[f] * rre[f];
-    mim[f] = p[f] * mim[f] + cr[f] * rim[f];
+    for (int f = 0; f < nf; f++) {
+      mre[f] = p[f] * mre[f] + cr[f] * rre[f];
+      mim[f] = p[f] * mim[f] + cr[f] * rim[f];
+    }
+    mre[0] += gain_mu0 * fd->mu0;
   }
-  mre[0] += gain_mu0 * fd->mu0;
   if (want) {
+#if GDS_LAW_FIXED_SUMS
+    double *restrict tw = fd->tw;
+#pragma omp simd
+    for (int f = 0; f < nf; f++) {
+      double dr = mre[f] - sabw * qre[f], di = mim[f] - sabw * qim[f];
+      tw[f] = wgt[f] * (dr * dr + di * di);
+    }
+    acc = gds_red_array(nf, tw);
+#else
 #pragma omp simd reduction(+ : acc)
     for (int f = 0; f < nf; f++) {
       double dr = mre[f] - sabw * qre[f], di = mim[f] - sabw * qim[f];
       acc += wgt[f] * (dr * dr + di * di);
     }
+#endif
   }
   return acc;
 }
@@ -359,18 +592,34 @@ static int fd_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
   const gds_step *st = &ev->plan->step[j];
   double abw = rec->abar, cov2, g0;
   int want = rec->want;
-  if (st->kind == GDS_STEP_SCORE && st->nstage == 1 && st->stage[0].a_y == 1.0) {
+  int unguided = st->kind == GDS_STEP_SCORE && ev->alg->guidance(0.5, 1.0, 1.0).on == 0;
+  if (st->kind == GDS_STEP_SCORE && st->nstage == 1 && st->stage[0].a_y == 1.0 && !fd->mu_spread) {
     gds_guidance c = ev->alg->guidance(st->stage[0].abar, law->sigma * law->sigma, ev->cfg->alpha_dps);
     g0 = fd_step_fast(fd, st, c, fe->refvar, abw, want, &cov2);
+  } else if (unguided && !fd->mu_spread) { /* several stages, no guidance: one fused loop */
+    cov2 = fd_linear_fused(fd, st, fe->refvar, abw, want);
+    memset(fd->cr, 0, sizeof(double) * (size_t)fd->nf);
+    double h0[GDS_STAGE_MAX], c0[GDS_STAGE_MAX], q; /* gain of μ̂(0): constants h_j √ᾱ_j */
+    for (int j = 0; j < st->nstage; j++) {
+      h0[j] = 1.0 / (st->stage[j].abar * fd->lam[0] + 1 - st->stage[j].abar);
+      c0[j] = h0[j] * sqrt(st->stage[j].abar);
+    }
+    gds_step_scalar(st, h0, c0, &q, &g0);
   } else {
-    g0 = st->kind == GDS_STEP_DDRM ? fd_coef_ddrm(law, ev, st) : fd_coef_program(law, ev, st);
+    if (st->kind == GDS_STEP_DDRM) g0 = fd_coef_ddrm(law, ev, st);
+    else GDS_CALL(fd_coef_program(law, ev, st, &g0));
     cov2 = fd_cov_update(fd, fe->refvar, abw, want);
   }
   rec->cov = want ? sqrt(cov2) : NAN;
   double sabw = sqrt(abw);
   for (int s = 0; s < ev->ns; s++) {
-    double m2 = fd_step_mean(fd, &fe->sd[s], g0, sabw, want);
-    rec->mean[s] = want ? sqrt(m2 / fd->d) : NAN;
+    double m2;
+    if (fe->mean_zero) m2 = 0.0; /* m ≡ 0 = the reference mean */
+    else if (fd->mu_spread) {
+      fd_step_mean_spread(fd, &fe->sd[s]);
+      m2 = want ? fd_step_mean(fd, &fe->sd[s], NAN, sabw, -1) : 0.0;
+    } else m2 = fd_step_mean(fd, &fe->sd[s], g0, sabw, want);
+    rec->mean[s] = want ? sqrt(m2 * fd->pnorm) : NAN;
   }
   return GDS_SUCCESS;
 }
@@ -393,7 +642,7 @@ static int fd_record(gds_law *law, gds_law_eval *ev, gds_law_rec *rec) {
       double dr = sd->mre[f] - sab * sd->qre[f], di = sd->mim[f] - sab * sd->qim[f];
       m2 += fd->wgt[f] * (dr * dr + di * di);
     }
-    rec->mean[s] = sqrt(m2 / fd->d);
+    rec->mean[s] = sqrt(m2 * fd->pnorm);
   }
   return GDS_SUCCESS;
 }
@@ -403,7 +652,8 @@ static int fd_output(gds_law *law, gds_law_eval *ev, double **mean, double *var)
   fd_eval *fe = ev->st;
   for (int s = 0; s < ev->ns && mean; s++)
     if (mean[s]) fd_inverse(fd, fe->sd[s].mre, fe->sd[s].mim, mean[s]);
-  if (var) {
+  if (var && fd->eigen) memcpy(var, fd->k, sizeof(double) * (size_t)fd->d);
+  else if (var) {
     double tr = 0;
     for (int f = 0; f < fd->nf; f++) tr += fd->wgt[f] * fd->k[f];
     for (int i = 0; i < fd->d; i++) var[i] = tr / fd->d;
@@ -411,8 +661,14 @@ static int fd_output(gds_law *law, gds_law_eval *ev, double **mean, double *var)
   return GDS_SUCCESS;
 }
 
-/* Dense covariance of a stationary law with spectrum k: K[i][j] = c(p_i − p_j), c = IDFT(k). */
+/* Dense covariance of a stationary law with spectrum k: K[i][j] = c(p_i − p_j), c = IDFT(k)
+ * (eigen mode: diag(k)). */
 static int fd_dense_cov(fd_data *fd, const double *k, double *K) {
+  if (fd->eigen) {
+    memset(K, 0, sizeof(double) * (size_t)fd->d * fd->d);
+    for (int i = 0; i < fd->d; i++) K[(size_t)i * fd->d + i] = k[i];
+    return GDS_SUCCESS;
+  }
   double *c;
   GDS_CALL(GDS_ALLOC(c, fd->d));
   fd_inverse(fd, k, NULL, c);
@@ -451,6 +707,19 @@ static int fd_moments(gds_law *law, gds_law_eval *ev, double abar, double *mean,
 const gds_law_backend gds_law_backend_fourier_diag = {
     .name = "fourier-diagonal",
     .setup = fd_setup,
+    .destroy = fd_destroy,
+    .posterior = fd_posterior,
+    .begin = fd_begin,
+    .step = fd_step,
+    .record = fd_record,
+    .output = fd_output,
+    .moments = fd_moments,
+    .end = fd_end,
+};
+
+const gds_law_backend gds_law_backend_eigen_diag = {
+    .name = "eigen-diagonal",
+    .setup = fd_setup_eigen,
     .destroy = fd_destroy,
     .posterior = fd_posterior,
     .begin = fd_begin,

@@ -19,6 +19,40 @@
 
 #include "gdsweep/law.h"
 
+/* Hot loops are multi-versioned in portable builds (GDS_LAW_CLONES = GDS_SIMD_CLONES of
+ * src/simd.h: baseline x86-64, AVX2, AVX-512, picked at run time); a build for an AVX2 machine
+ * (-march=native) has one version (a clone for a subset of the build's ISA could not inline
+ * the loops' helpers). Element-wise work gives the same bits in every version (ISO C: no FMA
+ * contraction); vector sums (W2) round in a width-dependent order. With
+ * -DGDS_LAW_FIXED_SUMS=1 those sums use GDS_RED lanes in a fixed order (each lane sums the
+ * indices ≡ lane mod GDS_RED in increasing order, lanes added pairwise) and every version
+ * computes the same bits (checked: x86-64, -v3, -v4 builds of the Fourier-diagonal engine agree
+ * bit for bit), at a cost of 5–15 % in the default sampler. It is off by default: FFTW's own
+ * run-time choice of SIMD codelets already makes the last bits CPU-dependent. */
+#include "simd.h"
+#if defined(__AVX2__)
+#define GDS_LAW_CLONES
+#else
+#define GDS_LAW_CLONES GDS_SIMD_CLONES
+#endif
+#ifndef GDS_LAW_FIXED_SUMS
+#define GDS_LAW_FIXED_SUMS 0
+#endif
+enum { GDS_RED = 8 };
+static inline double gds_red_sum(const double *part) {
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+/* Σ x[i], i < n, in the fixed order above (vectorises for any SIMD width). */
+static inline double gds_red_array(int n, const double *restrict x) {
+  double part[GDS_RED] = {0};
+  int i = 0;
+  for (; i + GDS_RED <= n; i += GDS_RED)
+#pragma omp simd
+    for (int j = 0; j < GDS_RED; j++) part[j] += x[i + j];
+  for (int j = 0; i + j < n; j++) part[j] += x[i + j];
+  return gds_red_sum(part);
+}
+
 /* One evaluation (one sampler configuration, a bundle of ns measurements). */
 typedef struct gds_law_eval {
   const gds_sampler_config *cfg;
@@ -67,11 +101,15 @@ struct gds_law {
   const gds_schedule *sched;
   gds_operator *op;
   double sigma;
-  void *data; /* backend state */
+  int singular; /* Σ has a zero eigenvalue: a score at ᾱ = 1 is infinite */
+  void *data;   /* backend state */
 };
 
 extern const gds_law_backend gds_law_backend_fourier_diag;
 extern const gds_law_backend gds_law_backend_fourier_block;
 extern const gds_law_backend gds_law_backend_dense;
+/* A prior in its own eigenbasis (SPEC §7.6), identity operator: the Fourier-diagonal engine on
+ * coordinates. Chosen by name ("eigen-diagonal", "eigen"). */
+extern const gds_law_backend gds_law_backend_eigen_diag;
 
 #endif

@@ -1,4 +1,4 @@
-/* DDPM schedule (SPEC §1, "Forward process"; σ_t² of "Sampler"). */
+/* Schedules: DDPM (SPEC §1, "Forward process"; σ_t² of "Sampler") and the VP SDE (§7.3). */
 #include "gdsweep/schedule.h"
 
 #include <math.h>
@@ -23,6 +23,7 @@ int gds_schedule_create(int T, double beta_start, double beta_end, gds_variance 
               beta_start, beta_end);
   gds_schedule *s;
   GDS_CALL(GDS_ALLOC(s, 1));
+  s->process = GDS_PROCESS_DDPM;
   s->T = T;
   s->variance = variance;
   s->beta_start = beta_start;
@@ -47,6 +48,24 @@ int gds_schedule_create(int T, double beta_start, double beta_end, gds_variance 
   *out = s;
   return GDS_SUCCESS;
 }
+
+int gds_schedule_create_vp_sde(double beta_min, double beta_max, gds_schedule **out) {
+  if (!(beta_min > 0 && beta_max > beta_min && isfinite(beta_max)))
+    GDS_ERROR(GDS_ERR_INPUT, "vp_sde needs 0 < beta_min < beta_max (finite), got beta_min = %g, beta_max = %g", beta_min,
+              beta_max);
+  gds_schedule *s;
+  GDS_CALL(GDS_ALLOC(s, 1));
+  s->process = GDS_PROCESS_VP_SDE;
+  s->beta_min = beta_min;
+  s->beta_max = beta_max;
+  *out = s;
+  return GDS_SUCCESS;
+}
+
+/* β(u) = β_min + u (β_max − β_min), B(u) = ∫₀ᵘ β = β_min u + ½ u² (β_max − β_min) (SPEC §7.3). */
+double gds_schedule_vp_beta(const gds_schedule *s, double u) { return s->beta_min + u * (s->beta_max - s->beta_min); }
+double gds_schedule_vp_B(const gds_schedule *s, double u) { return u * (s->beta_min + 0.5 * u * (s->beta_max - s->beta_min)); }
+double gds_schedule_vp_abar(const gds_schedule *s, double u) { return exp(-gds_schedule_vp_B(s, u)); }
 
 void gds_schedule_destroy(gds_schedule **s) {
   if (!s || !*s) return;

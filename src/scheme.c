@@ -20,11 +20,21 @@ typedef struct gds_discrete_step {
 
 typedef void (*gds_discrete_fn)(const gds_discrete_step *in, const gds_scheme_spec *spec, gds_step *st);
 
+/* What a VP SDE step u_k → u_{k+1} = u_k − Δt needs (SPEC §7.3): the schedule (β(u), B(u),
+ * ᾱ(u)) and the two ends. */
+typedef struct gds_vp_step {
+  const gds_schedule *sc;
+  double u, un, dt;
+} gds_vp_step;
+
+typedef int (*gds_vp_fn)(const gds_vp_step *in, gds_step *st);
+
 typedef struct gds_scheme_desc {
   const char *name;
   unsigned processes; /* bit p set: valid for gds_process p */
   int has_eta;
   gds_discrete_fn discrete;
+  gds_vp_fn vp;
 } gds_scheme_desc;
 
 /* One score stage at ᾱ on the state itself: x_1 = y. */
@@ -62,16 +72,112 @@ static void gds_scheme_ddim_discrete(const gds_discrete_step *in, const gds_sche
   st->noise = c2;
 }
 
+/* ---- VP SDE schemes (SPEC §7.3; docs/maths.md §3.3) ---------------------------------
+ * Written on linear combinations of the state y and the stage scores k_j (gds_lc), so that
+ * each scheme reads like its formula: D(y, u) = ½β(u) y + β(u) s̃(y, u) (SDE drift),
+ * F(y, u) = ½β(u) (y + s̃(y, u)) (probability-flow ODE). */
+typedef struct gds_lc {
+  double c[1 + GDS_STAGE_MAX]; /* c[0]·y + Σ_j c[1 + j]·k_j */
+} gds_lc;
+
+static gds_lc gds_lc_y(void) { return (gds_lc){{1.0}}; }
+static gds_lc gds_lc_axpy(gds_lc x, double a, gds_lc y) { /* x + a·y */
+  for (int i = 0; i <= GDS_STAGE_MAX; i++) x.c[i] += a * y.c[i];
+  return x;
+}
+static gds_lc gds_lc_scale(double a, gds_lc x) {
+  for (int i = 0; i <= GDS_STAGE_MAX; i++) x.c[i] *= a;
+  return x;
+}
+
+/* A new stage k = s̃(x, ᾱ(u)); returns k as a combination. */
+static gds_lc gds_lc_score(gds_step *st, gds_lc x, const gds_vp_step *in, double u) {
+  int j = st->nstage++;
+  st->stage[j].abar = gds_schedule_vp_abar(in->sc, u);
+  st->stage[j].a_y = x.c[0];
+  for (int l = 0; l < j; l++) st->stage[j].a[l] = x.c[1 + l];
+  gds_lc k = {{0}};
+  k.c[1 + j] = 1.0;
+  return k;
+}
+
+/* F(x, u) = ½β(u) (x + s̃(x, u)), one new stage. */
+static gds_lc gds_lc_flow(gds_step *st, gds_lc x, const gds_vp_step *in, double u) {
+  return gds_lc_scale(0.5 * gds_schedule_vp_beta(in->sc, u), gds_lc_axpy(x, 1.0, gds_lc_score(st, x, in, u)));
+}
+
+static void gds_lc_output(gds_step *st, gds_lc out, double noise) {
+  st->kind = GDS_STEP_SCORE;
+  st->scale = 1.0;
+  st->b_y = out.c[0];
+  for (int j = 0; j < st->nstage; j++) st->b[j] = out.c[1 + j];
+  st->noise = noise;
+}
+
+/* em: y + Δt D(y, u_k) + √(Δt β(u_k)) z */
+static int gds_scheme_em_vp(const gds_vp_step *in, gds_step *st) {
+  double b = gds_schedule_vp_beta(in->sc, in->u);
+  gds_lc y = gds_lc_y(), k = gds_lc_score(st, y, in, in->u);
+  gds_lc_output(st, gds_lc_axpy(gds_lc_axpy(y, 0.5 * in->dt * b, y), in->dt * b, k), in->dt * b);
+  return GDS_SUCCESS;
+}
+
+/* ei: with δ = ½(B(u_k) − B(u_{k+1})): e^δ y + 2(e^δ − 1) s̃(y, u_k) + √(e^{2δ} − 1) z */
+static int gds_scheme_ei_vp(const gds_vp_step *in, gds_step *st) {
+  double dl = 0.5 * (gds_schedule_vp_B(in->sc, in->u) - gds_schedule_vp_B(in->sc, in->un));
+  gds_lc y = gds_lc_y(), k = gds_lc_score(st, y, in, in->u);
+  gds_lc_output(st, gds_lc_axpy(gds_lc_scale(exp(dl), y), 2 * expm1(dl), k), expm1(2 * dl));
+  return GDS_SUCCESS;
+}
+
+/* ddpm: with b = Δt β(u_k): (y + b s̃(y, u_k))/√(1 − b) + √b z; undefined for b ≥ 1. */
+static int gds_scheme_ddpm_vp(const gds_vp_step *in, gds_step *st) {
+  double b = in->dt * gds_schedule_vp_beta(in->sc, in->u);
+  gds_lc y = gds_lc_y(), k = gds_lc_score(st, y, in, in->u);
+  gds_lc_output(st, gds_lc_axpy(y, b, k), b);
+  st->scale = b < 1 ? 1.0 / sqrt(1 - b) : 1.0;
+  st->undefined = !(b < 1);
+  return GDS_SUCCESS;
+}
+
+/* euler: y + Δt F(y, u_k) */
+static int gds_scheme_euler_vp(const gds_vp_step *in, gds_step *st) {
+  gds_lc y = gds_lc_y();
+  gds_lc_output(st, gds_lc_axpy(y, in->dt, gds_lc_flow(st, y, in, in->u)), 0.0);
+  return GDS_SUCCESS;
+}
+
+/* heun: ỹ = y + Δt F(y, u_k); y + (Δt/2)[F(y, u_k) + F(ỹ, u_{k+1})] */
+static int gds_scheme_heun_vp(const gds_vp_step *in, gds_step *st) {
+  gds_lc y = gds_lc_y(), f1 = gds_lc_flow(st, y, in, in->u), yt = gds_lc_axpy(y, in->dt, f1);
+  gds_lc f2 = gds_lc_flow(st, yt, in, in->un);
+  gds_lc_output(st, gds_lc_axpy(y, 0.5 * in->dt, gds_lc_axpy(f1, 1.0, f2)), 0.0);
+  return GDS_SUCCESS;
+}
+
+/* rk4: k1 = F(y, u_k), k2 = F(y + (Δt/2)k1, u_k − Δt/2), k3 = F(y + (Δt/2)k2, u_k − Δt/2),
+ * k4 = F(y + Δt k3, u_{k+1}); y + (Δt/6)(k1 + 2k2 + 2k3 + k4) */
+static int gds_scheme_rk4_vp(const gds_vp_step *in, gds_step *st) {
+  double h = in->dt, um = in->u - 0.5 * h;
+  gds_lc y = gds_lc_y(), k1 = gds_lc_flow(st, y, in, in->u);
+  gds_lc k2 = gds_lc_flow(st, gds_lc_axpy(y, 0.5 * h, k1), in, um);
+  gds_lc k3 = gds_lc_flow(st, gds_lc_axpy(y, 0.5 * h, k2), in, um);
+  gds_lc k4 = gds_lc_flow(st, gds_lc_axpy(y, h, k3), in, in->un);
+  gds_lc sum = gds_lc_axpy(gds_lc_axpy(gds_lc_axpy(k1, 2.0, k2), 2.0, k3), 1.0, k4);
+  gds_lc_output(st, gds_lc_axpy(y, h / 6, sum), 0.0);
+  return GDS_SUCCESS;
+}
+
 enum { GDS_P_DDPM = 1u << GDS_PROCESS_DDPM, GDS_P_VP = 1u << GDS_PROCESS_VP_SDE };
 
 static const gds_scheme_desc gds_schemes_[GDS_SCHEME_COUNT] = {
-    [GDS_SCHEME_DDPM] = {"ddpm", GDS_P_DDPM | GDS_P_VP, 0, gds_scheme_ddpm_discrete},
-    [GDS_SCHEME_DDIM] = {"ddim", GDS_P_DDPM, 1, gds_scheme_ddim_discrete},
-    [GDS_SCHEME_EM] = {"em", GDS_P_VP, 0, NULL},
-    [GDS_SCHEME_EI] = {"ei", GDS_P_VP, 0, NULL},
-    [GDS_SCHEME_EULER] = {"euler", GDS_P_VP, 0, NULL},
-    [GDS_SCHEME_HEUN] = {"heun", GDS_P_VP, 0, NULL},
-    [GDS_SCHEME_RK4] = {"rk4", GDS_P_VP, 0, NULL},
+    [GDS_SCHEME_DDPM] = {"ddpm", GDS_P_DDPM | GDS_P_VP, 0, gds_scheme_ddpm_discrete, gds_scheme_ddpm_vp},
+    [GDS_SCHEME_DDIM] = {"ddim", GDS_P_DDPM, 1, gds_scheme_ddim_discrete, NULL},
+    [GDS_SCHEME_EM] = {"em", GDS_P_VP, 0, NULL, gds_scheme_em_vp},
+    [GDS_SCHEME_EI] = {"ei", GDS_P_VP, 0, NULL, gds_scheme_ei_vp},
+    [GDS_SCHEME_EULER] = {"euler", GDS_P_VP, 0, NULL, gds_scheme_euler_vp},
+    [GDS_SCHEME_HEUN] = {"heun", GDS_P_VP, 0, NULL, gds_scheme_heun_vp},
+    [GDS_SCHEME_RK4] = {"rk4", GDS_P_VP, 0, NULL, gds_scheme_rk4_vp},
 };
 
 static const char *const gds_process_names_[GDS_PROCESS_COUNT + 1] = {"ddpm", "vp_sde", NULL};
@@ -259,10 +365,55 @@ static int gds_plan_discrete(const gds_schedule *sc, const gds_sampler_config *c
   return GDS_SUCCESS;
 }
 
+/* VP SDE (SPEC §7.3): K = steps, Δt = (1 − ε)/K, u_k = 1 − kΔt (u_K = ε exactly); point k is
+ * u_k with curve index k. */
+static int gds_plan_vp_sde(const gds_schedule *sc, const gds_sampler_config *cfg, gds_plan **out) {
+  const gds_algorithm_info *alg = gds_algorithm_get(cfg->alg.kind);
+  const int K = cfg->steps;
+  const double eps = cfg->eps;
+  if (alg->family != GDS_FAMILY_SCORE)
+    GDS_ERROR(GDS_ERR_INPUT, "algorithm %s exists for the discrete ddpm process only, not for vp_sde", alg->name);
+  if (K < 1) GDS_ERROR(GDS_ERR_INPUT, "vp_sde: sampler_steps must be >= 1, got %d", K);
+  if (!(eps >= 0 && eps < 1)) GDS_ERROR(GDS_ERR_INPUT, "vp_sde: eps must lie in [0, 1), got %g", eps);
+  if (!gds_scheme_valid_for(cfg->scheme.kind, GDS_PROCESS_VP_SDE))
+    GDS_ERROR(GDS_ERR_INPUT, "scheme %s does not exist for vp_sde (valid: em, ei, ddpm, euler, heun, rk4)",
+              gds_scheme_name(cfg->scheme.kind));
+  gds_plan *p = NULL;
+  GDS_CALL(gds_plan_alloc(K, K + 1, &p));
+  const double dt = (1 - eps) / K;
+  for (int k = 0; k <= K; k++) {
+    p->point[k] = k;
+    p->time[k] = k == K ? eps : 1 - k * dt;
+    p->abar[k] = gds_schedule_vp_abar(sc, p->time[k]);
+  }
+  for (int k = 0; k < K; k++) {
+    gds_vp_step in = {sc, p->time[k], p->time[k + 1], dt};
+    gds_step *st = &p->step[k];
+    memset(st, 0, sizeof *st);
+    int ierr = gds_schemes_[cfg->scheme.kind].vp(&in, st);
+    if (ierr) {
+      gds_plan_destroy(&p);
+      GDS_CALL(ierr);
+    }
+    st->abar_from = p->abar[k];
+    st->abar_to = p->abar[k + 1];
+  }
+  p->start = cfg->init == GDS_INIT_EXACT ? GDS_START_EXACT : GDS_START_NORMAL;
+  *out = p;
+  return GDS_SUCCESS;
+}
+
 int gds_plan_create(const gds_schedule *sched, const gds_sampler_config *cfg, gds_plan **out) {
   *out = NULL;
   GDS_CALL(gds_algorithm_spec_check(&cfg->alg, cfg->alpha_dps));
   if (cfg->init < 0 || cfg->init >= GDS_INIT_COUNT) GDS_ERROR(GDS_ERR_INPUT, "invalid init index %d", (int)cfg->init);
-  GDS_CALL(gds_plan_discrete(sched, cfg, out));
+  if (cfg->scheme.kind < 0 || cfg->scheme.kind >= GDS_SCHEME_COUNT)
+    GDS_ERROR(GDS_ERR_INPUT, "invalid scheme index %d", (int)cfg->scheme.kind);
+  if (sched->process == GDS_PROCESS_VP_SDE) GDS_CALL(gds_plan_vp_sde(sched, cfg, out));
+  else GDS_CALL(gds_plan_discrete(sched, cfg, out));
   return GDS_SUCCESS;
+}
+
+int gds_plan_curve_length(const gds_schedule *sched, const gds_sampler_config *cfg) {
+  return sched->process == GDS_PROCESS_VP_SDE ? (cfg->steps > 0 ? cfg->steps : 0) + 1 : sched->T + 1;
 }

@@ -303,6 +303,37 @@ static void test_samplers_vs_reference(void **st) {
   assert_true(worst <= 1.0);
 }
 
+/* Every VP SDE sampler of SPEC §7.3 (gds_test_vp_configs) on super-resolution (4×6, factor 2)
+ * against the independent dense reference. */
+static void test_vp_sde_vs_reference(void **st) {
+  (void)st;
+  enum { K = 7 };
+  const double sigma = 0.12, alpha = 0.5;
+  gds_sampler_config cfgs[128];
+  int nc = gds_test_vp_configs(K, alpha, cfgs, 128);
+  double worst = 0;
+  fixture fx;
+  fixture_make(&fx, 4, 6, 2, 10, GDS_VARIANCE_BETA, sigma, 0);
+  gds_schedule *vp;
+  assert_int_equal(gds_schedule_create_vp_sde(0.1, 20, &vp), 0);
+  gds_law *law;
+  assert_int_equal(gds_law_create(fx.prior, vp, fx.op, sigma, &law), 0);
+  for (int c = 0; c < nc; c++) {
+    char tag[160], an[64];
+    gds_algorithm_spec_name(&cfgs[c].alg, an, sizeof an);
+    snprintf(tag, sizeof tag, "vp_sde sr2 %s %s K=%d eps=%g %s", an, gds_scheme_name(cfgs[c].scheme.kind), cfgs[c].steps,
+             cfgs[c].eps, gds_init_name(cfgs[c].init));
+    double w = gds_test_law_vs_reference_cfg(law, fx.d, fx.m, fx.mu, fx.Sigma, fx.A, sigma, fx.v, &cfgs[c], vp, RTOL, ATOL, 0, tag);
+    if (w > 1) print_error("FAILED %s (%.3g x tol)\n", tag, w);
+    worst = fmax(worst, w);
+  }
+  print_message("vp_sde vs reference: worst %.3f of tolerance over %d configurations\n", worst, nc);
+  assert_true(worst <= 1.0);
+  gds_law_destroy(&law);
+  gds_schedule_destroy(&vp);
+  fixture_free(&fx);
+}
+
 /* Divergence and stop requests on the Fourier-block backend (issue 8: a diverging dps gave NaN
  * on super-resolution). */
 static void test_divergence_and_poll(void **st) {
@@ -320,6 +351,7 @@ static void test_divergence_and_poll(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_samplers_vs_reference),
+      cmocka_unit_test(test_vp_sde_vs_reference),
       cmocka_unit_test(test_divergence_and_poll),
       cmocka_unit_test(test_dense_12x8_s2),     cmocka_unit_test(test_dense_12x8_s4),
       cmocka_unit_test(test_dense_8x12_s2_s4),  cmocka_unit_test(test_dense_odd_and_trivial),

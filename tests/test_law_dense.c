@@ -47,6 +47,18 @@ static gds_operator_spec op_spec(op_kind k) {
   return s;
 }
 
+/* The same, with a box that fits an H×W image (the box must lie inside the image). */
+static gds_operator_spec op_spec_hw(op_kind k, int H, int W) {
+  gds_operator_spec s = op_spec(k);
+  if (k == OP_BOX && (s.box[0] + s.box[2] > H || s.box[1] + s.box[3] > W)) {
+    s.box[0] = H / 4;
+    s.box[1] = W / 3;
+    s.box[2] = H / 2;
+    s.box[3] = W / 2;
+  }
+  return s;
+}
+
 typedef struct {
   int H, W, d, m, T;
   gds_prior *prior;
@@ -59,7 +71,7 @@ typedef struct {
  * (except the random mask itself, checked for a plausible keep rate). */
 static void dense_operator(const fixture *fx, op_kind k, double *A) {
   int H = fx->H, W = fx->W, d = fx->d;
-  gds_operator_spec s = op_spec(k);
+  gds_operator_spec s = op_spec_hw(k, H, W);
   if (k == OP_RANDOM || k == OP_BOX) {
     int row = 0, kept = 0;
     for (int i = 0; i < d; i++) {
@@ -94,7 +106,7 @@ static void fixture_make(fixture *fx, int H, int W, op_kind k, int T, gds_varian
   int d = fx->d;
   fx->prior = gds_test_prior_random(H, W, 0.4, 17);
   assert_int_equal(gds_schedule_create(T, 2e-3, 0.35, var, &fx->sc), 0);
-  gds_operator_spec spec = op_spec(k);
+  gds_operator_spec spec = op_spec_hw(k, H, W);
   assert_int_equal(gds_operator_create(&spec, H, W, &fx->op), 0);
   fx->m = fx->op->m;
   fx->Sigma = malloc(sizeof(double) * d * d);
@@ -312,6 +324,41 @@ static void test_samplers_vs_reference(void **st) {
   assert_true(worst <= 1.0);
 }
 
+/* Every VP SDE sampler of SPEC §7.3 (gds_test_vp_configs) on the dense backend (inpainting with
+ * a random mask and a box, a blur through this backend) against the independent reference. */
+static void test_vp_sde_vs_reference(void **st) {
+  (void)st;
+  enum { K = 6 };
+  const op_kind kinds[] = {OP_RANDOM, OP_BOX, OP_BLUR};
+  const double sigma = 0.12, alpha = 0.5;
+  gds_sampler_config cfgs[128];
+  int nc = gds_test_vp_configs(K, alpha, cfgs, 128);
+  double worst = 0;
+  gds_schedule *vp;
+  assert_int_equal(gds_schedule_create_vp_sde(0.1, 20, &vp), 0);
+  for (int o = 0; o < 3; o++) {
+    fixture fx;
+    fixture_make(&fx, 4, 6, kinds[o], 10, GDS_VARIANCE_BETA, sigma);
+    gds_law *law;
+    assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "dense", fx.prior, vp, fx.op, sigma, &law), 0);
+    for (int c = 0; c < nc; c++) {
+      char tag[160], an[64];
+      gds_algorithm_spec_name(&cfgs[c].alg, an, sizeof an);
+      snprintf(tag, sizeof tag, "vp_sde %s %s %s K=%d eps=%g %s", op_kind_name[kinds[o]], an,
+               gds_scheme_name(cfgs[c].scheme.kind), cfgs[c].steps, cfgs[c].eps, gds_init_name(cfgs[c].init));
+      double w = gds_test_law_vs_reference_cfg(law, fx.d, fx.m, fx.mu, fx.Sigma, fx.A, sigma, fx.v, &cfgs[c], vp, RTOL,
+                                               ATOL, 0, tag);
+      if (w > 1) print_error("FAILED %s (%.3g x tol)\n", tag, w);
+      worst = fmax(worst, w);
+    }
+    gds_law_destroy(&law);
+    fixture_free(&fx);
+  }
+  print_message("vp_sde vs reference: worst %.3f of tolerance over %d configurations\n", worst, 3 * nc);
+  assert_true(worst <= 1.0);
+  gds_schedule_destroy(&vp);
+}
+
 /* Divergence and stop requests on the dense backend (issue 8: a diverging dps gave NaN on
  * inpainting; the eigen-solvers must never see inf/NaN). */
 static void test_divergence_and_poll(void **st) {
@@ -502,6 +549,7 @@ static int groups_mode(void) {
       gds_sampler_config cfg = a <= GDS_ALG_CGDM ? (gds_sampler_config){.alg = {(gds_algorithm)a}, .alpha_dps = alpha}
                                                  : more[a - GDS_ALG_CGDM - 1];
       if (cases[c].k == OP_BLUR && cfg.alg.kind == GDS_ALG_DDRM) continue; /* no SVD on this backend */
+      if (a > GDS_ALG_CGDM && cases[c].H * cases[c].W > 96) continue;      /* keep the run short */
       fixture fx;
       fixture_make(&fx, cases[c].H, cases[c].W, cases[c].k, 20, a % 2 ? GDS_VARIANCE_BETA_TILDE : GDS_VARIANCE_BETA, sigma);
       outputs base = {0};
@@ -664,6 +712,7 @@ int main(int argc, char **argv) {
   else {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_samplers_vs_reference),
+        cmocka_unit_test(test_vp_sde_vs_reference),
         cmocka_unit_test(test_divergence_and_poll),
         cmocka_unit_test(test_backend_choice),
         cmocka_unit_test(test_bad_masks),

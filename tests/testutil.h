@@ -55,7 +55,9 @@ void gds_test_law_vs_reference(struct gds_law *law, int d, int m, const double *
 
 /* The same for any sampler configuration (SPEC §7.1–7.5) against dref_sampler_law: W2 curves
  * at every visited time and NaN at the others, w2_final and its parts, m and diag K of the
- * output, and the full laws (m, K) and reference at the visited time nearest T/2. Returns the
+ * output, and the full laws (m, K) and reference at the visited time nearest T/2 (VP SDE schedule:
+ * curves on k = 0..K, the output at k = K; a law without finite value must be +inf where
+ * the reference says so). Returns the
  * worst violation as a fraction of the tolerance (≤ 1 passes; the caller asserts), printing
  * the first offending value with `tag`. ddrm_basis_seed is passed to the reference. */
 double gds_test_law_vs_reference_cfg(struct gds_law *law, int d, int m, const double *mu, const double *Sigma,
@@ -80,3 +82,9 @@ void gds_test_divergence(struct gds_law *law, const double *v, int d, int T);
  * return GDS_ERR_INTERRUPTED for k ≤ the number of steps, and the evaluation succeeds when the
  * poll never says stop; the poll is asked about once per step. */
 void gds_test_poll(struct gds_law *law, const double *v, int T);
+
+/* VP SDE configurations (SPEC §7.3): none, dps, pigdm, cgdm × {em, ei, ddpm, euler, heun, rk4}
+ * × {normal, exact} × ε ∈ {0, 1e-3}, K steps (4K for ddpm, whose Δt β(u) must be < 1; ε = 0:
+ * heun and rk4 evaluate the score at u = 0, +inf with a singular Σ), and pigdm with ddpm at K
+ * steps (Δt β ≥ 1: +inf) for both inits. */
+int gds_test_vp_configs(int K, double alpha, struct gds_sampler_config *out, int max);

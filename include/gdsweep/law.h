@@ -24,23 +24,25 @@ typedef struct gds_law_request {
   gds_sampler_config cfg;       /* algorithm, α_dps, scheme, steps (≤ 0: T), ε, init */
   int nseeds;                   /* number of measurements in the bundle */
   const double *const *v;       /* [nseeds][m] measurements */
-  const unsigned char *w2_mask; /* [T+1]: W2 wanted at t where non-zero; NULL = every t */
+  const unsigned char *w2_mask; /* [curve length]: W2 wanted where non-zero; NULL = everywhere */
   /* May be NULL. Asked between steps; when it says stop (on any rank of the group: the
    * decision is reduced over the group) the evaluation returns GDS_ERR_INTERRUPTED and its
    * outputs are unspecified. */
   const gds_poll *poll;
 } gds_law_request;
 
-/* Caller-allocated outputs; any pointer may be NULL when not wanted. Curves are indexed by
- * the training time t = 0..T; entries at times the sampler does not visit (respacing, SPEC
- * §7.1) or the mask excludes are NaN. A law that diverges (its covariance or mean overflows)
- * is reported as +inf, never NaN: the curves from the divergence on, w2_final, and the
+/* Caller-allocated outputs; any pointer may be NULL when not wanted. Curves have
+ * gds_law_curve_length entries: the training time t = 0..T for the discrete process, the step
+ * index k = 0..K (sampling order, time u_k) for vp_sde; entries at times the sampler does not
+ * visit (respacing, SPEC §7.1) or the mask excludes are NaN. A law that diverges (its
+ * covariance or mean overflows), or has no finite value (a score at u = 0 with a singular Σ,
+ * SPEC §7.3), is reported as +inf, never NaN: the curves from there on, w2_final, and the
  * entries of mean0/var0 that are not finite. */
 typedef struct gds_law_result {
-  double *w2_cov;   /* [T+1] covariance part (seed-independent) */
+  double *w2_cov;   /* [curve length] covariance part (seed-independent) */
   double *var0;     /* [d] diag K of the output law */
-  double **w2_mean; /* [nseeds][T+1] ‖m_t − m*_t‖ */
-  double **w2;      /* [nseeds][T+1] sqrt(w2_mean² + w2_cov²) */
+  double **w2_mean; /* [nseeds][curve length] ‖m_t − m*_t‖ */
+  double **w2;      /* [nseeds][curve length] sqrt(w2_mean² + w2_cov²) */
   double **mean0;   /* [nseeds][d] mean of the output law */
   /* W2 between the law of the sampler's output and the target itself (SPEC §7.5): the
    * posterior, or the prior for `none`. */
@@ -60,6 +62,7 @@ int gds_law_supports(const gds_operator *op, const gds_algorithm_spec *alg);
 /* Name of the backend a run uses for the operator ("fourier-diagonal", "fourier-block",
  * "dense-distributed"; `backend: dense` forces the last); stored in the output. */
 const char *gds_law_backend_for(const gds_operator *op);
+/* sched: a discrete schedule (gds_schedule_create) or the VP SDE (gds_schedule_create_vp_sde). */
 int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                    double sigma, gds_law **out);
 /* Same, collective on a group of ranks that share the work (the dense backend distributes
@@ -78,6 +81,9 @@ const char *gds_law_backend_name(const gds_law *law);
  * (d values, may be NULL). */
 int gds_law_posterior(gds_law *law, const double *v, double *mean, double *var);
 int gds_law_evaluate(gds_law *law, const gds_law_request *req, gds_law_result *res);
+/* Entries of the curves of the sampler cfg (T + 1, or K + 1 for vp_sde). The times u_k of a
+ * vp_sde sampler are those of its plan (gds_plan_create: plan->time). */
+int gds_law_curve_length(const gds_law *law, const gds_sampler_config *cfg);
 
 /* Law N(m, K) of the sampler `cfg` at a time it visits (curve index `time`: t for the
  * discrete process) for one v, and the reference law (m*, K*) there (SPEC §2, §7.5:

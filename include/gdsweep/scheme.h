@@ -96,6 +96,10 @@ typedef struct gds_step {
   double noise;
   double abar_t, abar_s; /* DDRM */
   double abar_from, abar_to; /* ᾱ at the points the step goes from and to (set by the plan) */
+  /* The step has no real value: the vp_sde ddpm scheme with Δt β(u) ≥ 1 (its 1/√(1 − Δt β) is
+   * not real). Its law, and every later one, is reported as +inf (like a score at u = 0 with a
+   * singular Σ, SPEC §7.3). */
+  int undefined;
 } gds_step;
 
 /* How the law (or a trajectory) starts at the first visited time. */
@@ -120,10 +124,14 @@ typedef struct gds_plan {
   double start_vs;
 } gds_plan;
 
-/* The plan of cfg on a schedule (discrete: the respacing of SPEC §7.1). GDS_ERR_INPUT when
- * the configuration is invalid (steps outside 1..T, a scheme of another process, η outside
- * [0, 1], ddrm on vp_sde, ...), naming the value. */
+/* The plan of cfg on a schedule (discrete: the respacing of SPEC §7.1; VP SDE: the grid
+ * u_k = 1 − k(1 − ε)/K of §7.3). GDS_ERR_INPUT when the configuration is invalid (steps
+ * outside 1..T, a scheme of another process, η outside [0, 1], ddrm on vp_sde, ε outside
+ * [0, 1), ...), naming the value. */
 int gds_plan_create(const struct gds_schedule *sched, const gds_sampler_config *cfg, gds_plan **out);
+/* Length of the curves of cfg: T + 1 (training times 0..T) for the discrete process, K + 1
+ * (step indices 0..K) for vp_sde. */
+int gds_plan_curve_length(const struct gds_schedule *sched, const gds_sampler_config *cfg);
 void gds_plan_destroy(gds_plan **p);
 /* Index j of the point whose curve index is `index`, or −1 if the plan does not visit it. */
 int gds_plan_find(const gds_plan *p, int index);

@@ -657,10 +657,204 @@ done:
   return rc;
 }
 
+/* ---- VP SDE (SPEC §7.3) ---- */
+
+static double vp_beta(const dref_sampler *c, double u) { return c->beta_min + u * (c->beta_max - c->beta_min); }
+static double vp_B(const dref_sampler *c, double u) { return c->beta_min * u + 0.5 * u * u * (c->beta_max - c->beta_min); }
+
+/* The affine drift F(y, u) = ½β(u)(y + s̃(y, u)) = Fl y + fc (Fl = ½β(I − H), fc = ½β h). */
+static int vp_flow(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma, const double *r,
+                   const dref_sampler *c, double u, double *Fl, double *fc) {
+  size_t dd = (size_t)d * d;
+  int rc = guided_score(d, m, mu, Sigma, A, sigma, r, c->alg, c->alpha_dps, exp(-vp_B(c, u)), Fl, fc);
+  if (rc) return rc;
+  double hb = 0.5 * vp_beta(c, u);
+  for (size_t q = 0; q < dd; q++) Fl[q] *= -hb;
+  for (int i = 0; i < d; i++) Fl[(size_t)i * d + i] += hb;
+  for (int i = 0; i < d; i++) fc[i] *= hb;
+  return DREF_OK;
+}
+
+/* One VP SDE step u → un (Δt = u − un) as y' = P y + c + N(0, noise·I). */
+static int vp_step(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma, const double *r,
+                   const dref_sampler *c, double u, double un, double dt, double *P, double *cv, double *noise) {
+  size_t dd = (size_t)d * d;
+  int rc = DREF_ENOMEM;
+  double *Fl = dalloc(4 * dd), *fc = dalloc(4 * (size_t)d), *X = dalloc(dd), *xc = dalloc((size_t)d), *T1 = dalloc(dd);
+  double *Al = dalloc(4 * dd), *al = dalloc(4 * (size_t)d);
+  if (!Fl || !fc || !X || !xc || !T1 || !Al || !al) goto done;
+  *noise = 0;
+  const double bk = vp_beta(c, u);
+  if (c->scheme == DREF_SCHEME_EM || c->scheme == DREF_SCHEME_EI || c->scheme == DREF_SCHEME_DDPM) {
+    /* s̃(y, u_k) = −H y + h */
+    if ((rc = guided_score(d, m, mu, Sigma, A, sigma, r, c->alg, c->alpha_dps, exp(-vp_B(c, u)), Fl, fc))) goto done;
+    double a, b, sc = 1;
+    if (c->scheme == DREF_SCHEME_EM) { /* y + Δt(½β y + β s̃) + √(Δt β) z */
+      a = 1 + 0.5 * dt * bk;
+      b = dt * bk;
+      *noise = dt * bk;
+    } else if (c->scheme == DREF_SCHEME_EI) { /* e^δ y + 2(e^δ − 1) s̃ + √(e^{2δ} − 1) z */
+      double dl = 0.5 * (vp_B(c, u) - vp_B(c, un));
+      a = exp(dl);
+      b = 2 * (exp(dl) - 1);
+      *noise = exp(2 * dl) - 1;
+    } else { /* (y + b s̃)/√(1 − b) + √b z, b = Δt β (the caller makes b ≥ 1 infinite) */
+      b = dt * bk;
+      a = 1;
+      sc = 1 / sqrt(1 - b);
+      *noise = b;
+    }
+    for (size_t q = 0; q < dd; q++) P[q] = -sc * b * Fl[q];
+    for (int i = 0; i < d; i++) P[(size_t)i * d + i] += sc * a;
+    for (int i = 0; i < d; i++) cv[i] = sc * b * fc[i];
+    rc = DREF_OK;
+    goto done;
+  }
+  /* ODE schemes: affine maps k_j = Al_j y + al_j built stage by stage */
+  if (c->scheme == DREF_SCHEME_EULER) { /* y + Δt F(y, u) */
+    if ((rc = vp_flow(d, m, mu, Sigma, A, sigma, r, c, u, Fl, fc))) goto done;
+    for (size_t q = 0; q < dd; q++) P[q] = dt * Fl[q];
+    for (int i = 0; i < d; i++) P[(size_t)i * d + i] += 1;
+    for (int i = 0; i < d; i++) cv[i] = dt * fc[i];
+  } else if (c->scheme == DREF_SCHEME_HEUN) { /* ỹ = y + Δt F(y, u); y + Δt/2 (F(y, u) + F(ỹ, un)) */
+    double *F1 = Fl, *F2 = Fl + dd, *f1 = fc, *f2 = fc + d;
+    if ((rc = vp_flow(d, m, mu, Sigma, A, sigma, r, c, u, F1, f1))) goto done;
+    if ((rc = vp_flow(d, m, mu, Sigma, A, sigma, r, c, un, F2, f2))) goto done;
+    for (size_t q = 0; q < dd; q++) X[q] = dt * F1[q]; /* ỹ = X y + xc */
+    for (int i = 0; i < d; i++) X[(size_t)i * d + i] += 1;
+    for (int i = 0; i < d; i++) xc[i] = dt * f1[i];
+    if ((rc = matmul(d, d, d, F2, 0, X, 0, T1))) goto done; /* F(ỹ) = F2 X y + F2 xc + f2 */
+    matvec(d, d, F2, xc, cv);
+    for (size_t q = 0; q < dd; q++) P[q] = 0.5 * dt * (F1[q] + T1[q]);
+    for (int i = 0; i < d; i++) P[(size_t)i * d + i] += 1;
+    for (int i = 0; i < d; i++) cv[i] = 0.5 * dt * (f1[i] + cv[i] + f2[i]);
+  } else if (c->scheme == DREF_SCHEME_RK4) {
+    const double um = u - 0.5 * dt, w[4] = {1, 2, 2, 1}, hstep[4] = {0, 0.5 * dt, 0.5 * dt, dt};
+    const double us[4] = {u, um, um, un};
+    memset(P, 0, dd * sizeof *P);
+    memset(cv, 0, (size_t)d * sizeof *cv);
+    for (int j = 0; j < 4; j++) {
+      /* x_j = y + hstep_j k_{j−1} (k_{−1} = 0): X = I + hstep Al_{j−1}, xc = hstep al_{j−1} */
+      for (size_t q = 0; q < dd; q++) X[q] = j ? hstep[j] * Al[(size_t)(j - 1) * dd + q] : 0.0;
+      for (int i = 0; i < d; i++) X[(size_t)i * d + i] += 1;
+      for (int i = 0; i < d; i++) xc[i] = j ? hstep[j] * al[(size_t)(j - 1) * d + i] : 0.0;
+      if ((rc = vp_flow(d, m, mu, Sigma, A, sigma, r, c, us[j], Fl, fc))) goto done;
+      if ((rc = matmul(d, d, d, Fl, 0, X, 0, Al + (size_t)j * dd))) goto done; /* k_j = Fl x_j + fc */
+      matvec(d, d, Fl, xc, al + (size_t)j * d);
+      for (int i = 0; i < d; i++) al[(size_t)j * d + i] += fc[i];
+      for (size_t q = 0; q < dd; q++) P[q] += dt / 6 * w[j] * Al[(size_t)j * dd + q];
+      for (int i = 0; i < d; i++) cv[i] += dt / 6 * w[j] * al[(size_t)j * d + i];
+    }
+    for (int i = 0; i < d; i++) P[(size_t)i * d + i] += 1;
+  } else
+    rc = DREF_EINPUT;
+done:
+  free(Fl); free(fc); free(X); free(xc); free(T1); free(Al); free(al);
+  return rc;
+}
+
+/* Whether Σ has a zero eigenvalue (below 1e-12 of the largest). */
+static int sigma_singular(int d, const double *Sigma) {
+  double *S = dalloc((size_t)d * d), *w = dalloc((size_t)d);
+  int sing = 1;
+  if (S && w) {
+    memcpy(S, Sigma, sizeof(double) * (size_t)d * d);
+    if (!LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', d, S, d, w)) sing = w[0] <= 1e-12 * fabs(w[d - 1]);
+  }
+  free(S);
+  free(w);
+  return sing;
+}
+
+static int dref_vp_law(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
+                       const double *v, const dref_sampler *cfg, double *w2, double *w2_mean, double *w2_cov,
+                       double *w2_final, int t_snap, double *mean_snap, double *cov_snap, double *ref_mean_snap,
+                       double *ref_cov_snap) {
+  const int K = cfg->steps;
+  if (K < 1 || !(cfg->eps >= 0 && cfg->eps < 1) || !(cfg->beta_min > 0 && cfg->beta_max > cfg->beta_min) ||
+      cfg->alg == DREF_DDRM || cfg->scheme == DREF_SCHEME_DDIM)
+    return DREF_EINPUT;
+  const size_t dd = (size_t)d * d;
+  int rc = DREF_ENOMEM, inf = 0;
+  double *pmean = dalloc((size_t)d), *pcov = dalloc(dd), *r = dalloc((size_t)m), *P = dalloc(dd), *c = dalloc((size_t)d);
+  double *K0 = dalloc(dd), *PK = dalloc(dd), *mt = dalloc((size_t)d), *tmp = dalloc((size_t)d), *refm = dalloc((size_t)d);
+  double *refK = dalloc(dd);
+  if (!pmean || !pcov || !r || !P || !c || !K0 || !PK || !mt || !tmp || !refm || !refK) goto done;
+  if ((rc = dref_posterior(d, m, mu, Sigma, A, sigma, v, pmean, pcov))) goto done;
+  const double *mref = cfg->alg == DREF_NONE ? mu : pmean, *Kref = cfg->alg == DREF_NONE ? Sigma : pcov;
+  matvec(m, d, A, mu, r);
+  for (int i = 0; i < m; i++) r[i] = v[i] - r[i];
+  const int singular = sigma_singular(d, Sigma);
+  const double dt = (1 - cfg->eps) / K;
+  if ((mean_snap || cov_snap || ref_mean_snap || ref_cov_snap) && (t_snap < 0 || t_snap > K)) {
+    rc = DREF_EINPUT;
+    goto done;
+  }
+  { /* start at u_0 = 1 */
+    double a = exp(-vp_B(cfg, 1.0));
+    for (int i = 0; i < d; i++) mt[i] = cfg->init_exact ? sqrt(a) * mref[i] : 0.0;
+    for (size_t q = 0; q < dd; q++) K0[q] = cfg->init_exact ? a * Kref[q] : 0.0;
+    for (int i = 0; i < d; i++) K0[(size_t)i * d + i] += cfg->init_exact ? 1.0 - a : 1.0;
+  }
+  for (int k = 0;; k++) {
+    double u = k == K ? cfg->eps : 1 - k * dt, a = exp(-vp_B(cfg, u));
+    for (int i = 0; i < d; i++) refm[i] = sqrt(a) * mref[i];
+    for (size_t q = 0; q < dd; q++) refK[q] = a * Kref[q];
+    for (int i = 0; i < d; i++) refK[(size_t)i * d + i] += 1.0 - a;
+    if (w2 || w2_mean || w2_cov) {
+      double wm = INFINITY, wc = INFINITY, w = INFINITY;
+      if (!inf && isnan(w = dref_w2_gaussian(d, mt, K0, refm, refK, &wm, &wc))) {
+        rc = DREF_ELAPACK;
+        goto done;
+      }
+      if (w2) w2[k] = w;
+      if (w2_mean) w2_mean[k] = wm;
+      if (w2_cov) w2_cov[k] = wc;
+    }
+    if (k == t_snap) {
+      if (mean_snap) memcpy(mean_snap, mt, (size_t)d * sizeof *mt);
+      if (cov_snap) memcpy(cov_snap, K0, dd * sizeof *K0);
+      if (ref_mean_snap) memcpy(ref_mean_snap, refm, (size_t)d * sizeof *refm);
+      if (ref_cov_snap) memcpy(ref_cov_snap, refK, dd * sizeof *refK);
+    }
+    if (k == K) break;
+    double un = k + 1 == K ? cfg->eps : 1 - (k + 1) * dt, noise;
+    /* a score at u = 0 (heun's and rk4's last stage when ε = 0) with a singular Σ: no finite law */
+    if (singular && un == 0.0 && (cfg->scheme == DREF_SCHEME_HEUN || cfg->scheme == DREF_SCHEME_RK4)) inf = 1;
+    /* ddpm with Δt β(u) ≥ 1: 1/√(1 − Δt β) is not real, no law */
+    if (cfg->scheme == DREF_SCHEME_DDPM && !((u - un) * vp_beta(cfg, u) < 1)) inf = 1;
+    if (inf) continue;
+    if ((rc = vp_step(d, m, mu, Sigma, A, sigma, r, cfg, u, un, u - un, P, c, &noise))) goto done;
+    matvec(d, d, P, mt, tmp);
+    for (int i = 0; i < d; i++) mt[i] = tmp[i] + c[i];
+    if ((rc = matmul(d, d, d, P, 0, K0, 0, PK))) goto done;
+    if ((rc = matmul(d, d, d, PK, 0, P, 1, K0))) goto done;
+    for (int i = 0; i < d; i++) K0[(size_t)i * d + i] += noise;
+    symmetrise(d, K0);
+  }
+  if (w2_final) {
+    double wm = INFINITY, wc = INFINITY, w = INFINITY;
+    if (!inf && isnan(w = dref_w2_gaussian(d, mt, K0, mref, Kref, &wm, &wc))) {
+      rc = DREF_ELAPACK;
+      goto done;
+    }
+    w2_final[0] = w;
+    w2_final[1] = wm;
+    w2_final[2] = wc;
+  }
+  rc = DREF_OK;
+done:
+  free(pmean); free(pcov); free(r); free(P); free(c); free(K0); free(PK); free(mt); free(tmp); free(refm); free(refK);
+  return rc;
+}
+
 int dref_sampler_law(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
                      const double *v, const dref_sampler *cfg, const dref_schedule *s, double *w2,
                      double *w2_mean, double *w2_cov, double *w2_final, int t_snap, double *mean_snap,
                      double *cov_snap, double *ref_mean_snap, double *ref_cov_snap) {
+  if (cfg && cfg->vp_sde && d >= 1 && m >= 1 && mu && Sigma && A && v && sigma > 0)
+    return dref_vp_law(d, m, mu, Sigma, A, sigma, v, cfg, w2, w2_mean, w2_cov, w2_final, t_snap, mean_snap, cov_snap,
+                       ref_mean_snap, ref_cov_snap);
   if (d < 1 || m < 1 || !mu || !Sigma || !A || !v || !cfg || !s || !s->beta || s->T < 1 || !(sigma > 0))
     return DREF_EINPUT;
   const int T = s->T, S = cfg->steps <= 0 ? T : cfg->steps, ddrm = cfg->alg == DREF_DDRM;

@@ -64,10 +64,19 @@ int dref_law(int d, int m, const double *mu, const double *Sigma, const double *
  *    1e-12·max are 0), the three cases of §7.2 per spectral coordinate, and its start;
  *  - init exact: the reference law at τ_S.
  * Each step is assembled as y_s = P y + c + noise N(0, N) with d×d matrices P, N.
- * Outputs (each may be NULL): curves [T+1] at the visited times (NaN elsewhere); w2_final[3]
+ * Outputs (each may be NULL): curves [T+1] at the visited times (NaN elsewhere; vp_sde: [K+1]
+ * indexed by the step k); w2_final[3]
  * = {w2, mean part, cov part} of the output law against the target N(μ_ref, Σ_ref); the
  * laws at t_snap (must be a visited time when a snapshot is wanted). */
-typedef enum { DREF_SCHEME_DDPM, DREF_SCHEME_DDIM } dref_scheme;
+typedef enum {
+  DREF_SCHEME_DDPM, /* discrete, or the vp_sde ddpm scheme */
+  DREF_SCHEME_DDIM,
+  DREF_SCHEME_EM, /* vp_sde (SPEC §7.3) */
+  DREF_SCHEME_EI,
+  DREF_SCHEME_EULER,
+  DREF_SCHEME_HEUN,
+  DREF_SCHEME_RK4
+} dref_scheme;
 
 typedef struct {
   dref_alg alg;
@@ -81,6 +90,14 @@ typedef struct {
    * of equal singular values (the kernel included), V's columns (and U's, for non-zero
    * values) are rotated by a random orthogonal matrix of that seed. The law must not change. */
   unsigned long basis_seed;
+  /* VP SDE (SPEC §7.3): when vp_sde != 0 the schedule argument is ignored; β(u) = β_min +
+   * u(β_max − β_min), ᾱ(u) = e^{−B(u)}, K = steps, Δt = (1 − ε)/K, u_k = 1 − kΔt; the curves
+   * are indexed by k = 0..K; schemes em, ei, ddpm, euler, heun, rk4 with
+   * D = ½β y + β s̃, F = ½β (y + s̃). A score needed at u = 0 with a singular Σ, or a ddpm
+   * step with Δt β(u) ≥ 1 (1/√(1 − Δt β) is not real), makes every later value (and w2_final)
+   * +inf. */
+  int vp_sde;
+  double beta_min, beta_max, eps;
 } dref_sampler;
 
 int dref_sampler_law(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
