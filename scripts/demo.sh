@@ -2,9 +2,12 @@
 # One command for the gdsweep demo on Debian 12 (as root):
 #   1. install missing Debian packages (scripts/install-deps.sh)
 #   2. Release build in build/ (CMake stops with a clear message if parallel HDF5 is missing)
-#   3. run sweeps/demo.yaml (72 grid points, 64x64, T = 1000) with mpirun -n 2 into
-#      out/demo.h5 (--force: rerunning starts over), and print `gdsweep status`
-#   4. if analysis/report.py exists, write the report (figures, tables) to out/demo-report/
+#   3. run sweeps/demo.yaml (960 grid points: 2 blurs x 2 sigma x 3 alpha_dps x 4 algorithms
+#      (dps, pigdm, cgdm, ddrm) x 2 schemes (ddpm, ddim) x 5 step counts (10 .. 1000)
+#      x 2 seeds; 64x64, T = 1000) with mpirun -n 2 into out/demo.h5 (--force: rerunning
+#      starts over), and print `gdsweep status`
+#   4. if analysis/report.py exists, write the report (figures, tables) to out/demo-report/,
+#      among them w2_final_vs_nfe.png: W2 of the output against the number of steps (NFE)
 # Environment: NP (MPI ranks, default 2), JOBS (build parallelism, default: number of cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +54,9 @@ echo "  inspect: h5ls -r $out    status: build/gdsweep status $out"
 if [ -d "$report" ]; then
   echo "Figures and tables: $root/$report/"
   find "$report" -maxdepth 2 -type f | sort | sed 's/^/  /'
+  if [ -f "$report/w2_final_vs_nfe.png" ]; then
+    echo "Accuracy against the number of steps (NFE): $root/$report/w2_final_vs_nfe.png"
+  fi
   if [ -f "$report/index.html" ]; then echo "Open $root/$report/index.html in a browser."; fi
 else
   echo "No analysis report: analysis/report.py is not in this checkout yet."

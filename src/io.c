@@ -1,15 +1,27 @@
-/* The sweep's HDF5 output file (SPEC §5); see include/gdsweep/io.h for the contract.
+/* The sweep's HDF5 output file, format 2 (SPEC §5, §7.8); see include/gdsweep/io.h for the
+ * contract.
  *
- * Design. Rank 0 builds the complete file with the serial (sec2) driver and closes it; then
- * every rank opens it with the MPI-IO driver. Building serially keeps the structure a pure
- * function of rank 0's arguments (parallel HDF5 corrupts a file or hangs when ranks issue
- * different metadata operations), allows variable-length string datasets (parallel HDF5
- * cannot write them, and netCDF-C cannot read fixed-length string arrays), and reports input
- * errors once. After the open nothing but raw data changes until mark_complete/close. */
+ * Design. Every dataset the run writes, and how it is laid out, is declared once in
+ * gds_io_fields_ (path, type, dimensions, fill, description, units), as SWIFT declares its
+ * output fields; creation, verification on open and writing loop over that table, and the
+ * dimension scales over gds_io_dims_. Rank 0 builds the complete file with the serial (sec2)
+ * driver under a temporary name, publishes it with a rename and closes it; then every rank
+ * opens it with the MPI-IO driver. Building serially keeps the structure a pure function of
+ * rank 0's arguments (parallel HDF5 corrupts a file or hangs when ranks issue different
+ * metadata operations), allows variable-length string datasets (parallel HDF5 cannot write
+ * them, and netCDF-C cannot read fixed-length string arrays), and reports input errors once.
+ * After the open nothing but raw data changes until mark_complete/close.
+ *
+ * Creation cost is independent of the grid size: datasets are allocated (contiguous, so a
+ * block of seeds is one contiguous byte range, and no allocation — a metadata change — can
+ * happen during the run) but never pre-filled; only /results/done (1 byte per point) is
+ * written with zeros. /results/done is the truth about every other entry. */
+#define _GNU_SOURCE /* F_OFD_SETLK: a lock owned by our descriptor, not by the process */
 #include "gdsweep/io.h"
 #include "gdsweep/law.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fftw3.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -19,15 +31,191 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "gdsweep/error.h"
 #include "gdsweep_config.h"
 
-#define GDS_IO_FORMAT 1    /* root attribute gdsweep_format: bump on incompatible layouts */
-#define GDS_IO_MAXRANK 9   /* /results/trajectories */
+#define GDS_IO_FORMAT 2    /* root attribute gdsweep_format: bump on incompatible layouts */
+#define GDS_IO_MAXRANK 13  /* /results/trajectories: 9 grid axes, sample, checkpoint, row, col */
 #define GDS_IO_TIMELEN 32  /* fixed size of the start_time/end_time attributes */
+/* The writer lock is one byte far beyond any data, so it never meets a byte-range lock that an
+ * MPI-IO implementation may take on the data itself. */
+#define GDS_IO_LOCK_OFFSET ((off_t)1 << 62)
+/* Datasets of at least 1 MiB start on a 1 MiB boundary (a common parallel file system stripe),
+ * so the big result arrays never share a stripe with metadata. */
+#define GDS_IO_ALIGN ((hsize_t)1 << 20)
+
+/* ------------------------------------------------------------------------------------ */
+/* The layout, declared once                                                            */
+
+/* Dimensions: the nine grid axes (same values as gds_io_axis), then the others. */
+enum {
+  GDS_IO_D_TIME = GDS_IO_NAXES, /* t (ddpm) or k (vp_sde) */
+  GDS_IO_D_CKPT,
+  GDS_IO_D_SAMPLE,
+  GDS_IO_D_ROW,
+  GDS_IO_D_COL,
+  GDS_IO_NDIMS,
+  GDS_IO_D_END = -1, /* terminates a dimension list */
+  GDS_IO_D_NONE = -2 /* an unlabelled dimension */
+};
+#define GDS_IO_D_GRID                                                                              \
+  GDS_IO_AXIS_OPERATOR, GDS_IO_AXIS_SIGMA, GDS_IO_AXIS_ALPHA, GDS_IO_AXIS_ALGORITHM,               \
+      GDS_IO_AXIS_SCHEME, GDS_IO_AXIS_STEPS, GDS_IO_AXIS_EPS, GDS_IO_AXIS_INIT, GDS_IO_AXIS_SEED
+
+typedef enum { GDS_IO_TY_F64, GDS_IO_TY_F32, GDS_IO_TY_U8, GDS_IO_TY_I32, GDS_IO_TY_I64, GDS_IO_TY_STR } gds_io_ty;
+
+/* Dimension scales /grid/<name>. The time dimension's name depends on the process. */
+typedef struct gds_io_dim_def {
+  const char *name;
+  gds_io_ty type;
+  const char *description, *units;
+} gds_io_dim_def;
+
+static const gds_io_dim_def gds_io_dims_[GDS_IO_NDIMS] = {
+    [GDS_IO_AXIS_OPERATOR] = {"operator", GDS_IO_TY_STR, "operator axis: canonical operator names", NULL},
+    [GDS_IO_AXIS_SIGMA] = {"sigma", GDS_IO_TY_F64, "sigma axis: standard deviation of the measurement noise",
+                           "pixel intensity"},
+    [GDS_IO_AXIS_ALPHA] = {"alpha_dps", GDS_IO_TY_F64,
+                           "alpha_dps axis: DPS step weight, C_t = sigma^2/alpha_dps (only algorithm dps "
+                           "depends on it)", "1"},
+    [GDS_IO_AXIS_ALGORITHM] = {"algorithm", GDS_IO_TY_STR,
+                               "algorithm axis: guidance algorithm, canonical name with parameters "
+                               "(e.g. ddrm(eta=0.85,eta_b=1))", NULL},
+    [GDS_IO_AXIS_SCHEME] = {"scheme", GDS_IO_TY_STR,
+                            "scheme axis: sampling scheme, canonical name with parameters (e.g. "
+                            "ddim(eta=0)); ddrm ignores it", NULL},
+    [GDS_IO_AXIS_STEPS] = {"sampler_steps", GDS_IO_TY_I32,
+                           "sampler_steps axis: number of sampler steps (ddpm: S, the T training steps "
+                           "respaced; vp_sde: K)", "steps"},
+    [GDS_IO_AXIS_EPS] = {"eps", GDS_IO_TY_F64,
+                         "eps axis: truncation time of the vp_sde sampler (the discrete process ignores "
+                         "it)", "1"},
+    [GDS_IO_AXIS_INIT] = {"init", GDS_IO_TY_STR,
+                          "init axis: initialisation (normal: N(0, I); exact: the reference law at the "
+                          "first time)", NULL},
+    [GDS_IO_AXIS_SEED] = {"seed", GDS_IO_TY_I64,
+                          "seed axis: random seed of the ground truth x0 and of the measurement noise", NULL},
+    [GDS_IO_D_TIME] = {"t", GDS_IO_TY_I32,
+                       "diffusion time step t (0 = clean image, T = pure noise): index of the W2 curves "
+                       "and of /schedule; times a respaced sampler does not visit are NaN in the curves",
+                       "diffusion step"},
+    [GDS_IO_D_CKPT] = {"checkpoint", GDS_IO_TY_I32,
+                       "checkpoint axis: times at which trajectories are stored (in the order of "
+                       "output.checkpoints)", "diffusion step"},
+    [GDS_IO_D_SAMPLE] = {"sample", GDS_IO_TY_I32,
+                         "sample axis: index of a sampled trajectory (its noise is keyed by (seed, sample))",
+                         NULL},
+    [GDS_IO_D_ROW] = {"row", GDS_IO_TY_I32,
+                      "image row index (frequency index in numpy fft2 order for /prior/spectrum)", "pixel"},
+    [GDS_IO_D_COL] = {"col", GDS_IO_TY_I32,
+                      "image column index (frequency index in numpy fft2 order for /prior/spectrum)", "pixel"},
+};
+static const gds_io_dim_def gds_io_dim_k_ = {
+    "k", GDS_IO_TY_I32,
+    "vp_sde step index k = 0..max K in sampling order (k = 0: u = 1, k = K: u = eps; see /results/time): "
+    "index of the W2 curves; NaN in the curves past a point's own K", "step"};
+
+/* The datasets written during the run (and the two small ones written at creation). */
+typedef enum {
+  GDS_IO_F_COMPUTED = 0,
+  GDS_IO_F_X0,
+  GDS_IO_F_PMEAN,
+  GDS_IO_F_PVAR,
+  GDS_IO_F_W2,
+  GDS_IO_F_W2_MEAN,
+  GDS_IO_F_W2_COV,
+  GDS_IO_F_W2_FINAL,
+  GDS_IO_F_W2_FINAL_MEAN,
+  GDS_IO_F_W2_FINAL_COV,
+  GDS_IO_F_DONE,
+  GDS_IO_F_SMEAN,
+  GDS_IO_F_SVAR,
+  GDS_IO_F_TRAJ,
+  GDS_IO_F_TIME,
+  GDS_IO_F_WALL,
+  GDS_IO_NFIELDS
+} gds_io_field_id;
+
+enum {
+  GDS_IO_FL_ZERO = 1,   /* zero-filled at creation (done flags: the one dataset read where unwritten) */
+  GDS_IO_FL_STATIC = 2, /* written at creation by rank 0 (not per point) */
+  GDS_IO_FL_VP_SDE = 4, /* exists only for the vp_sde process */
+};
+
+typedef struct gds_io_field {
+  const char *path;
+  gds_io_ty type;
+  int dims[GDS_IO_MAXRANK + 1]; /* GDS_IO_D_END-terminated */
+  int flags;
+  const char *description, *units;
+} gds_io_field;
+
+static const gds_io_field gds_io_fields_[GDS_IO_NFIELDS] = {
+    [GDS_IO_F_COMPUTED] = {"/grid/w2_computed", GDS_IO_TY_U8, {GDS_IO_D_TIME, GDS_IO_D_END}, GDS_IO_FL_STATIC,
+                           "1 where the W2 curves were computed at that time (output.w2_times); elsewhere "
+                           "they are NaN by design", NULL},
+    [GDS_IO_F_X0] = {"/problem/x0", GDS_IO_TY_F64, {GDS_IO_AXIS_SEED, GDS_IO_D_ROW, GDS_IO_D_COL, GDS_IO_D_END}, 0,
+                     "ground truth x0 drawn from the prior, per seed (valid where a point of the seed is done)",
+                     "pixel intensity"},
+    [GDS_IO_F_PMEAN] = {"/problem/posterior_mean", GDS_IO_TY_F64,
+                        {GDS_IO_AXIS_OPERATOR, GDS_IO_AXIS_SIGMA, GDS_IO_AXIS_SEED, GDS_IO_D_ROW, GDS_IO_D_COL,
+                         GDS_IO_D_END}, 0,
+                        "mean mu_post of the exact posterior p(x0 | v) (valid where a point of the operator, "
+                        "sigma and seed is done)", "pixel intensity"},
+    [GDS_IO_F_PVAR] = {"/problem/posterior_variance", GDS_IO_TY_F64,
+                       {GDS_IO_AXIS_OPERATOR, GDS_IO_AXIS_SIGMA, GDS_IO_D_ROW, GDS_IO_D_COL, GDS_IO_D_END}, 0,
+                       "diagonal of the exact posterior covariance Sigma_post (independent of the seed; valid "
+                       "where a point of the operator and sigma is done)", "pixel intensity^2"},
+    [GDS_IO_F_W2] = {"/results/w2", GDS_IO_TY_F64, {GDS_IO_D_GRID, GDS_IO_D_TIME, GDS_IO_D_END}, 0,
+                     "2-Wasserstein distance between the exact law of the sampler at each time and the "
+                     "reference law (posterior path; prior path for algorithm none); NaN where not computed "
+                     "(see /grid/w2_computed) or not visited; inf where the law diverges", "pixel intensity"},
+    [GDS_IO_F_W2_MEAN] = {"/results/w2_mean", GDS_IO_TY_F64, {GDS_IO_D_GRID, GDS_IO_D_TIME, GDS_IO_D_END}, 0,
+                          "mean part of w2: ||m - m*||", "pixel intensity"},
+    [GDS_IO_F_W2_COV] = {"/results/w2_cov", GDS_IO_TY_F64, {GDS_IO_D_GRID, GDS_IO_D_TIME, GDS_IO_D_END}, 0,
+                         "covariance part of w2 (Bures distance of K and K*); w2 = sqrt(w2_mean^2 + "
+                         "w2_cov^2)", "pixel intensity"},
+    [GDS_IO_F_W2_FINAL] = {"/results/w2_final", GDS_IO_TY_F64, {GDS_IO_D_GRID, GDS_IO_D_END}, 0,
+                           "W2 between the law of the sampler's output and the target itself (posterior; "
+                           "prior for algorithm none); for eps > 0 it includes the truncation error",
+                           "pixel intensity"},
+    [GDS_IO_F_W2_FINAL_MEAN] = {"/results/w2_final_mean", GDS_IO_TY_F64, {GDS_IO_D_GRID, GDS_IO_D_END}, 0,
+                                "mean part of w2_final", "pixel intensity"},
+    [GDS_IO_F_W2_FINAL_COV] = {"/results/w2_final_cov", GDS_IO_TY_F64, {GDS_IO_D_GRID, GDS_IO_D_END}, 0,
+                               "covariance part of w2_final; w2_final = sqrt(w2_final_mean^2 + "
+                               "w2_final_cov^2)", "pixel intensity"},
+    [GDS_IO_F_DONE] = {"/results/done", GDS_IO_TY_U8, {GDS_IO_D_GRID, GDS_IO_D_END}, GDS_IO_FL_ZERO,
+                       "1 once every result of the point and its problem data are written (written last); "
+                       "nothing else of the point is meaningful where it is 0", NULL},
+    [GDS_IO_F_SMEAN] = {"/results/sampler_mean", GDS_IO_TY_F64,
+                        {GDS_IO_D_GRID, GDS_IO_D_ROW, GDS_IO_D_COL, GDS_IO_D_END}, 0,
+                        "mean m_0 of the exact law of the sampler output", "pixel intensity"},
+    [GDS_IO_F_SVAR] = {"/results/sampler_variance", GDS_IO_TY_F64,
+                       {GDS_IO_D_GRID, GDS_IO_D_ROW, GDS_IO_D_COL, GDS_IO_D_END}, 0,
+                       "diagonal of the covariance K_0 of the exact law of the sampler output",
+                       "pixel intensity^2"},
+    [GDS_IO_F_TRAJ] = {"/results/trajectories", GDS_IO_TY_F32,
+                       {GDS_IO_D_GRID, GDS_IO_D_SAMPLE, GDS_IO_D_CKPT, GDS_IO_D_ROW, GDS_IO_D_COL, GDS_IO_D_END}, 0,
+                       "sampled trajectories at the checkpoint times", "pixel intensity"},
+    [GDS_IO_F_TIME] = {"/results/time", GDS_IO_TY_F64,
+                       {GDS_IO_AXIS_STEPS, GDS_IO_AXIS_EPS, GDS_IO_D_TIME, GDS_IO_D_END},
+                       GDS_IO_FL_STATIC | GDS_IO_FL_VP_SDE,
+                       "diffusion time u_k = 1 - k (1 - eps)/K of step index k, per sampler_steps K and eps "
+                       "(NaN past K)", "1"},
+    [GDS_IO_F_WALL] = {"/provenance/wall_time", GDS_IO_TY_F64, {GDS_IO_D_GRID, GDS_IO_D_END}, 0,
+                       "wall-clock time spent computing the point (its work unit's time divided by the points "
+                       "the unit stands for)", "s"},
+};
+
+/* Sizes of every dimension. */
+typedef struct gds_io_shape {
+  hsize_t n[GDS_IO_NDIMS];
+  gds_process process;
+} gds_io_shape;
 
 /* An open dataset with its file dataspace, whose selection is reset by every write. */
 typedef struct gds_io_dset {
@@ -42,18 +230,70 @@ struct gds_io {
   MPI_Comm comm;  /* duplicate of the caller's; MPI_COMM_NULL when read-only */
   int rank;
   int writable;
+  int lock_fd;    /* rank 0 of a writer: descriptor holding the writer lock; -1 otherwise */
   hid_t file, dxpl;
-  int n[GDS_IO_NAXES];
+  gds_io_shape sh;
   int64_t npoints;
-  int T, H, W, samples, n_ckpt;
   int complete;
   char *fingerprint;
-  gds_io_dset w2, w2_mean, w2_cov, done, wall, smean, svar, traj, x0, pmean, pvar;
+  gds_io_dset f[GDS_IO_NFIELDS];
   gds_io_dset *v; /* [n_op] /problem/op<i>/v */
-  char **op_name, **alg_name;
-  double *sigma, *alpha;
-  int64_t *seed;
+  /* axis labels: strings (operator, algorithm, scheme, init), reals (sigma, alpha, eps) or
+   * integers (sampler_steps, seed) */
+  char **str[GDS_IO_NAXES];
+  double *num[GDS_IO_NAXES];
+  int64_t *inum[GDS_IO_NAXES];
 };
+
+static const gds_io_dim_def *gds_io_dim(const gds_io_shape *sh, int d) {
+  return d == GDS_IO_D_TIME && sh->process == GDS_PROCESS_VP_SDE ? &gds_io_dim_k_ : &gds_io_dims_[d];
+}
+
+static int gds_io_field_present(const gds_io_shape *sh, int f) {
+  return !(gds_io_fields_[f].flags & GDS_IO_FL_VP_SDE) || sh->process == GDS_PROCESS_VP_SDE;
+}
+
+/* Rank and sizes of field f. */
+static int gds_io_field_dims(const gds_io_shape *sh, int f, hsize_t *dims) {
+  int r = 0;
+  for (const int *d = gds_io_fields_[f].dims; *d != GDS_IO_D_END; d++) dims[r++] = sh->n[*d];
+  return r;
+}
+
+static hid_t gds_io_ftype(gds_io_ty t) {
+  switch (t) {
+  case GDS_IO_TY_F64: return H5T_IEEE_F64LE;
+  case GDS_IO_TY_F32: return H5T_IEEE_F32LE;
+  case GDS_IO_TY_U8: return H5T_STD_U8LE;
+  case GDS_IO_TY_I32: return H5T_STD_I32LE;
+  case GDS_IO_TY_I64: return H5T_STD_I64LE;
+  default: return H5I_INVALID_HID;
+  }
+}
+static hid_t gds_io_mtype(gds_io_ty t) {
+  switch (t) {
+  case GDS_IO_TY_F64: return H5T_NATIVE_DOUBLE;
+  case GDS_IO_TY_F32: return H5T_NATIVE_FLOAT;
+  case GDS_IO_TY_U8: return H5T_NATIVE_UCHAR;
+  case GDS_IO_TY_I32: return H5T_NATIVE_INT;
+  case GDS_IO_TY_I64: return H5T_NATIVE_INT64;
+  default: return H5I_INVALID_HID;
+  }
+}
+
+int64_t gds_io_point_index(const int n[GDS_IO_NAXES], const int idx[GDS_IO_NAXES]) {
+  int64_t p = 0;
+  for (int a = 0; a < GDS_IO_NAXES; a++) p = p * n[a] + idx[a];
+  return p;
+}
+
+int gds_io_ntime(const gds_sweep *s) {
+  if (s->process != GDS_PROCESS_VP_SDE) return s->T + 1;
+  int kmax = 0;
+  for (int i = 0; i < s->n_steps; i++)
+    if (s->steps[i] > kmax) kmax = s->steps[i];
+  return kmax + 1;
+}
 
 /* ------------------------------------------------------------------------------------ */
 /* Errors                                                                               */
@@ -102,6 +342,23 @@ static void gds_io_h5_quiet(void) {
 static void gds_io_close_id(hid_t *id, herr_t (*closer)(hid_t)) {
   if (*id > 0) closer(*id);
   *id = H5I_INVALID_HID;
+}
+
+/* Rank 0's decision to every rank. The others may wait for a while (rank 0 builds or checks the
+ * file alone): they test and sleep instead of spinning in a blocking broadcast, which would
+ * take the cores rank 0 needs when ranks share them. */
+static int gds_io_bcast_decision(MPI_Comm comm, int *ierr) {
+  MPI_Request rq;
+  int e = MPI_Ibcast(ierr, 1, MPI_INT, 0, comm, &rq), flag = 0;
+  if (e != MPI_SUCCESS) return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Ibcast");
+  for (long nap = 20000;;) {
+    if ((e = MPI_Test(&rq, &flag, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
+      return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Test");
+    if (flag) return GDS_SUCCESS;
+    struct timespec ts = {0, nap};
+    nanosleep(&ts, NULL);
+    if (nap < 1000000) nap *= 2;
+  }
 }
 
 /* Every rank returns the worst code of all ranks (messages were printed where raised). */
@@ -187,10 +444,10 @@ static int gds_io_attr_double(hid_t obj, const char *where, const char *name, do
 static int gds_io_attr_update(gds_io *io, const char *name, hid_t mtype, const void *value) {
   hid_t attr = H5Aopen(io->file, name, H5P_DEFAULT);
   if (attr < 0) return GDS_IO_H5FAIL("cannot open attribute '%s' of '%s'", name, io->path);
-  herr_t st = H5Awrite(attr, mtype, value);
+  int ierr = H5Awrite(attr, mtype, value) < 0 ? GDS_IO_H5FAIL("cannot write attribute '%s' of '%s'", name, io->path)
+                                              : GDS_SUCCESS;
   H5Aclose(attr);
-  if (st < 0) return GDS_IO_H5FAIL("cannot write attribute '%s' of '%s'", name, io->path);
-  return GDS_SUCCESS;
+  return ierr;
 }
 
 /* Read a string attribute (fixed or variable length) into a malloc'ed C string. */
@@ -234,31 +491,134 @@ done:
   return ierr;
 }
 
+
+/* ------------------------------------------------------------------------------------ */
+/* The output path, its temporary twin and the writer lock (rank 0)                       */
+
+/* Follow symbolic links of the last component, so that OUT given through a link publishes
+ * (and locks) the file the link names. Caller frees. */
+static char *gds_io_resolve(const char *path) {
+  char *cur = gds_strdup(path);
+  for (int hop = 0; cur && hop < 40; hop++) {
+    struct stat st;
+    char target[4096];
+    if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur;
+    ssize_t n = readlink(cur, target, sizeof target - 1);
+    if (n <= 0) return cur;
+    target[n] = '\0';
+    char *next;
+    if (target[0] == '/') next = gds_strdup(target);
+    else {
+      char *dir = gds_io_dirname(cur);
+      size_t len = (dir ? strlen(dir) : 0) + strlen(target) + 2;
+      next = dir ? malloc(len) : NULL;
+      if (next) snprintf(next, len, "%s/%s", dir, target);
+      free(dir);
+    }
+    free(cur);
+    cur = next;
+  }
+  return cur; /* a loop: open() reports ELOOP */
+}
+
+/* DIR/.BASE.gdsweep-tmp: where rank 0 builds OUT before publishing it. Caller frees. */
+static char *gds_io_tmp_path(const char *rpath) {
+  const char *slash = strrchr(rpath, '/');
+  const char *base = slash ? slash + 1 : rpath;
+  size_t dlen = slash ? (size_t)(slash - rpath + 1) : 0, len = strlen(rpath) + 16;
+  char *t = malloc(len);
+  if (t) snprintf(t, len, "%.*s.%s.gdsweep-tmp", (int)dlen, rpath, base);
+  return t;
+}
+
+/* Try to take the writer lock on fd: 0 taken (or locks unsupported: warned), 1 held by another
+ * process, -1 other error (errno). A write lock needs fd open for writing, else a read lock
+ * (which still conflicts with a writer's lock). */
+static int gds_io_try_lock(int fd, int for_write, const char *what) {
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = for_write ? F_WRLCK : F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = GDS_IO_LOCK_OFFSET;
+  fl.l_len = 1;
+  if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return 0;
+  if (errno == EAGAIN || errno == EACCES) return 1;
+  if (errno == ENOLCK || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS) {
+    fprintf(stderr, "gdsweep: warning: %s: file locks are not supported here (%s); make sure no other "
+            "job writes it\n", what, strerror(errno));
+    return 0;
+  }
+  return -1;
+}
+
+/* Open `path` and take its writer lock; *fd_out = -1 when it does not exist (ENOENT). */
+static int gds_io_lock_existing(const char *path, const char *shown, int *fd_out) {
+  *fd_out = -1;
+  int wr = 1, fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+    wr = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    if (errno == ENOENT) return GDS_SUCCESS;
+    GDS_ERROR(GDS_ERR_INPUT, "cannot open '%s': %s", shown, strerror(errno));
+  }
+  int held = gds_io_try_lock(fd, wr, shown);
+  if (held) {
+    int err = errno;
+    close(fd);
+    if (held > 0)
+      GDS_ERROR(GDS_ERR_INPUT, "'%s' is held by another gdsweep run (it holds the file's writer lock, "
+                "whatever path it was given): wait for that run to finish or stop it first", shown);
+    GDS_ERROR(GDS_ERR_RUNTIME, "cannot lock '%s': %s", shown, strerror(err));
+  }
+  *fd_out = fd;
+  return GDS_SUCCESS;
+}
+
+/* Create the temporary file exclusively and lock it. A leftover of a killed creation (not
+ * locked) is removed; one being built by a live run is refused. */
+static int gds_io_tmp_create(const char *tmp, const char *shown, int *fd_out) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      int held = gds_io_try_lock(fd, 1, tmp);
+      if (held) {
+        int err = errno;
+        close(fd);
+        unlink(tmp);
+        GDS_ERROR(GDS_ERR_RUNTIME, "cannot lock '%s': %s", tmp, held > 0 ? "held by another process" : strerror(err));
+      }
+      *fd_out = fd;
+      return GDS_SUCCESS;
+    }
+    if (errno != EEXIST) GDS_ERROR(GDS_ERR_INPUT, "cannot create '%s' (temporary file for '%s'): %s", tmp, shown, strerror(errno));
+    int old = -1;
+    GDS_CALL(gds_io_lock_existing(tmp, tmp, &old));
+    if (old < 0) continue; /* vanished meanwhile */
+    close(old);            /* not locked: left by a killed creation */
+    unlink(tmp);
+  }
+  GDS_ERROR(GDS_ERR_RUNTIME, "cannot create '%s': it keeps reappearing", tmp);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Building the file (rank 0, serial driver)                                            */
 
-enum { GDS_IO_S_OP, GDS_IO_S_SIGMA, GDS_IO_S_ALPHA, GDS_IO_S_ALG, GDS_IO_S_SEED, GDS_IO_S_T,
-       GDS_IO_S_CKPT, GDS_IO_S_SAMPLE, GDS_IO_S_ROW, GDS_IO_S_COL, GDS_IO_NSCALES,
-       GDS_IO_S_NONE = -1 };
-
-/* Dimension names: the /grid dataset names, and the labels of the dimensions they scale. */
-static const char *const gds_io_scale_names[GDS_IO_NSCALES] = {
-    "operator", "sigma", "alpha_dps", "algorithm", "seed", "t", "checkpoint", "sample", "row", "col"};
-
 typedef struct gds_io_builder {
-  const char *path;
+  const char *path; /* the temporary file */
   hid_t file;
-  hid_t dcpl_nan;    /* float results/problem data: NaN where never written */
-  hid_t dcpl_zero;   /* done flags: 0 where never written */
-  hid_t dcpl_nofill; /* trajectories: too big to pre-fill, never read where not done */
+  gds_io_shape sh;
+  hid_t dcpl_zero;   /* done flags: zeros written at allocation */
+  hid_t dcpl_nofill; /* written during the run: allocated, never pre-filled */
   hid_t dcpl_data;   /* written at create (no fill value: VL strings need a fill time) */
-  hid_t scale[GDS_IO_NSCALES];
+  hid_t scale[GDS_IO_NDIMS];
 } gds_io_builder;
 
 static int gds_io_make_dcpl(hid_t ftype_fill, const void *fill, H5D_fill_time_t when, hid_t *out) {
   hid_t p = H5Pcreate(H5P_DATASET_CREATE);
   if (p < 0) return GDS_IO_H5FAIL("cannot create dataset property list");
-  /* Contiguous and allocated now: a point's block is one contiguous byte range in the file
+  /* Contiguous and allocated now: a block of seeds is one contiguous byte range in the file
    * (one MPI-IO write), and no allocation (a metadata change) can happen during the run. */
   if (H5Pset_layout(p, H5D_CONTIGUOUS) < 0 || H5Pset_alloc_time(p, H5D_ALLOC_TIME_EARLY) < 0 ||
       H5Pset_fill_time(p, when) < 0 || H5Pset_obj_track_times(p, 0) < 0 ||
@@ -271,14 +631,12 @@ static int gds_io_make_dcpl(hid_t ftype_fill, const void *fill, H5D_fill_time_t 
   return GDS_SUCCESS;
 }
 
-static int gds_io_group(gds_io_builder *b, const char *name, const char *description,
-                        hid_t *out) {
+static int gds_io_group(gds_io_builder *b, const char *name, const char *description, hid_t *out) {
   int ierr = GDS_SUCCESS;
   hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE), g = H5I_INVALID_HID;
   if (gcpl < 0) return GDS_IO_H5FAIL("cannot create group property list");
   /* Creation order: h5dump/ncdump list members in the order they were written. */
-  GDS_H5_GOTO(ierr, done,
-              H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+  GDS_H5_GOTO(ierr, done, H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
               "cannot set group properties");
   GDS_H5_GOTO(ierr, done, g = H5Gcreate2(b->file, name, H5P_DEFAULT, gcpl, H5P_DEFAULT),
               "cannot create group '%s' in '%s'", name, b->path);
@@ -290,29 +648,27 @@ done:
   return ierr;
 }
 
-/* Create dataset `name` [rank dims] of file type ftype; attach scale[k] (GDS_IO_S_NONE =
- * unlabelled) to each dimension; describe it. Writes `data` (memory type mtype) if given.
- * Returns the open dataset in *out if out, else closes it. */
-static int gds_io_dataset(gds_io_builder *b, const char *name, hid_t ftype, int rank,
-                          const hsize_t *dims, hid_t dcpl, const int *scales,
-                          const char *description, const char *units, hid_t mtype,
-                          const void *data, hid_t *out) {
+/* Create dataset `name` [rank dims] of file type ftype; attach the scale of dimension
+ * scales[k] (GDS_IO_D_NONE = unlabelled; scales NULL = none) to each dimension; describe it.
+ * Writes `data` (memory type mtype) if given. Returns the open dataset in *out if out. */
+static int gds_io_dataset(gds_io_builder *b, const char *name, hid_t ftype, int rank, const hsize_t *dims,
+                          hid_t dcpl, const int *scales, const char *description, const char *units,
+                          hid_t mtype, const void *data, hid_t *out) {
   int ierr = GDS_SUCCESS;
   hid_t space = H5I_INVALID_HID, d = H5I_INVALID_HID;
-  GDS_H5_GOTO(ierr, done, space = H5Screate_simple(rank, dims, NULL),
-              "cannot create dataspace of '%s' in '%s'", name, b->path);
+  GDS_H5_GOTO(ierr, done, space = H5Screate_simple(rank, dims, NULL), "cannot create dataspace of '%s' in '%s'",
+              name, b->path);
   GDS_H5_GOTO(ierr, done, d = H5Dcreate2(b->file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
               "cannot create dataset '%s' in '%s'", name, b->path);
   if (data)
     GDS_H5_GOTO(ierr, done, H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
                 "cannot write dataset '%s' in '%s'", name, b->path);
   for (int k = 0; scales && k < rank; k++)
-    if (scales[k] != GDS_IO_S_NONE) {
+    if (scales[k] >= 0) {
       GDS_H5_GOTO(ierr, done, H5DSattach_scale(d, b->scale[scales[k]], (unsigned)k),
-                  "cannot attach a dimension scale to dimension %d of '%s' in '%s'", k, name,
-                  b->path);
+                  "cannot attach a dimension scale to dimension %d of '%s' in '%s'", k, name, b->path);
       /* h5py shows labels as dims[k].label */
-      GDS_H5_GOTO(ierr, done, H5DSset_label(d, (unsigned)k, gds_io_scale_names[scales[k]]),
+      GDS_H5_GOTO(ierr, done, H5DSset_label(d, (unsigned)k, gds_io_dim(&b->sh, scales[k])->name),
                   "cannot label dimension %d of '%s' in '%s'", k, name, b->path);
     }
   if (description) GDS_CALL_GOTO(ierr, done, gds_io_attr_str(d, name, "description", description, 0));
@@ -322,25 +678,6 @@ done:
   if (ierr || !out) gds_io_close_id(&d, H5Dclose);
   if (out) *out = d;
   return ierr;
-}
-
-/* A /grid axis dataset made a dimension scale, also hard-linked under the root group. */
-static int gds_io_scale(gds_io_builder *b, int which, hid_t ftype, hsize_t n, hid_t mtype,
-                        const void *data, const char *description, const char *units) {
-  const char *axis = gds_io_scale_names[which];
-  char path[64], alias[64];
-  snprintf(path, sizeof path, "/grid/%s", axis);
-  snprintf(alias, sizeof alias, "/%s", axis);
-  GDS_CALL(gds_io_dataset(b, path, ftype, 1, &n, b->dcpl_data, NULL, description, units, mtype,
-                          n ? data : NULL, &b->scale[which]));
-  GDS_H5(H5DSset_scale(b->scale[which], axis), "cannot make '%s' a dimension scale in '%s'", path,
-         b->path);
-  /* netCDF resolves a dimension only in the variable's group and its ancestors: the root
-   * alias makes /grid's scales visible from /results, /problem, ... A soft link keeps
-   * /grid/<axis> the object's only real name (h5py/h5ls report that one). */
-  GDS_H5(H5Lcreate_soft(path, b->file, alias, H5P_DEFAULT, H5P_DEFAULT),
-         "cannot link '%s' as '%s' in '%s'", path, alias, b->path);
-  return GDS_SUCCESS;
 }
 
 /* Variable-length ASCII string type (caller closes). */
@@ -354,52 +691,118 @@ static int gds_io_vlstr_type(hid_t *out) {
   return GDS_SUCCESS;
 }
 
+/* Dimension scale /grid/<name> of dimension d with its n values (strings for string
+ * dimensions), also soft-linked as /<name>. */
+static int gds_io_scale(gds_io_builder *b, int d, const void *data) {
+  const gds_io_dim_def *def = gds_io_dim(&b->sh, d);
+  char path[64], alias[64];
+  hsize_t n = b->sh.n[d];
+  hid_t str = H5I_INVALID_HID;
+  int ierr = GDS_SUCCESS;
+  snprintf(path, sizeof path, "/grid/%s", def->name);
+  snprintf(alias, sizeof alias, "/%s", def->name);
+  if (def->type == GDS_IO_TY_STR) GDS_CALL(gds_io_vlstr_type(&str));
+  hid_t ft = def->type == GDS_IO_TY_STR ? str : gds_io_ftype(def->type);
+  hid_t mt = def->type == GDS_IO_TY_STR ? str : gds_io_mtype(def->type);
+  ierr = gds_io_dataset(b, path, ft, 1, &n, b->dcpl_data, NULL, def->description, def->units, mt,
+                        n ? data : NULL, &b->scale[d]);
+  gds_io_close_id(&str, H5Tclose);
+  GDS_CALL(ierr);
+  GDS_H5(H5DSset_scale(b->scale[d], def->name), "cannot make '%s' a dimension scale in '%s'", path, b->path);
+  /* netCDF resolves a dimension only in the variable's group and its ancestors: the root alias
+   * makes /grid's scales visible from /results, /problem, ... A soft link keeps /grid/<axis>
+   * the object's only real name (h5py/h5ls report that one). */
+  GDS_H5(H5Lcreate_soft(path, b->file, alias, H5P_DEFAULT, H5P_DEFAULT), "cannot link '%s' as '%s' in '%s'", path,
+         alias, b->path);
+  return GDS_SUCCESS;
+}
+
+/* Field f of the table, with `data` for static fields (NULL otherwise). */
+static int gds_io_build_field(gds_io_builder *b, int f, const void *data) {
+  const gds_io_field *fd = &gds_io_fields_[f];
+  hsize_t dims[GDS_IO_MAXRANK];
+  int rank = gds_io_field_dims(&b->sh, f, dims);
+  hid_t dcpl = (fd->flags & GDS_IO_FL_STATIC) ? b->dcpl_data : (fd->flags & GDS_IO_FL_ZERO) ? b->dcpl_zero : b->dcpl_nofill;
+  GDS_CALL(gds_io_dataset(b, fd->path, gds_io_ftype(fd->type), rank, dims, dcpl, fd->dims, fd->description, fd->units,
+                          gds_io_mtype(fd->type), data, NULL));
+  return GDS_SUCCESS;
+}
+
+/* Every present field whose path starts with `group` (table order). */
+static int gds_io_build_fields(gds_io_builder *b, const char *group, const void *const *data) {
+  size_t len = strlen(group);
+  for (int f = 0; f < GDS_IO_NFIELDS; f++)
+    if (!strncmp(gds_io_fields_[f].path, group, len) && gds_io_field_present(&b->sh, f))
+      GDS_CALL(gds_io_build_field(b, f, data ? data[f] : NULL));
+  return GDS_SUCCESS;
+}
+
 /* Consistency of the caller's structures (programming errors: runtime). */
-static int gds_io_check_inputs(const gds_sweep *s, const gds_schedule *sched,
-                               const gds_prior *prior, gds_operator *const *ops) {
-  if (!s || !sched || !prior || !ops)
+static int gds_io_check_inputs(const gds_sweep *s, const gds_schedule *sched, const gds_prior *prior,
+                               gds_operator *const *ops) {
+  if (!s || !prior || !ops || (s->process != GDS_PROCESS_VP_SDE && !sched))
     GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: sweep, schedule, prior and operators are required on rank 0");
   int H = prior->H, W = prior->W;
-  if (s->n_op < 1 || s->n_sigma < 1 || s->n_alpha < 1 || s->n_alg < 1 || s->n_seed < 1 ||
-      s->T < 1 || s->samples < 0 || s->n_ckpt < 0 || H < 1 || W < 1)
-    GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: empty grid axis or image (ops %d, sigmas %d, "
-              "alphas %d, algorithms %d, seeds %d, T %d, samples %d, checkpoints %d, %dx%d)",
-              s->n_op, s->n_sigma, s->n_alpha, s->n_alg, s->n_seed, s->T, s->samples, s->n_ckpt, H, W);
-  if (sched->T != s->T)
+  const int n[GDS_IO_NAXES] = {s->n_op, s->n_sigma, s->n_alpha, s->n_alg, s->n_scheme, s->n_steps, s->n_eps,
+                               s->n_init, s->n_seed};
+  for (int a = 0; a < GDS_IO_NAXES; a++)
+    if (n[a] < 1) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: grid axis %s is empty", gds_io_dims_[a].name);
+  if (!s->sigma || !s->alpha_dps || !s->alg || !s->scheme || !s->steps || !s->eps || !s->init || !s->seed)
+    GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: a grid axis has no values");
+  if ((s->process != GDS_PROCESS_VP_SDE && s->T < 1) || s->samples < 0 || s->n_ckpt < 0 || H < 1 || W < 1 ||
+      gds_io_ntime(s) < 2)
+    GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: bad shape (T %d, samples %d, checkpoints %d, %dx%d)", s->T,
+              s->samples, s->n_ckpt, H, W);
+  if (sched && s->process != GDS_PROCESS_VP_SDE && sched->T != s->T)
     GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: schedule has T = %d, sweep T = %d", sched->T, s->T);
   for (int i = 0; i < s->n_op; i++) {
     const gds_operator *op = ops[i];
     if (!op || op->H != H || op->W != W || op->mh < 1 || op->mw < 1)
       GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: operator %d missing or of the wrong shape", i);
   }
-  for (int k = 0; k < s->n_ckpt; k++)
-    if (s->ckpt[k] < 0 || s->ckpt[k] > s->T)
-      GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: checkpoint %d outside 0..T", s->ckpt[k]);
+  int nt = gds_io_ntime(s);
   for (int k = 0; k < s->n_w2t; k++)
-    if (s->w2_times[k] < 0 || s->w2_times[k] > s->T)
-      GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: w2 time %d outside 0..T", s->w2_times[k]);
+    if (s->w2_times[k] < 0 || s->w2_times[k] >= nt)
+      GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: w2 time %d outside 0..%d", s->w2_times[k], nt - 1);
   return GDS_SUCCESS;
 }
 
+static void gds_io_shape_from_sweep(const gds_sweep *s, int H, int W, gds_io_shape *sh) {
+  memset(sh, 0, sizeof *sh);
+  const int n[GDS_IO_NAXES] = {s->n_op, s->n_sigma, s->n_alpha, s->n_alg, s->n_scheme, s->n_steps, s->n_eps,
+                               s->n_init, s->n_seed};
+  for (int a = 0; a < GDS_IO_NAXES; a++) sh->n[a] = (hsize_t)n[a];
+  sh->n[GDS_IO_D_TIME] = (hsize_t)gds_io_ntime(s);
+  sh->n[GDS_IO_D_CKPT] = (hsize_t)s->n_ckpt;
+  sh->n[GDS_IO_D_SAMPLE] = (hsize_t)s->samples;
+  sh->n[GDS_IO_D_ROW] = (hsize_t)H;
+  sh->n[GDS_IO_D_COL] = (hsize_t)W;
+  sh->process = s->process;
+}
+
 /* Rank 0: refuse what the user must fix, before touching anything. */
-static int gds_io_check_target(const char *path, int force) {
+static int gds_io_check_target(const char *shown, const char *rpath, int force, int *exists) {
   struct stat st;
-  if (stat(path, &st) == 0) {
-    if (S_ISDIR(st.st_mode)) GDS_ERROR(GDS_ERR_INPUT, "cannot create '%s': it is a directory", path);
+  *exists = 0;
+  if (stat(rpath, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      GDS_ERROR(GDS_ERR_INPUT, "cannot create '%s': it is a directory (give a file name, e.g. %s/out.h5)", shown,
+                shown);
     if (!force)
-      GDS_ERROR(GDS_ERR_INPUT, "'%s' already exists: use --force to overwrite it, or --resume "
-                "to continue the sweep it holds", path);
+      GDS_ERROR(GDS_ERR_INPUT, "'%s' already exists: use --force to overwrite it, or --resume to continue the "
+                "sweep it holds", shown);
+    *exists = 1;
   } else if (errno != ENOENT) {
-    GDS_ERROR(GDS_ERR_INPUT, "cannot create '%s': %s", path, strerror(errno));
+    GDS_ERROR(GDS_ERR_INPUT, "cannot create '%s': %s", shown, strerror(errno));
   }
-  char *dir = gds_io_dirname(path);
+  char *dir = gds_io_dirname(rpath);
   if (!dir) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
   int ok = access(dir, W_OK | X_OK) == 0, err = errno;
   if (!ok) {
     int ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
                                err == ENOENT ? "cannot create '%s': directory '%s' does not exist (%s)"
                                              : "cannot create '%s': directory '%s' is not writable (%s)",
-                               path, dir, strerror(err));
+                               shown, dir, strerror(err));
     free(dir);
     return ierr;
   }
@@ -407,20 +810,27 @@ static int gds_io_check_target(const char *path, int force) {
   return GDS_SUCCESS;
 }
 
-static int gds_io_write_root_attrs(gds_io_builder *b, const gds_sweep *s, const char *fingerprint,
-                                   int nranks) {
+static int gds_io_write_root_attrs(gds_io_builder *b, const gds_sweep *s, const char *fingerprint, int nranks) {
   hid_t f = b->file;
   char buf[MPI_MAX_LIBRARY_VERSION_STRING + 1] = "", now[GDS_IO_TIMELEN];
   int len = 0;
   GDS_CALL(gds_io_attr_str(f, "/", "description",
-                           "gdsweep results: exact 2-Wasserstein distances between diffusion "
-                           "posterior samplers and the Gaussian posterior. Grid axes (operator, "
-                           "sigma, alpha_dps, algorithm, seed) are dimension scales in /grid; "
+                           "gdsweep results: exact 2-Wasserstein distances between diffusion posterior "
+                           "samplers and the Gaussian posterior. Grid axes (operator, sigma, alpha_dps, "
+                           "algorithm, scheme, sampler_steps, eps, init, seed) are dimension scales in /grid; "
                            "/results/done says which points are complete.", 0));
   GDS_CALL(gds_io_attr_int(f, "/", "gdsweep_format", GDS_IO_FORMAT));
+  GDS_CALL(gds_io_attr_str(f, "/", "process", gds_process_name(s->process), 0));
   GDS_CALL(gds_io_attr_str(f, "/", "name", s->name, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "config", s->text ? s->text : "", s->text ? s->text_len + 1 : 1));
   GDS_CALL(gds_io_attr_str(f, "/", "fingerprint", fingerprint, 0));
+  { /* input files and their SHA-256, so that a refused --resume can name a changed file */
+    char *inputs = NULL;
+    GDS_CALL(gds_sweep_inputs(s, &inputs));
+    int ierr_inputs = gds_io_attr_str(f, "/", "inputs", inputs, 0);
+    free(inputs);
+    GDS_CALL(ierr_inputs);
+  }
   GDS_CALL(gds_io_attr_str(f, "/", "version", GDS_VERSION, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "git_revision", GDS_GIT_REVISION, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "compiler", GDS_COMPILER, 0));
@@ -446,144 +856,123 @@ static int gds_io_write_root_attrs(gds_io_builder *b, const gds_sweep *s, const 
   return GDS_SUCCESS;
 }
 
-/* Scale index lists of the datasets' dimensions. */
-static const int gds_io_dims_curve[] = {GDS_IO_S_OP, GDS_IO_S_SIGMA, GDS_IO_S_ALPHA, GDS_IO_S_ALG,
-                                        GDS_IO_S_SEED, GDS_IO_S_T};
-static const int gds_io_dims_image[] = {GDS_IO_S_OP, GDS_IO_S_SIGMA, GDS_IO_S_ALPHA, GDS_IO_S_ALG,
-                                        GDS_IO_S_SEED, GDS_IO_S_ROW, GDS_IO_S_COL};
-static const int gds_io_dims_traj[] = {GDS_IO_S_OP, GDS_IO_S_SIGMA, GDS_IO_S_ALPHA, GDS_IO_S_ALG,
-                                       GDS_IO_S_SEED, GDS_IO_S_SAMPLE, GDS_IO_S_CKPT, GDS_IO_S_ROW,
-                                       GDS_IO_S_COL};
-
-static int gds_io_build_grid(gds_io_builder *b, const gds_sweep *s, gds_operator *const *ops,
-                             int H, int W) {
+static int gds_io_build_grid(gds_io_builder *b, const gds_sweep *s, gds_operator *const *ops) {
   int ierr = GDS_SUCCESS;
-  hid_t str = H5I_INVALID_HID;
-  const char **names = NULL;
+  const gds_io_shape *sh = &b->sh;
+  char **names = NULL, *text = NULL;
   int *ints = NULL;
   unsigned char *computed = NULL;
-  int nmax = s->T + 1;
-  if (nmax < s->n_op) nmax = s->n_op;
-  if (nmax < s->n_alg) nmax = s->n_alg;
-  if (nmax < s->samples) nmax = s->samples;
-  if (nmax < H) nmax = H;
-  if (nmax < W) nmax = W;
+  const int ntime = (int)sh->n[GDS_IO_D_TIME];
+  hsize_t nmax = 0;
+  for (int d = 0; d < GDS_IO_NDIMS; d++)
+    if (sh->n[d] > nmax) nmax = sh->n[d];
   GDS_CALL_GOTO(ierr, done, GDS_ALLOC(names, nmax));
+  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(text, (size_t)nmax * 256));
   GDS_CALL_GOTO(ierr, done, GDS_ALLOC(ints, nmax));
-  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(computed, s->T + 1));
-  GDS_CALL_GOTO(ierr, done, gds_io_vlstr_type(&str));
-  GDS_CALL_GOTO(ierr, done, gds_io_group(b, "/grid", "axes of the sweep; each dataset is a "
-                                         "dimension scale attached to the dimensions it labels", NULL));
-
-  for (int i = 0; i < s->n_op; i++) names[i] = ops[i]->name;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_OP, str, s->n_op, str, names,
-                                         "operator axis: canonical operator names", NULL));
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SIGMA, H5T_IEEE_F64LE, s->n_sigma,
-                                         H5T_NATIVE_DOUBLE, s->sigma,
-                                         "sigma axis: standard deviation of the measurement noise",
-                                         "pixel intensity"));
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ALPHA, H5T_IEEE_F64LE, s->n_alpha,
-                                         H5T_NATIVE_DOUBLE, s->alpha_dps,
-                                         "alpha_dps axis: DPS step weight, C_t = sigma^2/alpha_dps "
-                                         "(only algorithm dps depends on it)", "1"));
-  for (int i = 0; i < s->n_alg; i++) names[i] = gds_algorithm_name(s->alg[i].kind);
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ALG, str, s->n_alg, str, names,
-                                         "algorithm axis: guidance algorithm", NULL));
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SEED, H5T_STD_I64LE, s->n_seed,
-                                         H5T_NATIVE_INT64, s->seed,
-                                         "seed axis: random seed of the ground truth x0 and of the "
-                                         "measurement noise", NULL));
-  for (int t = 0; t <= s->T; t++) ints[t] = t;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_T, H5T_STD_I32LE, s->T + 1, H5T_NATIVE_INT,
-                                         ints, "diffusion time step t (0 = clean image, T = pure "
-                                         "noise): index of the W2 curves and of /schedule",
-                                         "diffusion step"));
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_CKPT, H5T_STD_I32LE, s->n_ckpt,
-                                         H5T_NATIVE_INT, s->ckpt,
-                                         "checkpoint axis: diffusion times t at which trajectories "
-                                         "are stored (in the order of output.checkpoints)",
-                                         "diffusion step"));
-  for (int k = 0; k < s->samples; k++) ints[k] = k;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_SAMPLE, H5T_STD_I32LE, s->samples,
-                                         H5T_NATIVE_INT, ints,
-                                         "sample axis: index of a sampled trajectory (its noise "
-                                         "is keyed by (seed, sample))", NULL));
-  for (int k = 0; k < H; k++) ints[k] = k;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_ROW, H5T_STD_I32LE, H, H5T_NATIVE_INT,
-                                         ints, "image row index (frequency index in numpy fft2 "
-                                         "order for /prior/spectrum)", "pixel"));
-  for (int k = 0; k < W; k++) ints[k] = k;
-  GDS_CALL_GOTO(ierr, done, gds_io_scale(b, GDS_IO_S_COL, H5T_STD_I32LE, W, H5T_NATIVE_INT,
-                                         ints, "image column index (frequency index in numpy fft2 "
-                                         "order for /prior/spectrum)", "pixel"));
-
+  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(computed, ntime));
+  GDS_CALL_GOTO(ierr, done, gds_io_group(b, "/grid", "axes of the sweep; each dataset is a dimension scale "
+                                         "attached to the dimensions it labels", NULL));
+  for (int d = 0; d < GDS_IO_NDIMS; d++) {
+    const void *data = ints;
+    int n = (int)sh->n[d];
+    switch (d) {
+    case GDS_IO_AXIS_OPERATOR:
+      for (int i = 0; i < n; i++) names[i] = ops[i]->name;
+      data = names;
+      break;
+    case GDS_IO_AXIS_SIGMA: data = s->sigma; break;
+    case GDS_IO_AXIS_ALPHA: data = s->alpha_dps; break;
+    case GDS_IO_AXIS_ALGORITHM:
+    case GDS_IO_AXIS_SCHEME:
+    case GDS_IO_AXIS_INIT:
+      for (int i = 0; i < n; i++) {
+        names[i] = text + (size_t)i * 256;
+        if (d == GDS_IO_AXIS_ALGORITHM) gds_algorithm_spec_name(&s->alg[i], names[i], 256);
+        else if (d == GDS_IO_AXIS_SCHEME) gds_scheme_spec_name(&s->scheme[i], names[i], 256);
+        else snprintf(names[i], 256, "%s", gds_init_name(s->init[i]));
+      }
+      data = names;
+      break;
+    case GDS_IO_AXIS_STEPS:
+      for (int i = 0; i < n; i++) ints[i] = s->steps[i] > 0 ? s->steps[i] : s->T;
+      break;
+    case GDS_IO_AXIS_EPS: data = s->eps; break;
+    case GDS_IO_AXIS_SEED: data = s->seed; break;
+    case GDS_IO_D_CKPT: data = s->ckpt; break;
+    default: /* t / k, sample, row, col: 0..n-1 */
+      for (int i = 0; i < n; i++) ints[i] = i;
+      break;
+    }
+    GDS_CALL_GOTO(ierr, done, gds_io_scale(b, d, data));
+  }
   if (s->w2_times)
     for (int k = 0; k < s->n_w2t; k++) computed[s->w2_times[k]] = 1;
   else /* no list at all (hand-built sweeps): output.w2_times defaults to all */
-    memset(computed, 1, (size_t)s->T + 1);
-  hsize_t nt = (hsize_t)s->T + 1;
-  const int tdim[] = {GDS_IO_S_T};
-  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/grid/w2_computed", H5T_STD_U8LE, 1, &nt,
-                                           b->dcpl_data, tdim,
-                                           "1 where the W2 curves were computed at time t "
-                                           "(output.w2_times); elsewhere they are NaN by design",
-                                           NULL, H5T_NATIVE_UCHAR, computed, NULL));
+    memset(computed, 1, (size_t)ntime);
+  const void *data[GDS_IO_NFIELDS] = {[GDS_IO_F_COMPUTED] = computed};
+  GDS_CALL_GOTO(ierr, done, gds_io_build_fields(b, "/grid/", data));
 done:
-  gds_io_close_id(&str, H5Tclose);
   free(names);
+  free(text);
   free(ints);
   free(computed);
   return ierr;
 }
 
-static int gds_io_build_schedule_prior(gds_io_builder *b, const gds_schedule *sc,
+static int gds_io_build_schedule_prior(gds_io_builder *b, const gds_sweep *s, const gds_schedule *sc,
                                        const gds_prior *pr) {
   hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
   int ierr = GDS_SUCCESS;
-  hsize_t nt = (hsize_t)sc->T + 1, hw[2] = {(hsize_t)pr->H, (hsize_t)pr->W};
-  const int tdim[] = {GDS_IO_S_T}, imdim[] = {GDS_IO_S_ROW, GDS_IO_S_COL};
-  if (!sc->beta || !sc->alpha_bar || !pr->texture || !pr->spectrum)
+  hsize_t hw[2] = {(hsize_t)pr->H, (hsize_t)pr->W};
+  const int tdim[] = {GDS_IO_D_TIME}, imdim[] = {GDS_IO_D_ROW, GDS_IO_D_COL};
+  const int vp = s->process == GDS_PROCESS_VP_SDE;
+  if ((!vp && (!sc->beta || !sc->alpha_bar)) || !pr->texture || !pr->spectrum)
     GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: schedule or prior arrays missing");
 
-  GDS_CALL_GOTO(ierr, done, gds_io_group(b, "/schedule", "discrete DDPM noise schedule "
+  GDS_CALL_GOTO(ierr, done, gds_io_group(b, "/schedule", vp ? "continuous VP SDE: beta(u) = beta_min + u "
+                                         "(beta_max - beta_min), u in [0, 1]" : "discrete DDPM noise schedule "
                                          "(index t = 0..T)", &g));
-  GDS_CALL_GOTO(ierr, done, gds_io_attr_int(g, "/schedule", "T", sc->T));
-  GDS_CALL_GOTO(ierr, done, gds_io_attr_double(g, "/schedule", "beta_start", sc->beta_start));
-  GDS_CALL_GOTO(ierr, done, gds_io_attr_double(g, "/schedule", "beta_end", sc->beta_end));
-  GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, "/schedule", "variance",
-                                            sc->variance == GDS_VARIANCE_BETA_TILDE ? "beta_tilde" : "beta", 0));
+  GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, "/schedule", "process", gds_process_name(s->process), 0));
+  if (vp) {
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_double(g, "/schedule", "beta_min", s->beta_min));
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_double(g, "/schedule", "beta_max", s->beta_max));
+  } else {
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_int(g, "/schedule", "T", sc->T));
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_double(g, "/schedule", "beta_start", sc->beta_start));
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_double(g, "/schedule", "beta_end", sc->beta_end));
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, "/schedule", "variance",
+                                              sc->variance == GDS_VARIANCE_BETA_TILDE ? "beta_tilde" : "beta", 0));
+  }
   gds_io_close_id(&g, H5Gclose);
-  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/schedule/beta", H5T_IEEE_F64LE, 1, &nt,
-                                           b->dcpl_data, tdim, "beta_t (beta[0] = 0)", "1",
-                                           H5T_NATIVE_DOUBLE, sc->beta, NULL));
-  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/schedule/alpha_bar", H5T_IEEE_F64LE, 1, &nt,
-                                           b->dcpl_data, tdim,
-                                           "alpha_bar_t = prod_{s<=t} (1 - beta_s) (alpha_bar[0] = 1)",
-                                           "1", H5T_NATIVE_DOUBLE, sc->alpha_bar, NULL));
-  if (sc->sigma2)
-    GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/schedule/sigma2", H5T_IEEE_F64LE, 1, &nt,
-                                             b->dcpl_data, tdim,
-                                             "variance sigma_t^2 of the noise added by the backward "
-                                             "step t -> t-1 (sigma2[1] = 0)", "1",
-                                             H5T_NATIVE_DOUBLE, sc->sigma2, NULL));
+  if (!vp) {
+    hsize_t nt = (hsize_t)sc->T + 1;
+    GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/schedule/beta", H5T_IEEE_F64LE, 1, &nt, b->dcpl_data, tdim,
+                                             "beta_t (beta[0] = 0)", "1", H5T_NATIVE_DOUBLE, sc->beta, NULL));
+    GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/schedule/alpha_bar", H5T_IEEE_F64LE, 1, &nt, b->dcpl_data, tdim,
+                                             "alpha_bar_t = prod_{s<=t} (1 - beta_s) (alpha_bar[0] = 1)", "1",
+                                             H5T_NATIVE_DOUBLE, sc->alpha_bar, NULL));
+    if (sc->sigma2)
+      GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/schedule/sigma2", H5T_IEEE_F64LE, 1, &nt, b->dcpl_data, tdim,
+                                               "variance sigma_t^2 of the noise added by the backward step t -> "
+                                               "t-1 of the full (S = T) ddpm sampler (sigma2[1] = 0)", "1",
+                                               H5T_NATIVE_DOUBLE, sc->sigma2, NULL));
+  }
 
   GDS_CALL_GOTO(ierr, done, gds_io_group(b, "/prior", "Gaussian image prior x0 ~ N(m 1, Sigma)", &g));
   GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, "/prior", "name", pr->name, 0));
   GDS_CALL_GOTO(ierr, done, gds_io_attr_double(g, "/prior", "mean", pr->mean));
   GDS_CALL_GOTO(ierr, done, gds_io_attr_int(g, "/prior", "white", pr->white));
   gds_io_close_id(&g, H5Gclose);
-  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/prior/texture", H5T_IEEE_F64LE, 2, hw,
-                                           b->dcpl_data, imdim,
-                                           "texture u the prior is built from (after cropping and "
-                                           "periodic component); prior mean m = its mean",
+  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/prior/texture", H5T_IEEE_F64LE, 2, hw, b->dcpl_data, imdim,
+                                           "texture u the prior is built from (after cropping and periodic "
+                                           "component); prior mean m = its mean",
                                            "pixel intensity", H5T_NATIVE_DOUBLE, pr->texture, &d));
   GDS_CALL_GOTO(ierr, done, gds_io_attr_double(d, "/prior/texture", "mean", pr->mean));
   GDS_CALL_GOTO(ierr, done, gds_io_attr_str(d, "/prior/texture", "name", pr->name, 0));
   gds_io_close_id(&d, H5Dclose);
-  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/prior/spectrum", H5T_IEEE_F64LE, 2, hw,
-                                           b->dcpl_data, imdim,
-                                           "eigenvalues lambda(xi) = |DFT(t)(xi)|^2 of the prior "
-                                           "covariance, unnormalised DFT, numpy fft2 order",
+  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/prior/spectrum", H5T_IEEE_F64LE, 2, hw, b->dcpl_data, imdim,
+                                           "eigenvalues lambda(xi) = |DFT(t)(xi)|^2 of the prior covariance, "
+                                           "unnormalised DFT, numpy fft2 order",
                                            "pixel intensity^2", H5T_NATIVE_DOUBLE, pr->spectrum, &d));
   GDS_CALL_GOTO(ierr, done, gds_io_attr_double(d, "/prior/spectrum", "mean", pr->mean));
   GDS_CALL_GOTO(ierr, done, gds_io_attr_str(d, "/prior/spectrum", "name", pr->name, 0));
@@ -593,33 +982,16 @@ done:
   return ierr;
 }
 
-static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_operator *const *ops,
-                                int H, int W) {
+static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_operator *const *ops) {
   hid_t g = H5I_INVALID_HID;
   int ierr = GDS_SUCCESS;
+  const int H = (int)b->sh.n[GDS_IO_D_ROW], W = (int)b->sh.n[GDS_IO_D_COL];
   hsize_t hw[2] = {(hsize_t)H, (hsize_t)W};
-  hsize_t x0d[3] = {(hsize_t)s->n_seed, hw[0], hw[1]};
-  hsize_t pmd[5] = {(hsize_t)s->n_op, (hsize_t)s->n_sigma, (hsize_t)s->n_seed, hw[0], hw[1]};
-  hsize_t pvd[4] = {(hsize_t)s->n_op, (hsize_t)s->n_sigma, hw[0], hw[1]};
-  const int x0s[] = {GDS_IO_S_SEED, GDS_IO_S_ROW, GDS_IO_S_COL};
-  const int pms[] = {GDS_IO_S_OP, GDS_IO_S_SIGMA, GDS_IO_S_SEED, GDS_IO_S_ROW, GDS_IO_S_COL};
-  const int pvs[] = {GDS_IO_S_OP, GDS_IO_S_SIGMA, GDS_IO_S_ROW, GDS_IO_S_COL};
-  const int ims[] = {GDS_IO_S_ROW, GDS_IO_S_COL};
+  const int ims[] = {GDS_IO_D_ROW, GDS_IO_D_COL};
 
-  GDS_CALL_GOTO(ierr, done, gds_io_group(b, "/problem", "inverse problems: ground truths, "
-                                         "measurements, exact posteriors", NULL));
-  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/problem/x0", H5T_IEEE_F64LE, 3, x0d, b->dcpl_nan,
-                                           x0s, "ground truth x0 drawn from the prior, per seed",
-                                           "pixel intensity", 0, NULL, NULL));
-  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/problem/posterior_mean", H5T_IEEE_F64LE, 5, pmd,
-                                           b->dcpl_nan, pms,
-                                           "mean mu_post of the exact posterior p(x0 | v)",
-                                           "pixel intensity", 0, NULL, NULL));
-  GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, "/problem/posterior_variance", H5T_IEEE_F64LE, 4,
-                                           pvd, b->dcpl_nan, pvs,
-                                           "diagonal of the exact posterior covariance Sigma_post "
-                                           "(independent of the seed)", "pixel intensity^2", 0,
-                                           NULL, NULL));
+  GDS_CALL_GOTO(ierr, done, gds_io_group(b, "/problem", "inverse problems: ground truths, measurements, exact "
+                                         "posteriors (valid where a point using them is done)", NULL));
+  GDS_CALL_GOTO(ierr, done, gds_io_build_fields(b, "/problem/", NULL));
   for (int i = 0; i < s->n_op; i++) {
     const gds_operator *op = ops[i];
     char name[64], where[96], type[256], params[256] = "";
@@ -655,8 +1027,8 @@ static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_opera
         GDS_CALL_GOTO(ierr, done, GDS_ALLOC(idx, n));
         for (int j = 0; j < n; j++) idx[j] = j;
         ierr = gds_io_dataset(b, where, H5T_STD_I32LE, 1, &hn, b->dcpl_data, NULL,
-                              k ? "column index of the measurement v" : "row index of the measurement v",
-                              NULL, H5T_NATIVE_INT, idx, &sd);
+                              k ? "column index of the measurement v" : "row index of the measurement v", NULL,
+                              H5T_NATIVE_INT, idx, &sd);
         free(idx);
         if (!ierr && H5DSset_scale(sd, which[k]) < 0)
           ierr = GDS_IO_H5FAIL("cannot make '%s' a dimension scale in '%s'", where, b->path);
@@ -664,14 +1036,13 @@ static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_opera
         if (ierr) goto done;
       }
     }
-    const int vs[] = {GDS_IO_S_SIGMA, GDS_IO_S_SEED, same ? GDS_IO_S_ROW : GDS_IO_S_NONE,
-                      same ? GDS_IO_S_COL : GDS_IO_S_NONE};
+    const int vs[] = {GDS_IO_AXIS_SIGMA, GDS_IO_AXIS_SEED, same ? GDS_IO_D_ROW : GDS_IO_D_NONE,
+                      same ? GDS_IO_D_COL : GDS_IO_D_NONE};
     snprintf(where, sizeof where, "%s/v", name);
     hid_t vd_id = H5I_INVALID_HID;
-    GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, where, H5T_IEEE_F64LE, 4, vd, b->dcpl_nan, vs,
-                                             "measurement v = A x0 + sigma n, per sigma and seed "
-                                             "(measurement shape of the operator)",
-                                             "pixel intensity", 0, NULL, &vd_id));
+    GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, where, H5T_IEEE_F64LE, 4, vd, b->dcpl_nofill, vs,
+                                             "measurement v = A x0 + sigma n, per sigma and seed (measurement "
+                                             "shape of the operator)", "pixel intensity", 0, NULL, &vd_id));
     for (int k = 0; !same && k < 2; k++) {
       char sp[96];
       snprintf(sp, sizeof sp, "%s/%s", name, k ? "v_col" : "v_row");
@@ -687,15 +1058,14 @@ static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_opera
     if (op->kernel) {
       snprintf(where, sizeof where, "%s/kernel", name);
       GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, where, H5T_IEEE_F64LE, 2, hw, b->dcpl_data, ims,
-                                               "periodic convolution kernel of A (origin at [0,0])",
-                                               "1", H5T_NATIVE_DOUBLE, op->kernel, NULL));
+                                               "periodic convolution kernel of A (origin at [0,0])", "1",
+                                               H5T_NATIVE_DOUBLE, op->kernel, NULL));
     }
     if (op->mask) {
       snprintf(where, sizeof where, "%s/mask", name);
       GDS_CALL_GOTO(ierr, done, gds_io_dataset(b, where, H5T_STD_U8LE, 2, hw, b->dcpl_data, ims,
-                                               "inpainting mask: 1 = observed pixel (A keeps the "
-                                               "observed pixels in row-major order)", NULL,
-                                               H5T_NATIVE_UCHAR, op->mask, NULL));
+                                               "inpainting mask: 1 = observed pixel (A keeps the observed pixels "
+                                               "in row-major order)", NULL, H5T_NATIVE_UCHAR, op->mask, NULL));
     }
   }
 done:
@@ -703,75 +1073,48 @@ done:
   return ierr;
 }
 
-static int gds_io_build_results(gds_io_builder *b, const gds_sweep *s, int H, int W) {
-  hsize_t d[GDS_IO_MAXRANK] = {(hsize_t)s->n_op, (hsize_t)s->n_sigma, (hsize_t)s->n_alpha,
-                               (hsize_t)s->n_alg, (hsize_t)s->n_seed};
-  GDS_CALL(gds_io_group(b, "/results", "results per grid point (operator, sigma, alpha_dps, "
-                        "algorithm, seed); valid where /results/done = 1", NULL));
-  d[5] = (hsize_t)s->T + 1;
-  GDS_CALL(gds_io_dataset(b, "/results/w2", H5T_IEEE_F64LE, 6, d, b->dcpl_nan, gds_io_dims_curve,
-                          "2-Wasserstein distance between the exact law of the sampler at time t "
-                          "and the reference law (posterior path; prior path for algorithm none); "
-                          "NaN where not computed (see /grid/w2_computed)",
-                          "pixel intensity", 0, NULL, NULL));
-  GDS_CALL(gds_io_dataset(b, "/results/w2_mean", H5T_IEEE_F64LE, 6, d, b->dcpl_nan,
-                          gds_io_dims_curve, "mean part of w2: ||m_t - m*_t||", "pixel intensity",
-                          0, NULL, NULL));
-  GDS_CALL(gds_io_dataset(b, "/results/w2_cov", H5T_IEEE_F64LE, 6, d, b->dcpl_nan,
-                          gds_io_dims_curve,
-                          "covariance part of w2 (Bures distance of K_t and K*_t); "
-                          "w2 = sqrt(w2_mean^2 + w2_cov^2)", "pixel intensity", 0, NULL, NULL));
-  GDS_CALL(gds_io_dataset(b, "/results/done", H5T_STD_U8LE, 5, d, b->dcpl_zero, gds_io_dims_curve,
-                          "1 once every result of the point is written (written last)", NULL, 0,
-                          NULL, NULL));
+static int gds_io_build_results(gds_io_builder *b, const gds_sweep *s) {
+  int ierr = GDS_SUCCESS;
+  double *u = NULL;
+  GDS_CALL(gds_io_group(b, "/results", "results per grid point (operator, sigma, alpha_dps, algorithm, scheme, "
+                        "sampler_steps, eps, init, seed); valid where /results/done = 1", NULL));
+  const void *data[GDS_IO_NFIELDS] = {0};
+  if (b->sh.process == GDS_PROCESS_VP_SDE) {
+    /* u_k = 1 − k Δt, Δt = (1 − ε)/K (SPEC §7.3), NaN past K. */
+    const int ns = s->n_steps, ne = s->n_eps, nt = (int)b->sh.n[GDS_IO_D_TIME];
+    GDS_CALL(GDS_ALLOC(u, (size_t)ns * ne * nt));
+    for (int i = 0; i < ns; i++)
+      for (int e = 0; e < ne; e++)
+        for (int k = 0; k < nt; k++) {
+          int K = s->steps[i];
+          u[((size_t)i * ne + e) * nt + k] = k <= K ? 1.0 - k * ((1.0 - s->eps[e]) / K) : NAN;
+        }
+    data[GDS_IO_F_TIME] = u;
+  }
+  ierr = gds_io_build_fields(b, "/results/", data);
+  free(u);
+  GDS_CALL(ierr);
   /* Timing is not a result: /results stays a pure function of the sweep file (bitwise
-   * comparable across runs and rank counts), run-dependent data lives in /provenance. */
+   * comparable across runs and rank counts); run-dependent data lives in /provenance. */
   GDS_CALL(gds_io_group(b, "/provenance", "run-dependent data (timings); not part of the results", NULL));
-  GDS_CALL(gds_io_dataset(b, "/provenance/wall_time", H5T_IEEE_F64LE, 5, d, b->dcpl_nan,
-                          gds_io_dims_curve, "wall-clock time spent computing the point", "s", 0,
-                          NULL, NULL));
-  d[5] = (hsize_t)H;
-  d[6] = (hsize_t)W;
-  GDS_CALL(gds_io_dataset(b, "/results/sampler_mean", H5T_IEEE_F64LE, 7, d, b->dcpl_nan,
-                          gds_io_dims_image, "mean m_0 of the exact law of the sampler output",
-                          "pixel intensity", 0, NULL, NULL));
-  GDS_CALL(gds_io_dataset(b, "/results/sampler_variance", H5T_IEEE_F64LE, 7, d, b->dcpl_nan,
-                          gds_io_dims_image,
-                          "diagonal of the covariance K_0 of the exact law of the sampler output",
-                          "pixel intensity^2", 0, NULL, NULL));
-  d[5] = (hsize_t)s->samples;
-  d[6] = (hsize_t)s->n_ckpt;
-  d[7] = (hsize_t)H;
-  d[8] = (hsize_t)W;
-  GDS_CALL(gds_io_dataset(b, "/results/trajectories", H5T_IEEE_F32LE, 9, d, b->dcpl_nofill,
-                          gds_io_dims_traj,
-                          "sampled trajectories y_t at the checkpoint times (not pre-filled: "
-                          "meaningful only where /results/done = 1)", "pixel intensity", 0, NULL,
-                          NULL));
+  GDS_CALL(gds_io_build_fields(b, "/provenance/", NULL));
   return GDS_SUCCESS;
 }
 
-/* Rank 0: the whole file, serially, then closed. Removes a partial file on failure. */
+/* Rank 0: the whole file, serially, into `path` (the temporary file, created and locked by
+ * the caller), then closed. */
 static int gds_io_build(const char *path, int nranks, const gds_sweep *s, const gds_schedule *sc,
-                        const gds_prior *pr, gds_operator *const *ops, const char *fingerprint,
-                        int force) {
-  int ierr = GDS_SUCCESS, created = 0;
+                        const gds_prior *pr, gds_operator *const *ops, const char *fingerprint) {
+  int ierr = GDS_SUCCESS;
   hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
   gds_io_builder b;
   memset(&b, 0, sizeof b);
   b.path = path;
-  b.file = b.dcpl_nan = b.dcpl_zero = b.dcpl_nofill = b.dcpl_data = H5I_INVALID_HID;
-  for (int k = 0; k < GDS_IO_NSCALES; k++) b.scale[k] = H5I_INVALID_HID;
+  b.file = b.dcpl_zero = b.dcpl_nofill = b.dcpl_data = H5I_INVALID_HID;
+  for (int k = 0; k < GDS_IO_NDIMS; k++) b.scale[k] = H5I_INVALID_HID;
+  gds_io_shape_from_sweep(s, pr->H, pr->W, &b.sh);
 
-  GDS_CALL(gds_io_check_inputs(s, sc, pr, ops));
-  if (s->prior.H && (s->prior.H != pr->H || s->prior.W != pr->W))
-    GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: prior is %dx%d, sweep says %dx%d", pr->H, pr->W,
-              s->prior.H, s->prior.W);
-  GDS_CALL(gds_io_check_target(path, force));
-
-  const double nan = NAN;
   const unsigned char zero = 0;
-  GDS_CALL_GOTO(ierr, done, gds_io_make_dcpl(H5T_NATIVE_DOUBLE, &nan, H5D_FILL_TIME_IFSET, &b.dcpl_nan));
   GDS_CALL_GOTO(ierr, done, gds_io_make_dcpl(H5T_NATIVE_UCHAR, &zero, H5D_FILL_TIME_IFSET, &b.dcpl_zero));
   GDS_CALL_GOTO(ierr, done, gds_io_make_dcpl(0, NULL, H5D_FILL_TIME_NEVER, &b.dcpl_nofill));
   GDS_CALL_GOTO(ierr, done, gds_io_make_dcpl(0, NULL, H5D_FILL_TIME_IFSET, &b.dcpl_data));
@@ -782,33 +1125,87 @@ static int gds_io_build(const char *path, int nranks, const gds_sweep *s, const 
   GDS_H5_GOTO(ierr, done, H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18),
               "cannot set library version bounds");
   GDS_H5_GOTO(ierr, done, H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG), "cannot set close degree");
-  GDS_H5_GOTO(ierr, done, H5Pset_file_locking(fapl, 1, 1), "cannot set file locking");
+  /* Our own lock on the file is the writer lock (HDF5's flock would be per path's inode too,
+   * but is dropped at close and meaningless for the MPI-IO driver). */
+  GDS_H5_GOTO(ierr, done, H5Pset_file_locking(fapl, 0, 1), "cannot set file locking");
+  GDS_H5_GOTO(ierr, done, H5Pset_alignment(fapl, GDS_IO_ALIGN, GDS_IO_ALIGN), "cannot set alignment");
   GDS_H5_GOTO(ierr, done, fcpl = H5Pcreate(H5P_FILE_CREATE), "cannot create file creation list");
-  GDS_H5_GOTO(ierr, done,
-              H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+  GDS_H5_GOTO(ierr, done, H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
               "cannot set file creation properties");
-  GDS_H5_GOTO(ierr, done, b.file = H5Fcreate(path, force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl, fapl),
-              "cannot create '%s'", path);
-  created = 1;
+  GDS_H5_GOTO(ierr, done, b.file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl), "cannot create '%s'", path);
 
-  int H = pr->H, W = pr->W;
   GDS_CALL_GOTO(ierr, done, gds_io_write_root_attrs(&b, s, fingerprint, nranks));
-  GDS_CALL_GOTO(ierr, done, gds_io_build_grid(&b, s, ops, H, W));
-  GDS_CALL_GOTO(ierr, done, gds_io_build_schedule_prior(&b, sc, pr));
-  GDS_CALL_GOTO(ierr, done, gds_io_build_problem(&b, s, ops, H, W));
-  GDS_CALL_GOTO(ierr, done, gds_io_build_results(&b, s, H, W));
+  GDS_CALL_GOTO(ierr, done, gds_io_build_grid(&b, s, ops));
+  GDS_CALL_GOTO(ierr, done, gds_io_build_schedule_prior(&b, s, sc, pr));
+  GDS_CALL_GOTO(ierr, done, gds_io_build_problem(&b, s, ops));
+  GDS_CALL_GOTO(ierr, done, gds_io_build_results(&b, s));
 
 done:
-  for (int k = 0; k < GDS_IO_NSCALES; k++) gds_io_close_id(&b.scale[k], H5Dclose);
-  if (b.file > 0 && H5Fclose(b.file) < 0 && !ierr)
-    ierr = GDS_IO_H5FAIL("cannot close '%s' after creating it", path);
-  if (ierr && created) unlink(path); /* a partial file would block the rerun */
+  for (int k = 0; k < GDS_IO_NDIMS; k++) gds_io_close_id(&b.scale[k], H5Dclose);
+  if (b.file > 0 && H5Fclose(b.file) < 0 && !ierr) ierr = GDS_IO_H5FAIL("cannot close '%s' after creating it", path);
   gds_io_close_id(&fcpl, H5Pclose);
   gds_io_close_id(&fapl, H5Pclose);
-  gds_io_close_id(&b.dcpl_nan, H5Pclose);
   gds_io_close_id(&b.dcpl_zero, H5Pclose);
   gds_io_close_id(&b.dcpl_nofill, H5Pclose);
   gds_io_close_id(&b.dcpl_data, H5Pclose);
+  return ierr;
+}
+
+/* Rank 0 of gds_io_create: lock, build beside, publish. On success *lock_fd holds the lock on
+ * the published file. */
+static int gds_io_create_rank0(const char *path, int nranks, const gds_sweep *s, const gds_schedule *sc,
+                               const gds_prior *pr, gds_operator *const *ops, const char *fingerprint,
+                               const gds_io_create_options *opt, int *lock_fd) {
+  int ierr = GDS_SUCCESS, exists = 0, old_fd = -1, tmp_fd = -1, force = opt && opt->force;
+  char *rpath = NULL, *tmp = NULL;
+  *lock_fd = -1;
+  GDS_CALL(gds_io_check_inputs(s, sc, pr, ops));
+  if (s->prior.H && (s->prior.H != pr->H || s->prior.W != pr->W))
+    GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: prior is %dx%d, sweep says %dx%d", pr->H, pr->W, s->prior.H, s->prior.W);
+  rpath = gds_io_resolve(path);
+  tmp = rpath ? gds_io_tmp_path(rpath) : NULL;
+  if (!rpath || !tmp) {
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory");
+    goto done;
+  }
+  GDS_CALL_GOTO(ierr, done, gds_io_check_target(path, rpath, force, &exists));
+  /* --force: the old file stays untouched (and readable by whoever has it open) until the new
+   * one replaces it in one rename; a run still writing it is refused before anything happens. */
+  if (exists) GDS_CALL_GOTO(ierr, done, gds_io_lock_existing(rpath, path, &old_fd));
+  GDS_CALL_GOTO(ierr, done, gds_io_tmp_create(tmp, path, &tmp_fd));
+  ierr = gds_io_build(tmp, nranks, s, sc, pr, ops, fingerprint);
+  if (!ierr && fsync(tmp_fd) != 0)
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "cannot write '%s': %s", tmp, strerror(errno));
+  if (ierr) goto unlink_tmp;
+  if (opt && opt->before_publish) opt->before_publish(opt->ctx, tmp);
+  if (old_fd >= 0) {
+    if (rename(tmp, rpath) != 0) {
+      ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "cannot replace '%s' by '%s': %s", path,
+                             tmp, strerror(errno));
+      goto unlink_tmp;
+    }
+  } else if (link(tmp, rpath) == 0) { /* publish without clobbering what appeared meanwhile */
+    unlink(tmp);
+  } else if (errno == EEXIST) {
+    ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
+                           "'%s' already exists (created while this run was starting): use --force to "
+                           "overwrite it, or --resume to continue the sweep it holds", path);
+    goto unlink_tmp;
+  } else if (rename(tmp, rpath) != 0) { /* a file system without hard links */
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "cannot create '%s': %s", path,
+                           strerror(errno));
+    goto unlink_tmp;
+  }
+  *lock_fd = tmp_fd; /* the same inode, now named OUT: the lock stays ours */
+  tmp_fd = -1;
+  goto done;
+unlink_tmp:
+  unlink(tmp);
+done:
+  if (tmp_fd >= 0) close(tmp_fd);
+  if (old_fd >= 0) close(old_fd);
+  free(rpath);
+  free(tmp);
   return ierr;
 }
 
@@ -820,15 +1217,13 @@ static int gds_io_dset_open(gds_io *io, gds_io_dset *ds, const char *name, int r
   ds->id = H5Dopen2(io->file, name, H5P_DEFAULT);
   if (ds->id < 0)
     return gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
-                           "'%s' is not a complete gdsweep file: dataset '%s' is missing", io->path,
-                           name);
+                           "'%s' is not a complete gdsweep file: dataset '%s' is missing", io->path, name);
   GDS_H5(ds->space = H5Dget_space(ds->id), "cannot get the dataspace of '%s' in '%s'", name, io->path);
   int r = H5Sget_simple_extent_ndims(ds->space);
   if (r != rank || r > GDS_IO_MAXRANK)
     GDS_ERROR(GDS_ERR_INPUT, "'%s': dataset '%s' has %d dimensions, expected %d", io->path, name, r, rank);
   ds->rank = r;
-  GDS_H5(H5Sget_simple_extent_dims(ds->space, ds->dims, NULL), "cannot get the shape of '%s' in '%s'",
-         name, io->path);
+  GDS_H5(H5Sget_simple_extent_dims(ds->space, ds->dims, NULL), "cannot get the shape of '%s' in '%s'", name, io->path);
   return GDS_SUCCESS;
 }
 
@@ -841,134 +1236,164 @@ static void gds_io_dset_close(gds_io_dset *ds) {
 static int gds_io_dset_expect(const gds_io *io, const gds_io_dset *ds, int n, const hsize_t *want) {
   for (int k = 0; k < n; k++)
     if (ds->dims[k] != want[k])
-      GDS_ERROR(GDS_ERR_INPUT, "'%s': dataset '%s' has %llu entries along dimension %d, expected %llu",
-                io->path, ds->name, (unsigned long long)ds->dims[k], k, (unsigned long long)want[k]);
+      GDS_ERROR(GDS_ERR_INPUT, "'%s': dataset '%s' has %llu entries along dimension %d, expected %llu", io->path,
+                ds->name, (unsigned long long)ds->dims[k], k, (unsigned long long)want[k]);
   return GDS_SUCCESS;
 }
 
-static int gds_io_read_labels(gds_io *io) {
+/* Sizes of every dimension from the /grid scales; the axis labels (read-only opens). */
+static int gds_io_read_grid(gds_io *io) {
   int ierr = GDS_SUCCESS;
   hid_t str = H5I_INVALID_HID;
   gds_io_dset d = {H5I_INVALID_HID, H5I_INVALID_HID, 0, {0}, ""};
   char **tmp = NULL;
-  const int n_op = io->n[GDS_IO_AXIS_OPERATOR], n_alg = io->n[GDS_IO_AXIS_ALGORITHM];
-  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->op_name, n_op));
-  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->alg_name, n_alg));
-  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->sigma, io->n[GDS_IO_AXIS_SIGMA]));
-  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->alpha, io->n[GDS_IO_AXIS_ALPHA]));
-  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->seed, io->n[GDS_IO_AXIS_SEED]));
-  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(tmp, n_op > n_alg ? n_op : n_alg));
-  GDS_CALL_GOTO(ierr, done, gds_io_vlstr_type(&str));
-
-  static const char *const strnames[2] = {"/grid/operator", "/grid/algorithm"};
-  for (int which = 0; which < 2; which++) {
-    int n = which ? n_alg : n_op;
-    char **dst = which ? io->alg_name : io->op_name;
-    hsize_t want = (hsize_t)n;
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &d, strnames[which], 1));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &d, 1, &want));
-    GDS_H5_GOTO(ierr, done, H5Dread(d.id, str, H5S_ALL, H5S_ALL, io->dxpl, tmp),
-                "cannot read '%s' in '%s'", strnames[which], io->path);
-    for (int i = 0; i < n; i++) dst[i] = gds_strdup(tmp[i] ? tmp[i] : "");
-    H5Dvlen_reclaim(str, d.space, H5P_DEFAULT, tmp);
-    gds_io_dset_close(&d);
-    for (int i = 0; i < n; i++)
-      if (!dst[i]) {
-        ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory");
-        goto done;
+  GDS_CALL(gds_io_vlstr_type(&str));
+  for (int k = 0; k < GDS_IO_NDIMS; k++) {
+    const gds_io_dim_def *def = gds_io_dim(&io->sh, k);
+    char name[64];
+    snprintf(name, sizeof name, "/grid/%s", def->name);
+    GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &d, name, 1));
+    const int n = (int)d.dims[0];
+    io->sh.n[k] = d.dims[0];
+    /* Labels only for readers (status): a writer needs the sizes, and 10^3 ranks reading a
+     * 10^6-value seed axis would read gigabytes for nothing. */
+    if (k < GDS_IO_NAXES && n > 0 && !io->writable) {
+      if (def->type == GDS_IO_TY_STR) {
+        GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->str[k], n));
+        GDS_CALL_GOTO(ierr, done, GDS_ALLOC(tmp, n));
+        GDS_H5_GOTO(ierr, done, H5Dread(d.id, str, H5S_ALL, H5S_ALL, io->dxpl, tmp), "cannot read '%s' in '%s'",
+                    name, io->path);
+        for (int i = 0; i < n; i++) io->str[k][i] = gds_strdup(tmp[i] ? tmp[i] : "");
+        H5Dvlen_reclaim(str, d.space, H5P_DEFAULT, tmp);
+        free(tmp);
+        tmp = NULL;
+        for (int i = 0; i < n; i++)
+          if (!io->str[k][i]) {
+            ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory");
+            goto done;
+          }
+      } else if (def->type == GDS_IO_TY_F64) {
+        GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->num[k], n));
+        GDS_H5_GOTO(ierr, done, H5Dread(d.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, io->dxpl, io->num[k]),
+                    "cannot read '%s' in '%s'", name, io->path);
+      } else {
+        GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->inum[k], n));
+        GDS_H5_GOTO(ierr, done, H5Dread(d.id, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, io->dxpl, io->inum[k]),
+                    "cannot read '%s' in '%s'", name, io->path);
       }
-  }
-  struct { const char *name; int axis; hid_t mtype; void *buf; } num[3] = {
-      {"/grid/sigma", GDS_IO_AXIS_SIGMA, H5T_NATIVE_DOUBLE, io->sigma},
-      {"/grid/alpha_dps", GDS_IO_AXIS_ALPHA, H5T_NATIVE_DOUBLE, io->alpha},
-      {"/grid/seed", GDS_IO_AXIS_SEED, H5T_NATIVE_INT64, io->seed}};
-  for (int k = 0; k < 3; k++) {
-    hsize_t want = (hsize_t)io->n[num[k].axis];
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &d, num[k].name, 1));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &d, 1, &want));
-    GDS_H5_GOTO(ierr, done, H5Dread(d.id, num[k].mtype, H5S_ALL, H5S_ALL, io->dxpl, num[k].buf),
-                "cannot read '%s' in '%s'", num[k].name, io->path);
+    }
     gds_io_dset_close(&d);
   }
 done:
+  free(tmp);
   gds_io_dset_close(&d);
   gds_io_close_id(&str, H5Tclose);
-  free(tmp);
   return ierr;
 }
 
 static void gds_io_free(gds_io *io) {
   if (!io) return;
-  gds_io_dset *all[] = {&io->w2, &io->w2_mean, &io->w2_cov, &io->done, &io->wall, &io->smean,
-                        &io->svar, &io->traj, &io->x0, &io->pmean, &io->pvar};
-  for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) gds_io_dset_close(all[k]);
+  for (int f = 0; f < GDS_IO_NFIELDS; f++) gds_io_dset_close(&io->f[f]);
   if (io->v)
-    for (int i = 0; i < io->n[GDS_IO_AXIS_OPERATOR]; i++) gds_io_dset_close(&io->v[i]);
+    for (hsize_t i = 0; i < io->sh.n[GDS_IO_AXIS_OPERATOR]; i++) gds_io_dset_close(&io->v[i]);
   gds_io_close_id(&io->dxpl, H5Pclose);
   gds_io_close_id(&io->file, H5Fclose);
   if (io->comm != MPI_COMM_NULL) MPI_Comm_free(&io->comm);
-  for (int i = 0; io->op_name && i < io->n[GDS_IO_AXIS_OPERATOR]; i++) free(io->op_name[i]);
-  for (int i = 0; io->alg_name && i < io->n[GDS_IO_AXIS_ALGORITHM]; i++) free(io->alg_name[i]);
-  free(io->op_name);
-  free(io->alg_name);
-  free(io->sigma);
-  free(io->alpha);
-  free(io->seed);
+  for (int a = 0; a < GDS_IO_NAXES; a++) {
+    for (hsize_t i = 0; io->str[a] && i < io->sh.n[a]; i++) free(io->str[a][i]);
+    free(io->str[a]);
+    free(io->num[a]);
+    free(io->inum[a]);
+  }
+  if (io->lock_fd >= 0) close(io->lock_fd); /* releases the writer lock */
   free(io->v);
   free(io->fingerprint);
   free(io->path);
   free(io);
 }
 
+static int gds_io_read_int_attr(gds_io *io, const char *name, int *value) {
+  hid_t a = H5Aopen(io->file, name, H5P_DEFAULT);
+  if (a < 0) return GDS_IO_H5FAIL("'%s' is not a complete gdsweep file: cannot open its attribute %s", io->path, name);
+  int ierr = H5Aread(a, H5T_NATIVE_INT, value) < 0 ? GDS_IO_H5FAIL("cannot read attribute %s of '%s'", name, io->path)
+                                                   : GDS_SUCCESS;
+  H5Aclose(a);
+  return ierr;
+}
+
 /* Open an existing gdsweep file: in parallel read-write on comm (comm != MPI_COMM_NULL), or
- * serially read-only. Reads the shape from the file and caches every dataset it writes.
- * On failure *out may still hold a partly opened io for the caller to free: in parallel the
- * file close is collective, so it must wait until every rank knows the outcome. */
+ * serially read-only. Reads the shape from the file and opens (and checks the shape of) every
+ * field of the table. On failure *out may still hold a partly opened io for the caller to free:
+ * in parallel the file close is collective, so it must wait until every rank knows the outcome. */
 static int gds_io_open_file(const char *path, MPI_Comm comm, gds_io **out) {
   int ierr = GDS_SUCCESS;
   hid_t fapl = H5I_INVALID_HID;
+  MPI_Info info = MPI_INFO_NULL;
   gds_io *io = NULL;
   *out = NULL;
   GDS_CALL(GDS_ALLOC(io, 1));
   *out = io;
   io->comm = MPI_COMM_NULL;
+  io->lock_fd = -1;
   io->file = io->dxpl = H5I_INVALID_HID;
-  gds_io_dset *all[] = {&io->w2, &io->w2_mean, &io->w2_cov, &io->done, &io->wall, &io->smean,
-                        &io->svar, &io->traj, &io->x0, &io->pmean, &io->pvar};
-  for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) all[k]->id = all[k]->space = H5I_INVALID_HID;
+  for (int f = 0; f < GDS_IO_NFIELDS; f++) io->f[f].id = io->f[f].space = H5I_INVALID_HID;
   io->path = gds_strdup(path);
   if (!io->path) {
     ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory");
     goto done;
   }
   io->writable = comm != MPI_COMM_NULL;
+  int e;
   if (io->writable) {
-    if (MPI_Comm_dup(comm, &io->comm) != MPI_SUCCESS) {
+    e = MPI_Comm_dup(comm, &io->comm);
+    if (e != MPI_SUCCESS) {
       io->comm = MPI_COMM_NULL;
-      ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Comm_dup failed");
+      ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Comm_dup");
       goto done;
     }
-    MPI_Comm_rank(io->comm, &io->rank);
+    if ((e = MPI_Comm_rank(io->comm, &io->rank)) != MPI_SUCCESS) {
+      ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Comm_rank");
+      goto done;
+    }
   }
 
   GDS_H5_GOTO(ierr, done, fapl = H5Pcreate(H5P_FILE_ACCESS), "cannot create file access list");
   if (io->writable) {
-    GDS_H5_GOTO(ierr, done, H5Pset_fapl_mpio(fapl, io->comm, MPI_INFO_NULL),
-                "cannot select the MPI-IO driver");
+    /* MPI-IO hints, chosen for this access pattern: every write is one contiguous range
+     * written by one rank (independent I/O), so collective buffering never applies and data
+     * sieving (read-modify-write of a covering range, under a lock) must not happen. Lustre
+     * striping is decided when a file is created; rank 0 creates it serially, so the output
+     * directory's default striping applies (docs/scaling.md: lfs setstripe). */
+    static const char *const hints[][2] = {{"romio_cb_write", "disable"}, {"romio_cb_read", "disable"},
+                                            {"romio_ds_write", "disable"}, {"romio_ds_read", "disable"}};
+    if ((e = MPI_Info_create(&info)) != MPI_SUCCESS) {
+      info = MPI_INFO_NULL;
+      ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Info_create");
+      goto done;
+    }
+    for (size_t k = 0; k < sizeof hints / sizeof hints[0]; k++)
+      if ((e = MPI_Info_set(info, hints[k][0], hints[k][1])) != MPI_SUCCESS) {
+        ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Info_set");
+        goto done;
+      }
+    GDS_H5_GOTO(ierr, done, H5Pset_fapl_mpio(fapl, io->comm, info), "cannot select the MPI-IO driver");
+    /* Metadata is read once by rank 0 and broadcast, instead of by every rank (10^3 ranks
+     * opening the file would otherwise hit the file system 10^3 times per object). */
+    GDS_H5_GOTO(ierr, done, H5Pset_all_coll_metadata_ops(fapl, 1), "cannot set collective metadata reads");
+    GDS_H5_GOTO(ierr, done, H5Pset_coll_metadata_write(fapl, 1), "cannot set collective metadata writes");
   } else {
     GDS_H5_GOTO(ierr, done, H5Pset_fapl_sec2(fapl), "cannot select the sec2 driver");
-    /* Read-only users (status) need no lock, and must not fail on file systems without one. */
-    GDS_H5_GOTO(ierr, done, H5Pset_file_locking(fapl, 0, 1), "cannot set file locking");
   }
-  GDS_H5_GOTO(ierr, done, H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18),
-              "cannot set library version bounds");
+  /* Readers (status) must not fail on file systems without locks nor wait for a writer; the
+   * writer's lock is our own (gds_io_try_lock). */
+  GDS_H5_GOTO(ierr, done, H5Pset_file_locking(fapl, 0, 1), "cannot set file locking");
+  GDS_H5_GOTO(ierr, done, H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18), "cannot set library version bounds");
   GDS_H5_GOTO(ierr, done, io->file = H5Fopen(path, io->writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl),
               "cannot open '%s'", path);
   GDS_H5_GOTO(ierr, done, io->dxpl = H5Pcreate(H5P_DATASET_XFER), "cannot create transfer list");
   if (io->writable)
-    /* Each point is written by the rank that computed it, whenever it is ready. */
-    GDS_H5_GOTO(ierr, done, H5Pset_dxpl_mpio(io->dxpl, H5FD_MPIO_INDEPENDENT),
-                "cannot select independent I/O");
+    /* Each block is written by the rank that computed it, whenever it is ready. */
+    GDS_H5_GOTO(ierr, done, H5Pset_dxpl_mpio(io->dxpl, H5FD_MPIO_INDEPENDENT), "cannot select independent I/O");
 
   if (H5Aexists(io->file, "gdsweep_format") <= 0) {
     H5Eclear2(H5E_DEFAULT);
@@ -977,74 +1402,44 @@ static int gds_io_open_file(const char *path, MPI_Comm comm, gds_io **out) {
     goto done;
   }
   int format = 0;
-  hid_t a;
-  GDS_H5_GOTO(ierr, done, a = H5Aopen(io->file, "gdsweep_format", H5P_DEFAULT),
-              "cannot open attribute gdsweep_format of '%s'", path);
-  herr_t st = H5Aread(a, H5T_NATIVE_INT, &format);
-  H5Aclose(a);
-  GDS_H5_GOTO(ierr, done, st, "cannot read attribute gdsweep_format of '%s'", path);
+  GDS_CALL_GOTO(ierr, done, gds_io_read_int_attr(io, "gdsweep_format", &format));
   if (format != GDS_IO_FORMAT) {
     ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
-                           "'%s' has gdsweep file format %d; this gdsweep reads format %d", path,
-                           format, GDS_IO_FORMAT);
+                           "'%s' has gdsweep file format %d; this gdsweep reads and resumes format %d (the "
+                           "analysis package reads both)", path, format, GDS_IO_FORMAT);
     goto done;
   }
-  GDS_CALL_GOTO(ierr, done, gds_io_attr_read_str(io->file, path, "fingerprint", &io->fingerprint));
-  GDS_H5_GOTO(ierr, done, a = H5Aopen(io->file, "complete", H5P_DEFAULT),
-              "cannot open attribute complete of '%s'", path);
-  st = H5Aread(a, H5T_NATIVE_INT, &io->complete);
-  H5Aclose(a);
-  GDS_H5_GOTO(ierr, done, st, "cannot read attribute complete of '%s'", path);
-
-  /* Shape from /results/w2 [op, sigma, alpha, alg, seed, T+1]; the rest must agree. */
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->w2, "/results/w2", 6));
-  for (int k = 0; k < GDS_IO_NAXES; k++) io->n[k] = (int)io->w2.dims[k];
-  io->T = (int)io->w2.dims[5] - 1;
-  io->npoints = 1;
-  for (int k = 0; k < GDS_IO_NAXES; k++) io->npoints *= io->n[k];
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->smean, "/results/sampler_mean", 7));
-  io->H = (int)io->smean.dims[5];
-  io->W = (int)io->smean.dims[6];
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->traj, "/results/trajectories", 9));
-  io->samples = (int)io->traj.dims[5];
-  io->n_ckpt = (int)io->traj.dims[6];
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->w2_mean, "/results/w2_mean", 6));
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->w2_cov, "/results/w2_cov", 6));
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->done, "/results/done", 5));
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->wall, "/provenance/wall_time", 5));
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->svar, "/results/sampler_variance", 7));
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->x0, "/problem/x0", 3));
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->pmean, "/problem/posterior_mean", 5));
-  GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->pvar, "/problem/posterior_variance", 4));
   {
-    const hsize_t *p = io->w2.dims, HW[2] = {(hsize_t)io->H, (hsize_t)io->W};
-    const hsize_t img[7] = {p[0], p[1], p[2], p[3], p[4], HW[0], HW[1]};
-    const hsize_t traj[9] = {p[0], p[1], p[2], p[3], p[4], io->traj.dims[5], io->traj.dims[6], HW[0], HW[1]};
-    const hsize_t x0[3] = {p[4], HW[0], HW[1]};
-    const hsize_t pm[5] = {p[0], p[1], p[4], HW[0], HW[1]};
-    const hsize_t pv[4] = {p[0], p[1], HW[0], HW[1]};
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->w2_mean, 6, p));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->w2_cov, 6, p));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->done, 5, p));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->wall, 5, p));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->svar, 7, img));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->traj, 9, traj));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->x0, 3, x0));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->pmean, 5, pm));
-    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->pvar, 4, pv));
+    char *proc = NULL;
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_read_str(io->file, path, "process", &proc));
+    io->sh.process = strcmp(proc, "vp_sde") ? GDS_PROCESS_DDPM : GDS_PROCESS_VP_SDE;
+    free(proc);
   }
-  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->v, io->n[GDS_IO_AXIS_OPERATOR]));
-  for (int i = 0; i < io->n[GDS_IO_AXIS_OPERATOR]; i++) io->v[i].id = io->v[i].space = H5I_INVALID_HID;
-  for (int i = 0; i < io->n[GDS_IO_AXIS_OPERATOR]; i++) {
+  GDS_CALL_GOTO(ierr, done, gds_io_attr_read_str(io->file, path, "fingerprint", &io->fingerprint));
+  GDS_CALL_GOTO(ierr, done, gds_io_read_int_attr(io, "complete", &io->complete));
+  GDS_CALL_GOTO(ierr, done, gds_io_read_grid(io));
+  io->npoints = 1;
+  for (int a = 0; a < GDS_IO_NAXES; a++) io->npoints *= (int64_t)io->sh.n[a];
+  for (int f = 0; f < GDS_IO_NFIELDS; f++) {
+    if (!gds_io_field_present(&io->sh, f)) continue;
+    hsize_t want[GDS_IO_MAXRANK];
+    int rank = gds_io_field_dims(&io->sh, f, want);
+    GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->f[f], gds_io_fields_[f].path, rank));
+    GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->f[f], rank, want));
+  }
+  const int nop = (int)io->sh.n[GDS_IO_AXIS_OPERATOR];
+  GDS_CALL_GOTO(ierr, done, GDS_ALLOC(io->v, nop ? nop : 1));
+  for (int i = 0; i < nop; i++) io->v[i].id = io->v[i].space = H5I_INVALID_HID;
+  for (int i = 0; i < nop; i++) {
     char name[64];
     snprintf(name, sizeof name, "/problem/op%d/v", i);
     GDS_CALL_GOTO(ierr, done, gds_io_dset_open(io, &io->v[i], name, 4));
-    const hsize_t want[2] = {io->w2.dims[1], io->w2.dims[4]};
+    const hsize_t want[2] = {io->sh.n[GDS_IO_AXIS_SIGMA], io->sh.n[GDS_IO_AXIS_SEED]};
     GDS_CALL_GOTO(ierr, done, gds_io_dset_expect(io, &io->v[i], 2, want));
   }
-  GDS_CALL_GOTO(ierr, done, gds_io_read_labels(io));
 
 done:
+  if (info != MPI_INFO_NULL) MPI_Info_free(&info);
   gds_io_close_id(&fapl, H5Pclose);
   if (ierr) H5Eclear2(H5E_DEFAULT);
   *out = io;
@@ -1052,14 +1447,16 @@ done:
 }
 
 /* Collective parallel open; every rank gets the worst code. */
-static int gds_io_open_parallel(const char *path, MPI_Comm comm, gds_io **out) {
+static int gds_io_open_parallel(const char *path, MPI_Comm comm, int lock_fd, gds_io **out) {
   gds_io *io = NULL;
   int ierr = gds_io_open_file(path, comm, &io);
   ierr = gds_io_agree(comm, ierr);
   if (ierr) {
     gds_io_free(io); /* collective H5Fclose, now on every rank that opened */
+    if (lock_fd >= 0) close(lock_fd);
     return ierr;
   }
+  io->lock_fd = lock_fd;
   *out = io;
   return GDS_SUCCESS;
 }
@@ -1067,22 +1464,38 @@ static int gds_io_open_parallel(const char *path, MPI_Comm comm, gds_io **out) {
 /* ------------------------------------------------------------------------------------ */
 /* Public: create / open / close                                                        */
 
-int gds_io_create(const char *path, MPI_Comm comm, const gds_sweep *sweep,
-                  const gds_schedule *sched, const gds_prior *prior, gds_operator *const *ops,
-                  const char *fingerprint, int force, gds_io **out) {
-  int rank = 0, size = 1, ierr = GDS_SUCCESS;
+int gds_io_create(const char *path, MPI_Comm comm, const gds_sweep *sweep, const gds_schedule *sched,
+                  const gds_prior *prior, gds_operator *const *ops, const char *fingerprint,
+                  const gds_io_create_options *opt, gds_io **out) {
+  int rank = 0, size = 1, ierr = GDS_SUCCESS, lock_fd = -1;
   if (!out || !path) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_create: path and out are required");
   *out = NULL;
   gds_io_h5_quiet();
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  if (rank == 0) ierr = gds_io_build(path, size, sweep, sched, prior, ops, fingerprint, force);
+  GDS_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  GDS_MPI_CALL(MPI_Comm_size(comm, &size));
+  if (rank == 0) ierr = gds_io_create_rank0(path, size, sweep, sched, prior, ops, fingerprint, opt, &lock_fd);
   /* Rank 0 decided (and printed why); the other ranks follow silently. */
-  if (MPI_Bcast(&ierr, 1, MPI_INT, 0, comm) != MPI_SUCCESS)
-    GDS_ERROR(GDS_ERR_RUNTIME, "MPI_Bcast failed creating '%s'", path);
+  int e = gds_io_bcast_decision(comm, &ierr);
+  if (e) {
+    if (lock_fd >= 0) close(lock_fd);
+    return e;
+  }
   if (ierr) return ierr;
-  GDS_CALL(gds_io_open_parallel(path, comm, out));
+  GDS_CALL(gds_io_open_parallel(path, comm, lock_fd, out));
   return GDS_SUCCESS;
+}
+
+/* Why `path` does not exist, for messages: a creation that was killed leaves its temporary. */
+static const char *gds_io_missing_hint(const char *path) {
+  char *rpath = gds_io_resolve(path), *tmp = rpath ? gds_io_tmp_path(rpath) : NULL;
+  struct stat st;
+  int left = tmp && stat(tmp, &st) == 0;
+  free(rpath);
+  free(tmp);
+  return left ? " (a run creating it was interrupted before the file was complete, leaving a hidden "
+                ".<name>.gdsweep-tmp beside it that the next run removes): start the sweep again without "
+                "--resume"
+              : "";
 }
 
 int gds_io_open_readonly(const char *path, gds_io **out) {
@@ -1090,11 +1503,17 @@ int gds_io_open_readonly(const char *path, gds_io **out) {
   if (!out || !path) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_open_readonly: path and out are required");
   *out = NULL;
   gds_io_h5_quiet();
-  if (stat(path, &st) != 0) GDS_ERROR(GDS_ERR_INPUT, "cannot open '%s': %s", path, strerror(errno));
+  if (stat(path, &st) != 0) {
+    int err = errno;
+    GDS_ERROR(GDS_ERR_INPUT, "cannot open '%s': %s%s", path, strerror(err), err == ENOENT ? gds_io_missing_hint(path) : "");
+  }
   if (S_ISDIR(st.st_mode)) GDS_ERROR(GDS_ERR_INPUT, "cannot open '%s': it is a directory", path);
   htri_t is = H5Fis_hdf5(path);
   H5Eclear2(H5E_DEFAULT);
-  if (is <= 0) GDS_ERROR(GDS_ERR_INPUT, "'%s' is not an HDF5 file (not a gdsweep output)", path);
+  if (is <= 0)
+    GDS_ERROR(GDS_ERR_INPUT, "'%s' is not an HDF5 file (not a gdsweep output%s)", path,
+              st.st_size == 0 ? "; it is empty: a run that crashed while creating it with an older gdsweep "
+                                "may have left it: delete it or use --force" : "");
   gds_io *io = NULL;
   int ierr = gds_io_open_file(path, MPI_COMM_NULL, &io);
   if (ierr) {
@@ -1106,40 +1525,56 @@ int gds_io_open_readonly(const char *path, gds_io **out) {
 }
 
 int gds_io_open_resume(const char *path, MPI_Comm comm, const char *fingerprint, gds_io **out) {
-  int rank = 0, ierr = GDS_SUCCESS;
+  int rank = 0, ierr = GDS_SUCCESS, lock_fd = -1;
   if (!out || !path) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_open_resume: path and out are required");
   *out = NULL;
   gds_io_h5_quiet();
-  MPI_Comm_rank(comm, &rank);
+  GDS_MPI_CALL(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
-    /* Decide on rank 0 with a serial open: one message, and no rank opens a wrong file. */
+    /* Decide on rank 0 with a serial open: one message, and no rank opens a wrong file. The
+     * lock first: a file another run is writing is not even read. */
     gds_io *ro = NULL;
     struct stat st;
     if (stat(path, &st) != 0 && errno == ENOENT)
       ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
-                             "'%s' does not exist: nothing to resume (run without --resume)", path);
+                             "'%s' does not exist: nothing to resume%s", path,
+                             *gds_io_missing_hint(path) ? gds_io_missing_hint(path) : " (run without --resume)");
     else
-      ierr = gds_io_open_readonly(path, &ro);
-    if (!ierr && strcmp(ro->fingerprint, fingerprint ? fingerprint : "") != 0)
+      ierr = gds_io_lock_existing(path, path, &lock_fd);
+    if (!ierr) ierr = gds_io_open_readonly(path, &ro);
+    if (!ierr && strcmp(ro->fingerprint, fingerprint ? fingerprint : "") != 0) {
+      /* Name an input file whose content changed (the fingerprint covers it), if any. */
+      char changed[4096] = "", *inputs = NULL;
+      if (H5Aexists(ro->file, "inputs") > 0 && !gds_io_attr_read_str(ro->file, path, "inputs", &inputs))
+        gds_sweep_inputs_changed(inputs, changed, sizeof changed);
+      free(inputs);
       ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
                              "cannot resume '%s': it holds a different sweep (file fingerprint %s, "
-                             "this sweep's fingerprint %s); use --force to start it over",
-                             path, ro->fingerprint, fingerprint ? fingerprint : "(none)");
+                             "this sweep's fingerprint %s)%s%s; use --force to start it over",
+                             path, ro->fingerprint, fingerprint ? fingerprint : "(none)",
+                             changed[0] ? ": " : "", changed);
+    }
     if (ro) gds_io_free(ro);
+    if (ierr && lock_fd >= 0) {
+      close(lock_fd);
+      lock_fd = -1;
+    }
   }
-  if (MPI_Bcast(&ierr, 1, MPI_INT, 0, comm) != MPI_SUCCESS)
-    GDS_ERROR(GDS_ERR_RUNTIME, "MPI_Bcast failed opening '%s'", path);
+  int e = gds_io_bcast_decision(comm, &ierr);
+  if (e) {
+    if (lock_fd >= 0) close(lock_fd);
+    return e;
+  }
   if (ierr) return ierr;
   gds_io *io = NULL;
-  GDS_CALL(gds_io_open_parallel(path, comm, &io));
+  GDS_CALL(gds_io_open_parallel(path, comm, lock_fd, &io));
 
   /* Provenance of the restart (collective metadata writes, flushed at once so that the file
    * on disk is consistent again before any rank starts writing points). */
   int count = 0;
   char empty[GDS_IO_TIMELEN] = "";
-  hid_t a = H5Aopen(io->file, "resume_count", H5P_DEFAULT), tstr = H5I_INVALID_HID;
-  if (a < 0 || H5Aread(a, H5T_NATIVE_INT, &count) < 0) ierr = GDS_IO_H5FAIL("cannot read attribute resume_count of '%s'", path);
-  if (a >= 0) H5Aclose(a);
+  hid_t tstr = H5I_INVALID_HID;
+  ierr = gds_io_read_int_attr(io, "resume_count", &count);
   count++;
   if (!ierr) ierr = gds_io_attr_update(io, "resume_count", H5T_NATIVE_INT, &count);
   if (!ierr && ((tstr = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(tstr, GDS_IO_TIMELEN) < 0))
@@ -1165,9 +1600,10 @@ int gds_io_close(gds_io **pio) {
     char now[GDS_IO_TIMELEN] = "";
     if (io->rank == 0) gds_io_now_iso(now);
     /* Attribute writes are collective: every rank must write the same bytes. */
-    MPI_Bcast(now, GDS_IO_TIMELEN, MPI_CHAR, 0, io->comm);
+    int e = MPI_Bcast(now, GDS_IO_TIMELEN, MPI_CHAR, 0, io->comm);
+    if (e != MPI_SUCCESS) ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Bcast");
     hid_t tstr = H5Tcopy(H5T_C_S1);
-    if (tstr < 0 || H5Tset_size(tstr, GDS_IO_TIMELEN) < 0) ierr = GDS_IO_H5FAIL("cannot create string type");
+    if (!ierr && (tstr < 0 || H5Tset_size(tstr, GDS_IO_TIMELEN) < 0)) ierr = GDS_IO_H5FAIL("cannot create string type");
     if (!ierr) ierr = gds_io_attr_update(io, "end_time", tstr, now);
     if (tstr >= 0) H5Tclose(tstr);
     ierr = gds_io_agree(io->comm, ierr);
@@ -1178,127 +1614,245 @@ int gds_io_close(gds_io **pio) {
   io->file = H5I_INVALID_HID;
   MPI_Comm comm = io->comm;
   io->comm = MPI_COMM_NULL;
-  gds_io_free(io); /* everything but the file and the communicator */
+  int lock_fd = io->lock_fd;
+  io->lock_fd = -1;
+  gds_io_free(io); /* everything but the file, the communicator and the lock */
   if (file >= 0 && H5Fclose(file) < 0 && !ierr) ierr = GDS_IO_H5FAIL("cannot close the output file");
   if (comm != MPI_COMM_NULL) {
     ierr = gds_io_agree(comm, ierr);
     MPI_Comm_free(&comm);
   }
+  if (lock_fd >= 0) close(lock_fd); /* after the last write */
   return ierr;
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* Raw data                                                                             */
 
-/* Write buf into ds at the block whose first nlead indices are lead[] (the remaining
- * dimensions whole): one hyperslab, one contiguous range of the file. */
-static int gds_io_write_block(gds_io *io, gds_io_dset *ds, int nlead, const hsize_t *lead,
-                              hid_t mtype, const void *buf) {
+/* A failed raw-data write: HDF5's MPI-IO driver only says "file write failed" (a short write),
+ * so name the likely cause from errno and the free space of the file's device. */
+static int gds_io_write_failed(gds_io *io, const char *what, size_t bytes) {
+  const int err = errno;
+  char cause[256] = "";
+  char *dir = gds_io_dirname(io->path);
+  struct statvfs vf;
+  if (err == ENOSPC || err == EDQUOT)
+    snprintf(cause, sizeof cause, " (%s)", strerror(err));
+  else if (dir && statvfs(dir, &vf) == 0 && (double)vf.f_bavail * vf.f_frsize < (double)bytes + 65536)
+    snprintf(cause, sizeof cause, " (no space left on the device of %s: %.3g MB free)", dir,
+             (double)vf.f_bavail * vf.f_frsize / 1e6);
+  free(dir);
+  return GDS_IO_H5FAIL("cannot write %zu bytes of '%s' in '%s'%s", bytes, what, io->path, cause);
+}
+
+/* Write buf into ds at the block whose first nlead indices are lead[], with n consecutive
+ * entries along dimension nlead−1 (the remaining dimensions whole): one hyperslab, one
+ * contiguous range of the file. */
+static int gds_io_write_slab(gds_io *io, gds_io_dset *ds, int nlead, const hsize_t *lead, hsize_t n, hid_t mtype,
+                             const void *buf) {
   hsize_t start[GDS_IO_MAXRANK], count[GDS_IO_MAXRANK], nelem = 1;
   if (!io->writable) GDS_ERROR(GDS_ERR_RUNTIME, "'%s' is open read-only: cannot write '%s'", io->path, ds->name);
   if (!buf) GDS_ERROR(GDS_ERR_RUNTIME, "no data given for '%s' in '%s'", ds->name, io->path);
+  if (ds->id < 0) GDS_ERROR(GDS_ERR_RUNTIME, "'%s' has no dataset '%s'", io->path, ds->name);
   for (int k = 0; k < ds->rank; k++) {
     if (k < nlead) {
-      if (lead[k] >= ds->dims[k])
-        GDS_ERROR(GDS_ERR_RUNTIME, "index %lld out of range 0..%lld along dimension %d of '%s' in '%s'",
-                  (long long)lead[k], (long long)ds->dims[k] - 1, k, ds->name, io->path);
+      hsize_t c = k == nlead - 1 ? n : 1;
+      if (lead[k] >= ds->dims[k] || c > ds->dims[k] - lead[k])
+        GDS_ERROR(GDS_ERR_RUNTIME, "indices %lld..%lld out of range 0..%lld along dimension %d of '%s' in '%s'",
+                  (long long)lead[k], (long long)(lead[k] + c) - 1, (long long)ds->dims[k] - 1, k, ds->name, io->path);
       start[k] = lead[k];
-      count[k] = 1;
+      count[k] = c;
     } else {
       start[k] = 0;
       count[k] = ds->dims[k];
-      nelem *= ds->dims[k];
     }
+    nelem *= count[k];
   }
   if (nelem == 0) return GDS_SUCCESS;
   GDS_H5(H5Sselect_hyperslab(ds->space, H5S_SELECT_SET, start, NULL, count, NULL),
          "cannot select a block of '%s' in '%s'", ds->name, io->path);
   hid_t mem = H5Screate_simple(1, &nelem, NULL);
   if (mem < 0) return GDS_IO_H5FAIL("cannot create a memory dataspace for '%s'", ds->name);
-  herr_t st = H5Dwrite(ds->id, mtype, mem, ds->space, io->dxpl, buf);
+  /* The reason is read from HDF5's error stack, which the next HDF5 call (a close) clears. */
+  const size_t bytes = (size_t)nelem * H5Tget_size(mtype);
+  errno = 0;
+  int ierr = H5Dwrite(ds->id, mtype, mem, ds->space, io->dxpl, buf) < 0 ? gds_io_write_failed(io, ds->name, bytes)
+                                                                         : GDS_SUCCESS;
   H5Sclose(mem);
-  if (st < 0) return GDS_IO_H5FAIL("cannot write '%s' in '%s'", ds->name, io->path);
-  return GDS_SUCCESS;
+  return ierr;
 }
 
 static hsize_t gds_io_idx(int i) { return i < 0 ? (hsize_t)-1 : (hsize_t)i; }
 
-int gds_io_write_x0(gds_io *io, int seed, const double *x0) {
-  const hsize_t lead[1] = {gds_io_idx(seed)};
-  GDS_CALL(gds_io_write_block(io, &io->x0, 1, lead, H5T_NATIVE_DOUBLE, x0));
+int gds_io_write_x0(gds_io *io, int seed0, int nseed, const double *x0) {
+  const hsize_t lead[1] = {gds_io_idx(seed0)};
+  GDS_CALL(gds_io_write_slab(io, &io->f[GDS_IO_F_X0], 1, lead, (hsize_t)nseed, H5T_NATIVE_DOUBLE, x0));
   return GDS_SUCCESS;
 }
 
-int gds_io_write_measurement(gds_io *io, int op, int sigma, int seed, const double *v) {
-  if (op < 0 || op >= io->n[GDS_IO_AXIS_OPERATOR])
+int gds_io_write_measurement(gds_io *io, int op, int sigma, int seed0, int nseed, const double *v) {
+  if (op < 0 || (hsize_t)op >= io->sh.n[GDS_IO_AXIS_OPERATOR])
     GDS_ERROR(GDS_ERR_RUNTIME, "operator index %d out of range writing a measurement in '%s'", op, io->path);
-  const hsize_t lead[2] = {gds_io_idx(sigma), gds_io_idx(seed)};
-  GDS_CALL(gds_io_write_block(io, &io->v[op], 2, lead, H5T_NATIVE_DOUBLE, v));
+  const hsize_t lead[2] = {gds_io_idx(sigma), gds_io_idx(seed0)};
+  GDS_CALL(gds_io_write_slab(io, &io->v[op], 2, lead, (hsize_t)nseed, H5T_NATIVE_DOUBLE, v));
   return GDS_SUCCESS;
 }
 
-int gds_io_write_posterior(gds_io *io, int op, int sigma, int seed, const double *mean,
-                           const double *var) {
-  const hsize_t lm[3] = {gds_io_idx(op), gds_io_idx(sigma), gds_io_idx(seed)};
-  GDS_CALL(gds_io_write_block(io, &io->pmean, 3, lm, H5T_NATIVE_DOUBLE, mean));
-  if (var) GDS_CALL(gds_io_write_block(io, &io->pvar, 2, lm, H5T_NATIVE_DOUBLE, var));
+int gds_io_write_posterior(gds_io *io, int op, int sigma, int seed0, int nseed, const double *pmean,
+                           const double *pvar) {
+  const hsize_t lm[3] = {gds_io_idx(op), gds_io_idx(sigma), gds_io_idx(seed0)};
+  GDS_CALL(gds_io_write_slab(io, &io->f[GDS_IO_F_PMEAN], 3, lm, (hsize_t)nseed, H5T_NATIVE_DOUBLE, pmean));
+  if (pvar) GDS_CALL(gds_io_write_slab(io, &io->f[GDS_IO_F_PVAR], 2, lm, 1, H5T_NATIVE_DOUBLE, pvar));
   return GDS_SUCCESS;
 }
 
-int gds_io_write_point(gds_io *io, const gds_point *p, const gds_point_result *r) {
-  if (!p || !r) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_write_point: point and result are required");
-  const hsize_t lead[5] = {gds_io_idx(p->op), gds_io_idx(p->sigma), gds_io_idx(p->alpha),
-                           gds_io_idx(p->alg), gds_io_idx(p->seed)};
+int gds_io_write_block(gds_io *io, const gds_io_block *b, const gds_io_block_result *r) {
+  if (!b || !r) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_write_block: block and result are required");
+  hsize_t lead[GDS_IO_NAXES];
+  for (int a = 0; a < GDS_IO_NAXES; a++) lead[a] = gds_io_idx(b->idx[a]);
   /* Refuse an incomplete result before writing any of it. */
-  int has_traj = io->samples > 0 && io->n_ckpt > 0;
-  if (!r->w2 || !r->w2_mean || !r->w2_cov || !r->sampler_mean || !r->sampler_variance ||
-      (has_traj && !r->trajectories))
-    GDS_ERROR(GDS_ERR_RUNTIME, "incomplete point result for '%s' (a curve, image or the "
-              "trajectories, with samples = %d, is missing)", io->path, io->samples);
-  GDS_CALL(gds_io_write_block(io, &io->w2, 5, lead, H5T_NATIVE_DOUBLE, r->w2));
-  GDS_CALL(gds_io_write_block(io, &io->w2_mean, 5, lead, H5T_NATIVE_DOUBLE, r->w2_mean));
-  GDS_CALL(gds_io_write_block(io, &io->w2_cov, 5, lead, H5T_NATIVE_DOUBLE, r->w2_cov));
-  GDS_CALL(gds_io_write_block(io, &io->smean, 5, lead, H5T_NATIVE_DOUBLE, r->sampler_mean));
-  GDS_CALL(gds_io_write_block(io, &io->svar, 5, lead, H5T_NATIVE_DOUBLE, r->sampler_variance));
-  if (has_traj)
-    GDS_CALL(gds_io_write_block(io, &io->traj, 5, lead, H5T_NATIVE_FLOAT, r->trajectories));
-  GDS_CALL(gds_io_write_block(io, &io->wall, 5, lead, H5T_NATIVE_DOUBLE, &r->wall_time));
-  /* Last: the flag vouches for everything above (see io.h on why there is no flush). */
+  int has_traj = io->sh.n[GDS_IO_D_SAMPLE] > 0 && io->sh.n[GDS_IO_D_CKPT] > 0;
+  if (!r->w2 || !r->w2_mean || !r->w2_cov || !r->w2_final || !r->w2_final_mean || !r->w2_final_cov ||
+      !r->sampler_mean || !r->sampler_variance || (has_traj && !r->trajectories))
+    GDS_ERROR(GDS_ERR_RUNTIME, "incomplete block result for '%s' (a curve, w2_final, an image or the trajectories, "
+              "with samples = %d, is missing)", io->path, (int)io->sh.n[GDS_IO_D_SAMPLE]);
+  const struct { int f; const void *buf; } w[] = {
+      {GDS_IO_F_W2, r->w2},
+      {GDS_IO_F_W2_MEAN, r->w2_mean},
+      {GDS_IO_F_W2_COV, r->w2_cov},
+      {GDS_IO_F_W2_FINAL, r->w2_final},
+      {GDS_IO_F_W2_FINAL_MEAN, r->w2_final_mean},
+      {GDS_IO_F_W2_FINAL_COV, r->w2_final_cov},
+      {GDS_IO_F_SMEAN, r->sampler_mean},
+      {GDS_IO_F_SVAR, r->sampler_variance},
+      {GDS_IO_F_TRAJ, has_traj ? r->trajectories : NULL},
+  };
+  for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
+    if (w[k].buf)
+      GDS_CALL(gds_io_write_slab(io, &io->f[w[k].f], GDS_IO_NAXES, lead, (hsize_t)b->nseed,
+                                 gds_io_mtype(gds_io_fields_[w[k].f].type), w[k].buf));
+  return GDS_SUCCESS;
+}
+
+/* Select the flat range [first, first+count) of ds's GDS_IO_NAXES dimensions (the grid; ds has
+ * exactly those), added to the current selection unless `reset`: a union of at most 2·9
+ * boxes, the largest first at each step. */
+static int gds_io_select_range(gds_io *io, gds_io_dset *ds, int64_t first, int64_t count, int reset) {
+  const int r = GDS_IO_NAXES;
+  hsize_t stride[GDS_IO_NAXES];
+  stride[r - 1] = 1;
+  for (int k = r - 2; k >= 0; k--) stride[k] = stride[k + 1] * ds->dims[k + 1];
+  hsize_t a = (hsize_t)first, b = (hsize_t)(first + count);
+  H5S_seloper_t op = reset ? H5S_SELECT_SET : H5S_SELECT_OR;
+  while (a < b) {
+    int j = 0; /* the coarsest dimension whose slabs start at a and fit */
+    while (j < r - 1 && (a % stride[j] != 0 || stride[j] > b - a)) j++;
+    hsize_t start[GDS_IO_NAXES], cnt[GDS_IO_NAXES], rem = a;
+    for (int k = 0; k < r; k++) {
+      start[k] = rem / stride[k];
+      rem %= stride[k];
+    }
+    hsize_t c = (b - a) / stride[j];
+    if (c > ds->dims[j] - start[j]) c = ds->dims[j] - start[j];
+    for (int k = 0; k < r; k++) cnt[k] = k < j ? 1 : k == j ? c : ds->dims[k];
+    GDS_H5(H5Sselect_hyperslab(ds->space, op, start, NULL, cnt, NULL), "cannot select points of '%s' in '%s'",
+           ds->name, io->path);
+    op = H5S_SELECT_OR;
+    a += c * stride[j];
+  }
+  return GDS_SUCCESS;
+}
+
+int gds_io_write_done(gds_io *io, int nrun, const int64_t *first, const int64_t *count, const unsigned char *done,
+                      const double *wall) {
+  if (!io->writable) GDS_ERROR(GDS_ERR_RUNTIME, "'%s' is open read-only: cannot write done flags", io->path);
+  if (!done || nrun < 0 || (nrun && (!first || !count)))
+    GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_write_done: runs and done flags are required");
+  hsize_t n = 0;
+  for (int k = 0; k < nrun; k++) {
+    if (first[k] < 0 || count[k] < 0 || first[k] + count[k] > io->npoints || (k && first[k] < first[k - 1] + count[k - 1]))
+      GDS_ERROR(GDS_ERR_RUNTIME, "points %lld..%lld out of range 0..%lld or out of order in '%s'", (long long)first[k],
+                (long long)(first[k] + count[k]) - 1, (long long)io->npoints - 1, io->path);
+    n += (hsize_t)count[k];
+  }
+  if (n == 0) return GDS_SUCCESS;
+  hid_t mem = H5Screate_simple(1, &n, NULL);
+  if (mem < 0) return GDS_IO_H5FAIL("cannot create a memory dataspace");
+  int ierr = GDS_SUCCESS;
+  /* wall first: done vouches for it too. HDF5 transfers a union of hyperslabs in increasing
+   * file order, which is the order of the (sorted, disjoint) runs in memory. */
+  const struct { int f; hid_t mtype; const void *buf; } w[2] = {{GDS_IO_F_WALL, H5T_NATIVE_DOUBLE, wall},
+                                                              {GDS_IO_F_DONE, H5T_NATIVE_UCHAR, done}};
+  for (int k = 0; k < 2 && !ierr; k++) {
+    if (!w[k].buf) continue;
+    gds_io_dset *ds = &io->f[w[k].f];
+    int first_sel = 1;
+    for (int r = 0; r < nrun && !ierr; r++) {
+      if (!count[r]) continue;
+      ierr = gds_io_select_range(io, ds, first[r], count[r], first_sel);
+      first_sel = 0;
+    }
+    const size_t bytes = (size_t)n * H5Tget_size(w[k].mtype);
+    errno = 0;
+    if (!ierr && H5Dwrite(ds->id, w[k].mtype, mem, ds->space, io->dxpl, w[k].buf) < 0)
+      ierr = gds_io_write_failed(io, ds->name, bytes);
+  }
+  H5Sclose(mem);
+  return ierr;
+}
+
+int gds_io_write_point(gds_io *io, const int idx[GDS_IO_NAXES], const gds_io_block_result *r, double wall) {
+  gds_io_block b;
+  memcpy(b.idx, idx, sizeof b.idx);
+  b.nseed = 1;
+  for (int a = 0; a < GDS_IO_NAXES; a++)
+    if (idx[a] < 0 || (hsize_t)idx[a] >= io->sh.n[a])
+      GDS_ERROR(GDS_ERR_RUNTIME, "index %d out of range 0..%d along axis %s of '%s'", idx[a], (int)io->sh.n[a] - 1,
+                gds_io_axis_name(a), io->path);
+  GDS_CALL(gds_io_write_block(io, &b, r));
+  int n[GDS_IO_NAXES];
+  for (int a = 0; a < GDS_IO_NAXES; a++) n[a] = (int)io->sh.n[a];
   const unsigned char one = 1;
-  GDS_CALL(gds_io_write_block(io, &io->done, 5, lead, H5T_NATIVE_UCHAR, &one));
+  const int64_t first = gds_io_point_index(n, idx), count = 1;
+  GDS_CALL(gds_io_write_done(io, 1, &first, &count, &one, &wall));
   return GDS_SUCCESS;
 }
 
 int gds_io_read_done(gds_io *io, unsigned char *done) {
   if (!io || !done) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_read_done: io and done are required");
   if (io->npoints == 0) return GDS_SUCCESS;
-  GDS_H5(H5Dread(io->done.id, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, io->dxpl, done),
-         "cannot read '/results/done' in '%s'", io->path);
+  gds_io_dset *ds = &io->f[GDS_IO_F_DONE];
+  GDS_H5(H5Sselect_all(ds->space), "cannot select '/results/done' in '%s'", io->path);
+  GDS_H5(H5Dread(ds->id, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, io->dxpl, done), "cannot read '/results/done' in '%s'",
+         io->path);
   return GDS_SUCCESS;
 }
 
 int gds_io_mark_complete(gds_io *io) {
-  int ierr = GDS_SUCCESS, missing = 0;
+  int ierr = GDS_SUCCESS;
+  int64_t missing = 0;
   unsigned char *done = NULL;
   if (!io->writable) GDS_ERROR(GDS_ERR_RUNTIME, "'%s' is open read-only: cannot mark it complete", io->path);
-  /* MPI-IO makes other ranks' writes visible after sync + barrier (+ sync by the reader). */
-  if (H5Fflush(io->file, H5F_SCOPE_GLOBAL) < 0) ierr = GDS_IO_H5FAIL("cannot flush '%s'", io->path);
-  MPI_Barrier(io->comm);
-  if (!ierr && H5Fflush(io->file, H5F_SCOPE_GLOBAL) < 0) ierr = GDS_IO_H5FAIL("cannot flush '%s'", io->path);
+  /* Rank 0 reads the done flags once every rank is here (has finished its writes). In a run it
+   * wrote them itself; done flags of other ranks are visible after the barrier on POSIX-
+   * consistent file systems (no MPI_File_sync needed: no fsync of the whole file here). */
+  int e = MPI_Barrier(io->comm);
+  if (e != MPI_SUCCESS) ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Barrier");
   if (!ierr && io->rank == 0) {
     ierr = GDS_ALLOC(done, io->npoints);
     if (!ierr) ierr = gds_io_read_done(io, done);
     for (int64_t i = 0; !ierr && i < io->npoints; i++) missing += !done[i];
     if (!ierr && missing)
       ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__,
-                             "cannot mark '%s' complete: %d of %lld points are not done", io->path,
-                             missing, (long long)io->npoints);
+                             "cannot mark '%s' complete: %lld of %lld points are not done", io->path,
+                             (long long)missing, (long long)io->npoints);
     free(done);
   }
   ierr = gds_io_agree(io->comm, ierr);
   if (ierr) return ierr;
   const int one = 1;
   ierr = gds_io_attr_update(io, "complete", H5T_NATIVE_INT, &one);
+  /* One sync of data and metadata: `complete` = 1 vouches for results on disk. */
   if (!ierr && H5Fflush(io->file, H5F_SCOPE_GLOBAL) < 0) ierr = GDS_IO_H5FAIL("cannot flush '%s'", io->path);
   ierr = gds_io_agree(io->comm, ierr);
   if (!ierr) io->complete = 1;
@@ -1311,33 +1865,30 @@ int gds_io_mark_complete(gds_io *io) {
 int gds_io_get_info(const gds_io *io, gds_io_info *info) {
   if (!io || !info) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_get_info: io and info are required");
   memset(info, 0, sizeof *info);
-  for (int k = 0; k < GDS_IO_NAXES; k++) info->n[k] = io->n[k];
+  for (int k = 0; k < GDS_IO_NAXES; k++) info->n[k] = (int)io->sh.n[k];
   info->npoints = io->npoints;
-  info->T = io->T;
-  info->H = io->H;
-  info->W = io->W;
-  info->samples = io->samples;
-  info->n_ckpt = io->n_ckpt;
+  info->process = io->sh.process;
+  info->ntime = (int)io->sh.n[GDS_IO_D_TIME];
+  info->T = info->ntime - 1;
+  info->H = (int)io->sh.n[GDS_IO_D_ROW];
+  info->W = (int)io->sh.n[GDS_IO_D_COL];
+  info->samples = (int)io->sh.n[GDS_IO_D_SAMPLE];
+  info->n_ckpt = (int)io->sh.n[GDS_IO_D_CKPT];
   info->complete = io->complete;
   return GDS_SUCCESS;
 }
 
-const char *gds_io_axis_name(int axis) {
-  static const char *const names[GDS_IO_NAXES] = {"operator", "sigma", "alpha_dps", "algorithm", "seed"};
-  return (axis >= 0 && axis < GDS_IO_NAXES) ? names[axis] : NULL;
-}
+const char *gds_io_axis_name(int axis) { return (axis >= 0 && axis < GDS_IO_NAXES) ? gds_io_dims_[axis].name : NULL; }
 
 int gds_io_axis_label(const gds_io *io, int axis, int i, char *buf, size_t len) {
   if (!io || !buf || !len) GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_axis_label: io and buf are required");
-  if (axis < 0 || axis >= GDS_IO_NAXES || i < 0 || i >= io->n[axis])
+  if (axis < 0 || axis >= GDS_IO_NAXES || i < 0 || (hsize_t)i >= io->sh.n[axis])
     GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_axis_label: no entry %d on axis %d of '%s'", i, axis, io->path);
-  switch (axis) {
-  case GDS_IO_AXIS_OPERATOR: snprintf(buf, len, "%s", io->op_name[i]); break;
-  case GDS_IO_AXIS_SIGMA: gds_format_double(io->sigma[i], buf, (int)len); break;
-  case GDS_IO_AXIS_ALPHA: gds_format_double(io->alpha[i], buf, (int)len); break;
-  case GDS_IO_AXIS_ALGORITHM: snprintf(buf, len, "%s", io->alg_name[i]); break;
-  default: snprintf(buf, len, "%lld", (long long)io->seed[i]); break;
-  }
+  if (io->str[axis]) snprintf(buf, len, "%s", io->str[axis][i]);
+  else if (io->num[axis]) gds_format_double(io->num[axis][i], buf, (int)len);
+  else if (io->inum[axis]) snprintf(buf, len, "%lld", (long long)io->inum[axis][i]);
+  else GDS_ERROR(GDS_ERR_RUNTIME, "gds_io_axis_label: no labels for axis %d of '%s' (labels are read by "
+                 "gds_io_open_readonly)", axis, io->path);
   return GDS_SUCCESS;
 }
 

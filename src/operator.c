@@ -22,6 +22,9 @@ typedef struct gds_operator_impl {
   fftw_plan fwd, bwd;
 } gds_operator_impl;
 
+/* Longest motion blur: 10^8 kernel points take about a second to splat. */
+#define GDS_OP_MOTION_MAX_LENGTH 1e7
+
 static const char *const gds_operator_names_[] = {"identity", "gaussian_blur", "motion_blur",
                                                   "inpainting", "super_resolution"};
 
@@ -188,6 +191,10 @@ int gds_operator_spec_check(const gds_operator_spec *s, int H, int W, char *why,
       snprintf(why, (size_t)len, "length = %g overflows: its kernel has 10·ceil(length)+1 = %.4g points, "
                "more than the int range allows (%d); length must be at most %d",
                s->length, 10.0 * ceil(s->length) + 1, INT_MAX, (INT_MAX - 1) / 10);
+    else if (s->length > GDS_OP_MOTION_MAX_LENGTH)
+      snprintf(why, (size_t)len, "length = %g is too long: at most %g pixels (its kernel would have %.4g "
+               "points to splat, and a segment that long wraps around any image many times)", s->length,
+               GDS_OP_MOTION_MAX_LENGTH, 10.0 * ceil(s->length) + 1);
     else if (!isfinite(s->angle))
       snprintf(why, (size_t)len, "angle must be a finite number, got %g", s->angle);
     break;
@@ -202,13 +209,34 @@ int gds_operator_spec_check(const gds_operator_spec *s, int H, int W, char *why,
     else if (s->mask != GDS_MASK_RANDOM && s->mask != GDS_MASK_BOX && s->mask != GDS_MASK_FILE)
       snprintf(why, (size_t)len, "unknown mask kind %d", (int)s->mask);
     else {
-      unsigned char *mask;
       int m = 0;
-      GDS_CALL(GDS_ALLOC(mask, (size_t)H * W));
-      int ierr = gds_operator_mask_fill(s, H, W, mask, &m, why, len);
-      free(mask);
-      if (ierr == GDS_ERR_INPUT) return ierr;
-      GDS_CALL(ierr);
+      if (s->mask == GDS_MASK_BOX) {
+        m = H * W - s->box[2] * s->box[3]; /* the box is inside the image */
+      } else if (s->mask == GDS_MASK_RANDOM) {
+        /* Is some pixel kept? Prefixes of the mask's uniforms, doubling: almost always the
+         * first one answers, without building a d-pixel mask. */
+        const size_t d = (size_t)H * W;
+        double *u = NULL;
+        for (size_t n = d < 4096 ? d : 4096; !m; n = 2 * n < d ? 2 * n : d) {
+          double *bigger = realloc(u, n * sizeof *u);
+          if (!bigger) {
+            free(u);
+            GDS_ERROR(GDS_ERR_RUNTIME, "out of memory checking a random mask of %zu pixels", d);
+          }
+          u = bigger;
+          gds_rng_uniform(gds_rng_key_make(GDS_STREAM_MASK, s->mask_seed, 0), 0, n, u);
+          for (size_t i = 0; i < n && !m; i++) m = u[i] < s->keep;
+          if (n == d) break;
+        }
+        free(u);
+      } else {
+        unsigned char *mask;
+        GDS_CALL(GDS_ALLOC(mask, (size_t)H * W));
+        int ierr = gds_operator_mask_fill(s, H, W, mask, &m, why, len);
+        free(mask);
+        if (ierr == GDS_ERR_INPUT) return ierr;
+        GDS_CALL(ierr);
+      }
       if (m == 0) {
         if (s->mask == GDS_MASK_RANDOM)
           snprintf(why, (size_t)len, "the mask is empty: keep = %g with mask_seed %llu observes none of the "
@@ -262,6 +290,33 @@ static int gds_operator_setup_convolution(gds_operator *op) {
   return GDS_SUCCESS;
 }
 
+static gds_structure gds_operator_structure_of(const gds_operator_spec *spec) {
+  switch (spec->type) {
+  case GDS_OP_INPAINTING: return GDS_STRUCTURE_DENSE;
+  case GDS_OP_SUPER_RESOLUTION: return GDS_STRUCTURE_FOURIER_BLOCK;
+  default: return GDS_STRUCTURE_FOURIER_DIAGONAL;
+  }
+}
+
+void gds_operator_describe(const gds_operator_spec *spec, int H, int W, gds_operator *out) {
+  memset(out, 0, sizeof *out);
+  out->spec = *spec;
+  out->structure = gds_operator_structure_of(spec);
+  out->H = H;
+  out->W = W;
+  out->d = out->m = H * W;
+  out->mh = H;
+  out->mw = W;
+  if (spec->type == GDS_OP_SUPER_RESOLUTION && spec->factor > 0) {
+    out->mh = H / spec->factor;
+    out->mw = W / spec->factor;
+    out->m = out->mh * out->mw;
+  } else if (spec->type == GDS_OP_INPAINTING) {
+    out->m = -1; /* not counted */
+  }
+  gds_operator_spec_name(spec, out->name, sizeof out->name);
+}
+
 int gds_operator_create(const gds_operator_spec *spec, int H, int W, gds_operator **out) {
   gds_operator *op;
   int ierr;
@@ -294,7 +349,7 @@ int gds_operator_create(const gds_operator_spec *spec, int H, int W, gds_operato
     GDS_CALL_GOTO(ierr, fail, gds_operator_setup_convolution(op));
     break;
   case GDS_OP_INPAINTING:
-    op->structure = GDS_STRUCTURE_DENSE;
+    op->structure = gds_operator_structure_of(spec);
     GDS_CALL_GOTO(ierr, fail, gds_operator_make_mask(op));
     break;
   case GDS_OP_SUPER_RESOLUTION:

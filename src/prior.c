@@ -2,9 +2,11 @@
 #include "gdsweep/prior.h"
 
 #include "gdsweep/error.h"
+#include "gdsweep/npy.h"
 #include "gdsweep/rng.h"
 
 #include <fftw3.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,129 @@ cleanup:
   return ierr;
 }
 
+/* Path of a file given relative to base_dir (malloc'ed). */
+static char *gds_prior_path(const char *base_dir, const char *rel) {
+  if (rel[0] != '/' && base_dir && base_dir[0]) {
+    size_t n = strlen(base_dir) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", base_dir, rel);
+    return p;
+  }
+  return gds_strdup(rel);
+}
+
+int gds_prior_spectrum_load(const char *path, int *H, int *W, gds_prior_basis *basis, double **lambda,
+                            char *why, size_t len) {
+  gds_npy a;
+  *lambda = NULL;
+  int ierr = gds_npy_read(path, &a, why, len);
+  if (ierr) return ierr;
+  if (a.ndim > 2 || (a.ndim == 2 && (a.shape[0] < 1 || a.shape[1] < 1))) {
+    char shape[128] = "";
+    for (int i = 0; i < a.ndim; i++)
+      snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", i ? ", " : "", (long long)a.shape[i]);
+    snprintf(why, len, "%s has shape (%s): expected a 1-D array of n eigenvalues or a 2-D [H, W] spectrum", path, shape);
+    gds_npy_free(&a);
+    return GDS_ERR_INPUT;
+  }
+  for (int64_t i = 0; i < a.n; i++) {
+    const double x = a.data[i];
+    const char *bad = isnan(x) ? "NaN" : !isfinite(x) ? "infinite" : x < 0 ? "negative" : x > 1e150 ? "too large" : NULL;
+    if (bad) {
+      snprintf(why, len, "%s: eigenvalue %lld is %s (%g); eigenvalues must be finite, >= 0%s", path, (long long)i,
+               bad, x, x > 1e150 && isfinite(x) ? " and at most 1e150 (larger ones overflow)" : "");
+      gds_npy_free(&a);
+      return GDS_ERR_INPUT;
+    }
+    if (x == 0) a.data[i] = 0; /* −0 */
+  }
+  if (a.ndim == 2) {
+    /* A real stationary field has λ(ξ) = λ(−ξ); rounding of a computed |fft2|² is forgiven. */
+    const int64_t h = a.shape[0], w = a.shape[1];
+    double mx = 0;
+    for (int64_t i = 0; i < a.n; i++) mx = a.data[i] > mx ? a.data[i] : mx;
+    for (int64_t q = 0; q < h; q++)
+      for (int64_t r = 0; r < w; r++) {
+        double *x = &a.data[q * w + r], *y = &a.data[((h - q) % h) * w + (w - r) % w];
+        if (fabs(*x - *y) > 1e-9 * mx) {
+          snprintf(why, len, "%s: not the spectrum of a real stationary field: λ[%lld, %lld] = %g but λ[%lld, %lld] = "
+                   "%g (fft2 order: λ(ξ) must equal λ(−ξ))", path, (long long)q, (long long)r, *x,
+                   (long long)((h - q) % h), (long long)((w - r) % w), *y);
+          gds_npy_free(&a);
+          return GDS_ERR_INPUT;
+        }
+        const double m = 0.5 * (*x + *y);
+        *x = *y = m;
+      }
+    *H = (int)h;
+    *W = (int)w;
+    *basis = GDS_PRIOR_BASIS_FOURIER;
+  } else {
+    *H = 1;
+    *W = (int)a.n;
+    *basis = GDS_PRIOR_BASIS_EIGEN;
+  }
+  *lambda = a.data; /* ownership passes to the caller */
+  return GDS_SUCCESS;
+}
+
+/* A prior given by its eigenvalues (SPEC §7.6). Fourier basis: the texton t with DFT(t) = sqrt(λ)
+ * (real since λ is symmetric), t = IDFT(sqrt λ); eigenbasis: texton = sqrt(λ) per coordinate. */
+static int gds_prior_from_spectrum(const gds_prior_options *opt, gds_prior *p) {
+  char why[1024];
+  int h = 0, w = 0, ierr = GDS_SUCCESS;
+  gds_prior_basis basis;
+  double *lam = NULL;
+  char *path = gds_prior_path(opt->base_dir, opt->spectrum);
+  if (!path) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
+  ierr = gds_prior_spectrum_load(path, &h, &w, &basis, &lam, why, sizeof why);
+  snprintf(p->name, sizeof p->name, "spectrum:%s", opt->spectrum);
+  free(path);
+  if (ierr) GDS_ERROR(GDS_ERR_INPUT, "prior: %s", why);
+  if (h != p->H || w != p->W) {
+    free(lam);
+    GDS_ERROR(GDS_ERR_INPUT, "prior: the spectrum is %d x %d but the prior size is %d x %d", h, w, p->H, p->W);
+  }
+  if (!isfinite(opt->spectrum_mean) || fabs(opt->spectrum_mean) > 1e150) {
+    free(lam);
+    GDS_ERROR(GDS_ERR_INPUT, "prior: mean = %g must be finite with |mean| <= 1e150", opt->spectrum_mean);
+  }
+  const size_t d = (size_t)h * w, Wh = (size_t)w / 2 + 1;
+  p->basis = basis;
+  p->mean = opt->spectrum_mean;
+  memcpy(p->spectrum, lam, sizeof(double) * d);
+  free(lam);
+  for (size_t k = 0; k < d; k++) p->texture[k] = p->mean;
+  if (basis == GDS_PRIOR_BASIS_EIGEN) {
+    for (size_t k = 0; k < d; k++) p->texton[k] = sqrt(p->spectrum[k]);
+    return GDS_SUCCESS;
+  }
+  fftw_complex *half = fftw_alloc_complex((size_t)h * Wh);
+  double *t = fftw_alloc_real(d);
+  fftw_plan plan = NULL;
+  if (!half || !t) {
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory (spectrum prior)");
+    goto done;
+  }
+  plan = fftw_plan_dft_c2r_2d(h, w, half, t, FFTW_ESTIMATE);
+  if (!plan) {
+    ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "FFTW planning failed (%dx%d)", h, w);
+    goto done;
+  }
+  for (size_t q = 0; q < (size_t)h; q++)
+    for (size_t r = 0; r < Wh; r++) {
+      half[q * Wh + r][0] = sqrt(p->spectrum[q * (size_t)w + r]);
+      half[q * Wh + r][1] = 0;
+    }
+  fftw_execute(plan); /* unnormalised inverse: d·t */
+  for (size_t k = 0; k < d; k++) p->texton[k] = t[k] / (double)d;
+done:
+  if (plan) fftw_destroy_plan(plan);
+  fftw_free(half);
+  fftw_free(t);
+  return ierr;
+}
+
 /* SPEC §1: m = mean(u), t = (u − m)/sqrt(d), λ(ξ) = |DFT(t)(ξ)|², λ(0) = 0; white prior:
  * μ = mean·1, t = std·δ_0, λ ≡ std². */
 int gds_prior_create(const gds_prior_options *opt, gds_prior **out) {
@@ -67,7 +192,15 @@ int gds_prior_create(const gds_prior_options *opt, gds_prior **out) {
     if (!(opt->white_std > 0) || !isfinite(opt->white_std) || !isfinite(opt->white_mean))
       GDS_ERROR(GDS_ERR_INPUT, "prior white: std must be finite and > 0 and mean finite (got std=%g, mean=%g)",
                 opt->white_std, opt->white_mean);
-  } else if (!opt->texture || !opt->texture[0]) {
+    /* Σ = std²·I must be a normal double; |mean|² must not overflow (W2 of the means). */
+    const double v = opt->white_std * opt->white_std;
+    if (v < DBL_MIN || !isfinite(v))
+      GDS_ERROR(GDS_ERR_INPUT, "prior white: std = %g %s: std² = %g is not a normal double; std must lie in "
+                "[1.5e-154, 1.3e154]", opt->white_std, v < DBL_MIN ? "underflows" : "overflows", v);
+    if (fabs(opt->white_mean) > 1e150)
+      GDS_ERROR(GDS_ERR_INPUT, "prior white: mean = %g overflows (its square exceeds the largest double); "
+                "|mean| must be at most 1e150", opt->white_mean);
+  } else if ((!opt->texture || !opt->texture[0]) && (!opt->spectrum || !opt->spectrum[0])) {
     GDS_ERROR(GDS_ERR_INPUT, "prior: no texture given (\"builtin:<name>\" or a PNG/PGM path)");
   }
   const int H = opt->H, W = opt->W;
@@ -95,6 +228,11 @@ int gds_prior_create(const gds_prior_options *opt, gds_prior **out) {
     return GDS_SUCCESS;
   }
 
+  if (opt->spectrum && opt->spectrum[0]) {
+    GDS_CALL_GOTO(ierr, fail, gds_prior_from_spectrum(opt, p));
+    *out = p;
+    return GDS_SUCCESS;
+  }
   snprintf(p->name, sizeof p->name, "%s", opt->texture);
   GDS_CALL_GOTO(ierr, fail, gds_prior_texture(opt, p->texture));
   if (opt->periodic) GDS_CALL_GOTO(ierr, fail, gds_texture_periodic_component(H, W, p->texture));
@@ -143,6 +281,10 @@ int gds_prior_sample(const gds_prior *p, int64_t seed, double *x0) {
   const int H = p->H, W = p->W;
   const size_t d = (size_t)H * W, Wh = (size_t)W / 2 + 1;
   gds_rng_normal(gds_rng_key_make(GDS_STREAM_X0, (uint64_t)seed, 0), 0, d, x0);
+  if (p->basis == GDS_PRIOR_BASIS_EIGEN) { /* Σ = diag(λ): x0 = μ + sqrt(λ) ⊙ w */
+    for (size_t k = 0; k < d; k++) x0[k] = p->mean + p->texton[k] * x0[k];
+    return GDS_SUCCESS;
+  }
   if (p->white) {
     /* t = std·δ_0, so t ⊛ w = std·w exactly (no FFT rounding). */
     const double s = p->texton[0];

@@ -2,11 +2,13 @@
  * (one per mapping) validates it. Only the first error is reported, as
  * FILE:LINE: key.path: what is wrong, and what would be valid. */
 #include "gdsweep/sweep.h"
+#include "gdsweep/law.h"
 #include "gdsweep/prior.h"
 
 #include "gdsweep/error.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /* Enum fields are written through an int (SW_ENUM). */
@@ -98,6 +102,102 @@ static void sw_join(const char *const *names, char *buf, size_t len) {
     size_t used = strlen(buf);
     snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
   }
+}
+
+/* ---- SHA-256 (FIPS 180-4): fingerprints and the content of input files ---------------- */
+
+static uint32_t sw_ror(uint32_t x, int r) { return (x >> r) | (x << (32 - r)); }
+
+static void sw_sha256_block(uint32_t h[8], const unsigned char *p) {
+  static const uint32_t K[64] = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  uint32_t w[64], a[8];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+  for (int i = 16; i < 64; i++) {
+    uint32_t s0 = sw_ror(w[i - 15], 7) ^ sw_ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = sw_ror(w[i - 2], 17) ^ sw_ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  memcpy(a, h, sizeof a);
+  for (int i = 0; i < 64; i++) {
+    uint32_t t1 = a[7] + (sw_ror(a[4], 6) ^ sw_ror(a[4], 11) ^ sw_ror(a[4], 25)) +
+                  ((a[4] & a[5]) ^ (~a[4] & a[6])) + K[i] + w[i];
+    uint32_t t2 = (sw_ror(a[0], 2) ^ sw_ror(a[0], 13) ^ sw_ror(a[0], 22)) +
+                  ((a[0] & a[1]) ^ (a[0] & a[2]) ^ (a[1] & a[2]));
+    memmove(a + 1, a, 7 * sizeof *a);
+    a[4] += t1;
+    a[0] = t1 + t2;
+  }
+  for (int i = 0; i < 8; i++) h[i] += a[i];
+}
+
+typedef struct sw_sha256_ctx {
+  uint32_t h[8];
+  unsigned char buf[64];
+  size_t nbuf;
+  uint64_t total;
+} sw_sha256_ctx;
+
+static void sw_sha256_init(sw_sha256_ctx *x) {
+  static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  memcpy(x->h, h0, sizeof h0);
+  x->nbuf = 0;
+  x->total = 0;
+}
+
+static void sw_sha256_update(sw_sha256_ctx *x, const unsigned char *p, size_t n) {
+  x->total += n;
+  while (n) {
+    size_t k = 64 - x->nbuf < n ? 64 - x->nbuf : n;
+    if (x->nbuf == 0 && n >= 64) { /* whole blocks straight from the input */
+      sw_sha256_block(x->h, p);
+      p += 64, n -= 64;
+      continue;
+    }
+    memcpy(x->buf + x->nbuf, p, k);
+    x->nbuf += k, p += k, n -= k;
+    if (x->nbuf == 64) sw_sha256_block(x->h, x->buf), x->nbuf = 0;
+  }
+}
+
+static void sw_sha256_hex(sw_sha256_ctx *x, char hex[65]) {
+  const uint64_t bits = x->total * 8;
+  unsigned char pad[72] = {0x80};
+  size_t np = (x->nbuf < 56 ? 56 : 120) - x->nbuf;
+  for (int i = 0; i < 8; i++) pad[np + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+  sw_sha256_update(x, pad, np + 8);
+  for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", (unsigned)x->h[i]);
+}
+
+/* SHA-256 of a file's bytes as hex; `why` says what failed (errno text). */
+static int sw_hash_file(const char *path, char hex[65], const char **why) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *why = strerror(errno);
+    return GDS_ERR_INPUT;
+  }
+  sw_sha256_ctx x;
+  sw_sha256_init(&x);
+  unsigned char buf[65536];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0) sw_sha256_update(&x, buf, got);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    *why = "read error";
+    return GDS_ERR_INPUT;
+  }
+  sw_sha256_hex(&x, hex);
+  return GDS_SUCCESS;
 }
 
 /* ---- schema: one table of fields per mapping ---------------------------------------- */
@@ -526,12 +626,22 @@ static int sw_resolve_file(const sw_ctx *c, const yaml_node_t *n, const char *pa
   FILE *f = NULL;
   const char *why = NULL;
   if (stat(out, &st)) why = strerror(errno);
-  else if (!S_ISREG(st.st_mode)) why = "not a regular file";
+  else if (S_ISDIR(st.st_mode)) why = "it is a directory, not a file";
+  else if (!S_ISREG(st.st_mode)) why = "not a regular file (a FIFO, device or socket)";
   else if (!(f = fopen(out, "rb"))) why = strerror(errno);
   if (why)
     return sw_fail(c, n, path, "cannot read '%s': %s (relative paths are resolved against the "
                    "directory of the sweep file)", out, why);
   fclose(f);
+  return GDS_SUCCESS;
+}
+
+/* The content of an input file enters the fingerprint (a changed texture or mask at the same
+ * path is a different sweep). */
+static int sw_hash_input(const sw_ctx *c, const yaml_node_t *n, const char *path, const char *file,
+                         char hex[65]) {
+  const char *why = NULL;
+  if (sw_hash_file(file, hex, &why)) return sw_fail(c, n, path, "cannot read '%s': %s", file, why);
   return GDS_SUCCESS;
 }
 
@@ -553,12 +663,15 @@ static const sw_field sw_top_fields[] = {
     [TOP_OUTPUT] = {.key = "output", .kind = SW_NODE},
 };
 
-enum { PRIOR_TEXTURE, PRIOR_WHITE, PRIOR_SIZE, PRIOR_PERIODIC };
+enum { PRIOR_TEXTURE, PRIOR_WHITE, PRIOR_SPECTRUM, PRIOR_MEAN, PRIOR_SIZE, PRIOR_PERIODIC };
 static const sw_field sw_prior_fields[] = {
     [PRIOR_TEXTURE] = {.key = "texture", .kind = SW_STR, .off = SW_OFF(texture), .cap = 4096,
                        .example = "texture: builtin:fabric"},
     [PRIOR_WHITE] = {.key = "white", .kind = SW_NODE, .example = "white: {std: 0.2, mean: 0.5}"},
-    [PRIOR_SIZE] = {.key = "size", .kind = SW_NODE, .required = 1, .example = "size: [64, 64]"},
+    [PRIOR_SPECTRUM] = {.key = "spectrum", .kind = SW_STR, .off = SW_OFF(spectrum), .cap = 4096,
+                        .example = "spectrum: eigenvalues.npy"},
+    [PRIOR_MEAN] = {.key = "mean", .kind = SW_REAL, .off = SW_OFF(prior.spectrum_mean), .example = "mean: 0"},
+    [PRIOR_SIZE] = {.key = "size", .kind = SW_NODE, .example = "size: [64, 64]"},
     [PRIOR_PERIODIC] = {.key = "periodic", .kind = SW_BOOL, .off = SW_OFF(prior.periodic),
                         .example = "periodic: true"},
 };
@@ -594,28 +707,76 @@ static int sw_check_image(const sw_ctx *c, const yaml_node_t *n, const char *pat
   return GDS_SUCCESS;
 }
 
+/* prior: {spectrum: file.npy, mean: m} (SPEC §7.6): the size comes from the array. */
+static int sw_prior_spectrum(const sw_ctx *c, yaml_node_t *const *v) {
+  gds_sweep *s = c->s;
+  if (v[PRIOR_PERIODIC])
+    return sw_fail(c, v[PRIOR_PERIODIC], "prior.periodic", "applies to texture priors only, not spectrum");
+  if (!s->spectrum[0])
+    return sw_fail(c, v[PRIOR_SPECTRUM], "prior.spectrum", "expected the path of a .npy file, got an empty string");
+  char resolved[sizeof s->texture_file], why[1024];
+  GDS_CALL(sw_resolve_file(c, v[PRIOR_SPECTRUM], "prior.spectrum", s->spectrum, resolved, sizeof resolved));
+  int h = 0, w = 0;
+  double *lam = NULL;
+  int ierr = gds_prior_spectrum_load(resolved, &h, &w, &s->prior_basis, &lam, why, sizeof why);
+  free(lam);
+  if (ierr == GDS_ERR_INPUT) return sw_fail(c, v[PRIOR_SPECTRUM], "prior.spectrum", "%s", why);
+  GDS_CALL(ierr);
+  if (v[PRIOR_SIZE]) {
+    static const sw_field any[2] = {{.key = "H", .kind = SW_INT, SW_GE(1), .example = "size: [32, 32]"},
+                                    {.key = "W", .kind = SW_INT, SW_GE(1), .example = "size: [32, 32]"}};
+    int hw[2];
+    GDS_CALL(sw_int_tuple(c, v[PRIOR_SIZE], "prior.size", 2, any, "[H, W] (rows, columns)", hw));
+    if (hw[0] != h || hw[1] != w)
+      return sw_fail(c, v[PRIOR_SIZE], "prior.size", "[%d, %d] does not match the spectrum %s, which is %d x %d%s; "
+                     "leave size out (it comes from the array) or give [%d, %d]", hw[0], hw[1], s->spectrum, h, w,
+                     s->prior_basis == GDS_PRIOR_BASIS_EIGEN ? " (a 1-D array of n eigenvalues: images are 1 x n)" : "",
+                     h, w);
+  }
+  s->prior.H = h;
+  s->prior.W = w;
+  s->prior.periodic = 0;
+  s->prior.spectrum = s->spectrum;
+  s->prior.texture = NULL;
+  snprintf(s->texture_file, sizeof s->texture_file, "%s", resolved);
+  return sw_hash_input(c, v[PRIOR_SPECTRUM], "prior.spectrum", resolved, s->texture_sha256);
+}
+
 static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_prior_fields)], *w[SW_NF(sw_white_fields)];
   s->prior.periodic = 1;
+  s->prior.base_dir = s->dir;
   GDS_CALL(sw_mapping(c, n, "prior", sw_prior_fields, SW_NF(sw_prior_fields), s, v,
                       "{texture: builtin:fabric, size: [64, 64], periodic: true}"));
+  const int kinds = !!v[PRIOR_TEXTURE] + !!v[PRIOR_WHITE] + !!v[PRIOR_SPECTRUM];
+  if (kinds > 1) {
+    const int second = v[PRIOR_SPECTRUM] ? PRIOR_SPECTRUM : PRIOR_WHITE;
+    char child[SW_PATH];
+    sw_path_key(child, "prior", sw_prior_fields[second].key);
+    return sw_fail(c, v[second], child, "texture, white and spectrum are mutually exclusive: give one of them");
+  }
+  if (!kinds)
+    return sw_fail(c, n, "prior.texture", "missing (required): give texture: builtin:<name> or "
+                   "texture: path.png (relative to the sweep file), spectrum: eigenvalues.npy, or the test prior "
+                   "white: {std: s}");
+  if (v[PRIOR_MEAN] && !v[PRIOR_SPECTRUM])
+    return sw_fail(c, v[PRIOR_MEAN], "prior.mean", "applies to spectrum priors only (a texture prior's mean is "
+                   "the texture's; a white prior takes white: {std, mean})");
+  if (v[PRIOR_SPECTRUM]) return sw_prior_spectrum(c, v);
+  if (!v[PRIOR_SIZE])
+    return sw_fail(c, n, "prior.size", "missing (required for texture and white priors); e.g. size: [64, 64]");
 
   int hw[2];
   GDS_CALL(sw_int_tuple(c, v[PRIOR_SIZE], "prior.size", 2, sw_size_elems,
                         "[H, W] (rows, columns), e.g. size: [64, 64]", hw));
-  if ((int64_t)hw[0] * hw[1] > INT_MAX)
-    return sw_fail(c, v[PRIOR_SIZE], "prior.size", "image of %d x %d pixels is too large", hw[0], hw[1]);
+  if ((int64_t)hw[0] * hw[1] > GDS_SWEEP_MAX_PIXELS)
+    return sw_fail(c, v[PRIOR_SIZE], "prior.size", "image of %d x %d = %lld pixels is too large: at most "
+                   "%lld (2^28) pixels, so that every per-pixel array and index stays far from the integer "
+                   "limits", hw[0], hw[1], (long long)hw[0] * hw[1], (long long)GDS_SWEEP_MAX_PIXELS);
   s->prior.H = hw[0];
   s->prior.W = hw[1];
-  s->prior.base_dir = s->dir;
 
-  if (v[PRIOR_TEXTURE] && v[PRIOR_WHITE])
-    return sw_fail(c, v[PRIOR_WHITE], "prior.white",
-                   "texture and white are mutually exclusive: give one of them");
-  if (!v[PRIOR_TEXTURE] && !v[PRIOR_WHITE])
-    return sw_fail(c, n, "prior.texture", "missing (required): give texture: builtin:<name> or "
-                   "texture: path.png (relative to the sweep file), or the test prior white: {std: s}");
   if (v[PRIOR_WHITE]) {
     if (v[PRIOR_PERIODIC])
       return sw_fail(c, v[PRIOR_PERIODIC], "prior.periodic", "applies to texture priors only, not white");
@@ -640,32 +801,72 @@ static int sw_prior(const sw_ctx *c, const yaml_node_t *n) {
   if (!s->texture[0])
     return sw_fail(c, v[PRIOR_TEXTURE], "prior.texture",
                    "expected builtin:<name> or the path of a PNG/PGM file, got an empty string");
-  char resolved[4096 + 1024];
+  char resolved[sizeof s->texture_file];
   GDS_CALL(sw_resolve_file(c, v[PRIOR_TEXTURE], "prior.texture", s->texture, resolved, sizeof resolved));
-  return sw_check_image(c, v[PRIOR_TEXTURE], "prior.texture", resolved, 0);
+  GDS_CALL(sw_check_image(c, v[PRIOR_TEXTURE], "prior.texture", resolved, 0));
+  snprintf(s->texture_file, sizeof s->texture_file, "%s", resolved);
+  return sw_hash_input(c, v[PRIOR_TEXTURE], "prior.texture", resolved, s->texture_sha256);
 }
 
-enum { DIFF_STEPS, DIFF_BSTART, DIFF_BEND, DIFF_VARIANCE };
+enum { DIFF_PROCESS, DIFF_STEPS, DIFF_BSTART, DIFF_BEND, DIFF_VARIANCE, DIFF_BMIN, DIFF_BMAX };
+_Static_assert(sizeof(gds_process) == sizeof(int), "gds_process must be int-sized");
 static const sw_field sw_diffusion_fields[] = {
-    [DIFF_STEPS] = {.key = "steps", .kind = SW_INT, .required = 1, .off = SW_OFF(T),
-                    .bounds = SW_LO | SW_HI, .lo = 1, .hi = SW_MAX_STEPS, .example = "steps: 1000"},
+    [DIFF_PROCESS] = {.key = "process", .kind = SW_ENUM, .off = SW_OFF(process), .example = "process: ddpm"},
+    [DIFF_STEPS] = {.key = "steps", .kind = SW_INT, .off = SW_OFF(T), .bounds = SW_LO | SW_HI, .lo = 1,
+                    .hi = SW_MAX_STEPS, .example = "steps: 1000"},
     [DIFF_BSTART] = {.key = "beta_start", .kind = SW_REAL, .off = SW_OFF(beta_start), SW_IN_OPEN(0, 1),
                      .example = "beta_start: 1.0e-4"},
     [DIFF_BEND] = {.key = "beta_end", .kind = SW_REAL, .off = SW_OFF(beta_end), SW_IN_OPEN(0, 1),
                    .example = "beta_end: 0.02"},
     [DIFF_VARIANCE] = {.key = "variance", .kind = SW_ENUM, .off = SW_OFF(variance),
                        .choices = sw_variance_names, .example = "variance: beta"},
+    [DIFF_BMIN] = {.key = "beta_min", .kind = SW_REAL, .off = SW_OFF(beta_min), SW_GT(0),
+                   .example = "beta_min: 0.1"},
+    [DIFF_BMAX] = {.key = "beta_max", .kind = SW_REAL, .off = SW_OFF(beta_max), SW_GT(0),
+                   .example = "beta_max: 20"},
 };
 
 static int sw_diffusion(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_diffusion_fields)];
+  sw_field fields[SW_NF(sw_diffusion_fields)];
+  memcpy(fields, sw_diffusion_fields, sizeof fields);
+  fields[DIFF_PROCESS].choices = gds_process_names(); /* the scheme module owns the names */
   s->variance = GDS_VARIANCE_BETA;
   s->process = GDS_PROCESS_DDPM;
   s->beta_min = 0.1;
   s->beta_max = 20;
-  GDS_CALL(sw_mapping(c, n, "diffusion", sw_diffusion_fields, SW_NF(sw_diffusion_fields), s, v,
-                      "{steps: 1000, beta_start: 1.0e-4, beta_end: 0.02, variance: beta}"));
+  GDS_CALL(sw_mapping(c, n, "diffusion", fields, SW_NF(fields), s, v,
+                      "{steps: 1000, beta_start: 1.0e-4, beta_end: 0.02, variance: beta} or "
+                      "{process: vp_sde, beta_min: 0.1, beta_max: 20}"));
+  char child[SW_PATH];
+  if (s->process == GDS_PROCESS_VP_SDE) {
+    /* SPEC §7.3: β(u) = β_min + u(β_max − β_min) on u ∈ [0, 1]; the number of steps is the
+     * grid's sampler_steps (K). T is set by the grid to max K (the step-index axis). */
+    const int discrete_keys[] = {DIFF_STEPS, DIFF_BSTART, DIFF_BEND, DIFF_VARIANCE};
+    for (size_t i = 0; i < sizeof discrete_keys / sizeof *discrete_keys; i++)
+      if (v[discrete_keys[i]]) {
+        sw_path_key(child, "diffusion", sw_diffusion_fields[discrete_keys[i]].key);
+        return sw_fail(c, v[discrete_keys[i]], child, "applies to the discrete process only; with process: "
+                       "vp_sde give beta_min and beta_max (defaults 0.1, 20), and the number of steps K "
+                       "as grid.sampler_steps");
+      }
+    if (!(s->beta_min < s->beta_max))
+      return sw_fail(c, v[DIFF_BMAX] ? v[DIFF_BMAX] : v[DIFF_BMIN], v[DIFF_BMAX] ? "diffusion.beta_max" : "diffusion.beta_min",
+                     "beta_min = %g must be smaller than beta_max = %g (beta(u) increases from beta_min "
+                     "at u = 0 to beta_max at u = 1)", s->beta_min, s->beta_max);
+    s->T = 0;
+    s->beta_start = s->beta_end = 0;
+    return GDS_SUCCESS;
+  }
+  for (int k = DIFF_BMIN; k <= DIFF_BMAX; k++)
+    if (v[k]) {
+      sw_path_key(child, "diffusion", sw_diffusion_fields[k].key);
+      return sw_fail(c, v[k], child, "applies to the continuous process only (diffusion: {process: vp_sde, "
+                     "beta_min: 0.1, beta_max: 20}); the discrete process takes steps, beta_start, beta_end");
+    }
+  if (!v[DIFF_STEPS])
+    return sw_fail(c, n, "diffusion.steps", "missing (required for the discrete process); e.g. steps: 1000");
   /* SPEC §1 defaults (gds_schedule_default_betas), computed here to keep this module standalone.
    * Both ends of the linear schedule in (0, 1) puts every β_t in (0, 1). */
   int T = s->T;
@@ -807,7 +1008,8 @@ static int sw_inpainting(const sw_ctx *c, const yaml_node_t *n, const char *path
     sw_path_key(child, path, "path");
     if (!rel[0]) return sw_fail(c, v[INP_PATH], child, "expected the path of a PNG/PGM mask file");
     GDS_CALL(sw_resolve_file(c, v[INP_PATH], child, rel, op->mask_path, sizeof op->mask_path));
-    return sw_check_image(c, v[INP_PATH], child, op->mask_path, 1);
+    GDS_CALL(sw_check_image(c, v[INP_PATH], child, op->mask_path, 1));
+    return sw_hash_input(c, v[INP_PATH], child, op->mask_path, op->mask_sha256);
   }
   }
   return GDS_SUCCESS;
@@ -834,14 +1036,17 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
   op->type = kind->type;
 
   if (kind->type == GDS_OP_IDENTITY) {
-    if (sw_is_null(val)) return GDS_SUCCESS;
     yaml_node_t *none[SW_NF(sw_identity_fields)];
-    return sw_mapping(c, val, child, kind->fields, kind->nf, op, none, "{} or {backend: dense}");
+    if (!sw_is_null(val)) GDS_CALL(sw_mapping(c, val, child, kind->fields, kind->nf, op, none, "{} or {backend: dense}"));
+    if (c->s->prior_basis == GDS_PRIOR_BASIS_EIGEN && op->dense)
+      return sw_fail(c, val, child, "backend: dense does not apply to a prior given in its own eigenbasis (a 1-D "
+                     "spectrum)");
+    return GDS_SUCCESS;
   }
   yaml_node_t *v[8];
   const char *form = strchr(kind->form, '{');
   GDS_CALL(sw_mapping(c, val, child, kind->fields, kind->nf, op, v, form));
-  if (kind->type == GDS_OP_INPAINTING) return sw_inpainting(c, val, child, v, op);
+  if (kind->type == GDS_OP_INPAINTING) GDS_CALL(sw_inpainting(c, val, child, v, op));
   if (kind->type == GDS_OP_SUPER_RESOLUTION) {
     const int H = c->s->prior.H, W = c->s->prior.W, f = op->factor;
     if (H % f || W % f) {
@@ -856,19 +1061,21 @@ static int sw_operator(const sw_ctx *c, const yaml_node_t *n, const char *path, 
                      W, divisors[0] ? divisors : "none (H and W have no common divisor >= 2)");
     }
   }
-  return GDS_SUCCESS;
-}
-
-/* HOOK(gds_law_supports) — replace by the law module's query once it is in main.
- * Whether the exact-law backend that will handle `op` can provide the SVD DDRM needs (SPEC §7.2):
- * the SPEC gives one for every operator kind (per frequency for identity and blurs, per aliased
- * block for super-resolution, the mask for inpainting), so until the law module says otherwise
- * every operator is accepted; on refusal `why` says what is missing. */
-static int sw_ddrm_supported(const gds_operator_spec *op, char *why, size_t len) {
-  (void)op;
-  (void)why;
-  (void)len;
-  return 1;
+  if (c->s->prior_basis == GDS_PRIOR_BASIS_EIGEN && (kind->type != GDS_OP_IDENTITY || op->dense))
+    return sw_fail(c, k, path, "the prior is a 1-D spectrum (%s: a prior given in its own eigenbasis, images "
+                   "are n-vectors), which works with the identity operator only (SPEC 7.6); give a 2-D [H, W] "
+                   "spectrum for other operators", c->s->spectrum);
+  /* What the operator module can build with representable arithmetic (underflow, overflow,
+   * an empty mask), reported at the parameter concerned. */
+  char why[768], fpath[SW_PATH];
+  int ierr = gds_operator_spec_check(op, c->s->prior.H, c->s->prior.W, why, sizeof why);
+  if (ierr == GDS_ERR_INPUT) {
+    const int first_param = kind->type == GDS_OP_GAUSSIAN_BLUR || kind->type == GDS_OP_MOTION_BLUR;
+    if (first_param) sw_path_key(fpath, child, kind->fields[0].key);
+    else snprintf(fpath, sizeof fpath, "%s", child);
+    return sw_fail(c, first_param && v[0] ? v[0] : val, fpath, "%s", why);
+  }
+  return ierr;
 }
 
 /* Operators are the same iff their canonical names are (the operator module's naming); a file
@@ -1083,6 +1290,39 @@ static const yaml_node_t *sw_find_value(const sw_ctx *c, const yaml_node_t *m, c
   return NULL;
 }
 
+/* Each operator (a light description: no kernel is built) is asked about each algorithm
+ * (gds_law_supports); a refusal is reported at the algorithm's line, naming the operator. */
+static int sw_law_pairs(const sw_ctx *c, const yaml_node_t *ops, const yaml_node_t *algs) {
+  const gds_sweep *s = c->s;
+  char child[SW_PATH];
+  for (int i = 0; i < s->n_op; i++) {
+    gds_operator op;
+    gds_operator_describe(&s->op[i], s->prior.H, s->prior.W, &op);
+    for (int a = 0; a < s->n_alg; a++) {
+      int quiet = gds_error_set_quiet(1);
+      int ierr = gds_law_supports(&op, &s->alg[a]);
+      gds_error_set_quiet(quiet);
+      if (!ierr) continue;
+      if (ierr != GDS_ERR_INPUT) GDS_CALL(ierr);
+      char alg[128], why[512];
+      gds_algorithm_spec_name(&s->alg[a], alg, sizeof alg);
+      if (s->alg[a].kind == GDS_ALG_DDRM && s->op[i].dense)
+        snprintf(why, sizeof why, "ddrm needs an SVD of A, which the %s backend (backend: dense) has only when "
+                 "A A^T is diagonal (identity, inpainting, super_resolution); drop backend: dense to use the "
+                 "operator's own backend", gds_law_backend_for(&op));
+      else
+        snprintf(why, sizeof why, "the %s backend that computes this operator's exact law does not support it",
+                 gds_law_backend_for(&op));
+      const yaml_node_t *op_item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
+      sw_path_index(child, "grid.algorithm", a);
+      return sw_fail(c, yaml_document_get_node(c->doc, algs->data.sequence.items.start[a]), child,
+                     "%s cannot be combined with grid.operator[%d] = %s (line %lu): %s", alg, i, op.name,
+                     (unsigned long)op_item->start_mark.line + 1, why);
+    }
+  }
+  return GDS_SUCCESS;
+}
+
 static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_grid_fields)];
@@ -1149,13 +1389,21 @@ static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
     s->scheme[0] = (gds_scheme_spec){GDS_SCHEME_DDPM, 0};
   }
 
+  const int vp = s->process == GDS_PROCESS_VP_SDE;
   if (v[GRID_STEPS]) {
-    char ex[96];
-    snprintf(ex, sizeof ex, "sampler_steps: [%d, %d] (1..T = %d; the respaced DDPM/DDIM steps)",
-             s->T >= 20 ? 20 : 1, s->T, s->T);
+    char ex[128];
+    if (vp) snprintf(ex, sizeof ex, "sampler_steps: [10, 100, 1000] (K, the number of steps on [eps, 1])");
+    else snprintf(ex, sizeof ex, "sampler_steps: [%d, %d] (1..T = %d; the respaced DDPM/DDIM steps)",
+                  s->T >= 20 ? 20 : 1, s->T, s->T);
     const sw_field steps_elem = {.key = "sampler_steps", .kind = SW_INT, .bounds = SW_LO | SW_HI, .lo = 1,
-                                 .hi = s->T, .example = ex};
+                                 .hi = vp ? SW_MAX_STEPS : s->T, .example = ex};
     GDS_CALL(sw_list(c, v[GRID_STEPS], "grid.sampler_steps", &steps_elem, sizeof(int), &s->n_steps, &s->steps));
+    if (vp) /* the step-index axis k = 0..max K of the curves */
+      for (int i = 0; i < s->n_steps; i++)
+        if (s->steps[i] > s->T) s->T = s->steps[i];
+  } else if (vp) {
+    return sw_fail(c, n, "grid.sampler_steps", "missing (required with diffusion.process: vp_sde): the "
+                   "number of steps K, e.g. sampler_steps: [10, 100, 1000]");
   } else {
     GDS_CALL(GDS_ALLOC(s->steps, 1));
     s->n_steps = 1;
@@ -1198,23 +1446,17 @@ static int sw_grid(const sw_ctx *c, const yaml_node_t *n) {
     s->seed[0] = 0;
   }
 
-  /* DDRM needs an SVD of A that the exact-law backend can use (SPEC §7.2). */
-  for (int a = 0; a < s->n_alg; a++) {
-    if (s->alg[a].kind != GDS_ALG_DDRM) continue;
-    for (int i = 0; i < s->n_op; i++) {
-      char why[256] = "";
-      if (sw_ddrm_supported(&s->op[i], why, sizeof why)) continue;
-      char name[4400], alg[128];
-      gds_operator_spec_name(&s->op[i], name, sizeof name);
-      gds_algorithm_spec_name(&s->alg[a], alg, sizeof alg);
-      const yaml_node_t *op_item = yaml_document_get_node(c->doc, ops->data.sequence.items.start[i]);
+  /* ddrm exists for the discrete process only (SPEC §7.2). */
+  for (int a = 0; a < s->n_alg && vp; a++)
+    if (s->alg[a].kind == GDS_ALG_DDRM) {
       sw_path_index(child, "grid.algorithm", a);
       return sw_fail(c, yaml_document_get_node(c->doc, v[GRID_ALG]->data.sequence.items.start[a]), child,
-                     "%s cannot be combined with grid.operator[%d] = %s (line %lu): %s; remove one of them "
-                     "or put them in separate sweeps", alg, i, name, (unsigned long)op_item->start_mark.line + 1,
-                     why);
+                     "ddrm is defined on the discrete process (SPEC 7.2); with diffusion.process: vp_sde the "
+                     "algorithms are none, dps, pigdm and cgdm");
     }
-  }
+  /* Every (operator, algorithm) pair must have an exact law in the backend the operator uses
+   * (e.g. ddrm needs an SVD of A: the dense backend has it only when A Aᵀ is diagonal). */
+  return sw_law_pairs(c, ops, v[GRID_ALG]);
   return GDS_SUCCESS;
 }
 
@@ -1245,16 +1487,35 @@ static int sw_output(const sw_ctx *c, const yaml_node_t *n) {
   if (n)
     GDS_CALL(sw_mapping(c, n, "output", sw_output_fields, SW_NF(sw_output_fields), s, v,
                         "{samples: 2, checkpoints: [1000, 500, 0], w2_times: all}"));
-  /* Default checkpoints: T, 3T/4, T/2, T/4, 0, each moved down to the nearest time that every
-   * sampler_steps value visits (SPEC §7.1; without respacing they stay), repeats dropped. */
+  /* Default checkpoints, in sampling order, repeats dropped. Discrete: T, 3T/4, T/2, T/4, 0,
+   * each moved down to the nearest time that every sampler_steps value visits (SPEC §7.1;
+   * without respacing they stay). vp_sde: step indices 0, K/4, K/2, 3K/4, K of the smallest K
+   * (every sampler reaches them). */
+  const int vp = s->process == GDS_PROCESS_VP_SDE;
+  int kmin = s->n_steps ? s->steps[0] : 0;
+  for (int j = 1; j < s->n_steps; j++)
+    if (s->steps[j] < kmin) kmin = s->steps[j];
   int def[5] = {T, 3 * T / 4, T / 2, T / 4, 0}, ndef = 0;
+  if (vp) {
+    const int k[5] = {0, kmin / 4, kmin / 2, 3 * kmin / 4, kmin};
+    memcpy(def, k, sizeof k);
+  }
   for (int i = 0; i < 5; i++) {
-    int t = sw_common_visited(s, def[i]);
+    int t = vp ? def[i] : sw_common_visited(s, def[i]);
     if (!ndef || def[ndef - 1] != t) def[ndef++] = t;
   }
   if (v[OUT_CKPT]) {
     GDS_CALL(sw_list(c, v[OUT_CKPT], "output.checkpoints", &ckpt, sizeof(int), &s->n_ckpt, &s->ckpt));
-    for (int i = 0; i < s->n_ckpt; i++)
+    for (int i = 0; i < s->n_ckpt && vp; i++)
+      if (s->ckpt[i] > kmin) {
+        char child[SW_PATH];
+        sw_path_index(child, "output.checkpoints", i);
+        return sw_fail(c, yaml_document_get_node(c->doc, v[OUT_CKPT]->data.sequence.items.start[i]), child,
+                       "step index %d is past the last step of the sampler with sampler_steps: %d (with "
+                       "process: vp_sde checkpoints are step indices k = 0 (u = 1) .. K (u = eps), and must "
+                       "be reached by every sampler_steps value: at most %d)", s->ckpt[i], kmin, kmin);
+      }
+    for (int i = 0; i < s->n_ckpt && !vp; i++)
       for (int j = 0; j < s->n_steps; j++)
         if (!sw_visits(T, s->steps[j], s->ckpt[i])) {
           char child[SW_PATH], where[128] = "", suggest[128] = "", times[160];
@@ -1296,6 +1557,93 @@ static int sw_output(const sw_ctx *c, const yaml_node_t *n) {
   return GDS_SUCCESS;
 }
 
+/* x² must be a finite normal double (σ², std² enter every covariance). */
+static const char *sw_square_problem(double x) {
+  const double x2 = x * x;
+  if (x2 < DBL_MIN) return "underflows";
+  if (!isfinite(x2)) return "overflows";
+  return NULL;
+}
+
+/* a·b (non-negative) without int64 overflow, saturating at INT64_MAX. */
+static int64_t sw_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+/* Values whose arithmetic would not be representable, caught before anything runs
+ * (SPEC §4: impossible combinations are input errors): σ², σ²/α_dps, the white prior's scale,
+ * and the sizes of the result arrays. */
+static int sw_arithmetic(const sw_ctx *c, yaml_node_t *const *top) {
+  const gds_sweep *s = c->s;
+  char child[SW_PATH];
+  const yaml_node_t *grid = top[TOP_GRID];
+  const yaml_node_t *sig_node = sw_find_value(c, grid, "sigma"), *alpha_node = sw_find_value(c, grid, "alpha_dps");
+  for (int i = 0; i < s->n_sigma; i++) {
+    const char *p = sw_square_problem(s->sigma[i]);
+    if (!p) continue;
+    sw_path_index(child, "grid.sigma", i);
+    return sw_fail(c, yaml_document_get_node(c->doc, sig_node->data.sequence.items.start[i]), child,
+                   "sigma = %g %s: sigma² = %g is not a normal double (%g .. %g); sigma must lie in "
+                   "[1.5e-154, 1.3e154]", s->sigma[i], p, s->sigma[i] * s->sigma[i], DBL_MIN, DBL_MAX);
+  }
+  int dps = 0;
+  for (int a = 0; a < s->n_alg; a++) dps |= gds_algorithm_uses_alpha(s->alg[a].kind);
+  if (dps && alpha_node) {
+    double smin = s->sigma[0], smax = s->sigma[0];
+    int imin = 0, imax = 0;
+    for (int i = 1; i < s->n_sigma; i++) {
+      if (s->sigma[i] < smin) smin = s->sigma[i], imin = i;
+      if (s->sigma[i] > smax) smax = s->sigma[i], imax = i;
+    }
+    for (int k = 0; k < s->n_alpha; k++) {
+      const double a = s->alpha_dps[k], lo = smin * smin / a, hi = smax * smax / a;
+      const int under = lo < DBL_MIN, over = !isfinite(hi);
+      if (!under && !over) continue;
+      sw_path_index(child, "grid.alpha_dps", k);
+      return sw_fail(c, yaml_document_get_node(c->doc, alpha_node->data.sequence.items.start[k]), child,
+                     "alpha_dps = %g %s with sigma = %g (grid.sigma[%d]): the dps covariance C_t = "
+                     "sigma²/alpha_dps = %g is not a normal double (%g .. %g)", a,
+                     under ? "underflows" : "overflows", under ? smin : smax, under ? imin : imax,
+                     under ? lo : hi, DBL_MIN, DBL_MAX);
+    }
+  }
+  if (s->prior.white) {
+    const yaml_node_t *white = sw_find_value(c, top[TOP_PRIOR], "white");
+    const char *p = sw_square_problem(s->prior.white_std);
+    if (p)
+      return sw_fail(c, sw_find_value(c, white, "std"), "prior.white.std", "std = %g %s: the prior covariance "
+                     "std²·I = %g is not a normal double; std must lie in [1.5e-154, 1.3e154]",
+                     s->prior.white_std, p, s->prior.white_std * s->prior.white_std);
+    if (fabs(s->prior.white_mean) > 1e150)
+      return sw_fail(c, sw_find_value(c, white, "mean"), "prior.white.mean", "mean = %g overflows: its "
+                     "square (in the W2 of the means) exceeds the largest double; |mean| must be at most 1e150",
+                     s->prior.white_mean);
+  }
+  /* Result arrays: element counts below 2^53 (so that no size, offset or index overflows 64 bits,
+   * and counts stay exact in doubles). */
+  const int64_t lim = (int64_t)1 << 53, d = (int64_t)s->prior.H * s->prior.W;
+  int64_t np = 1;
+  const int64_t axes[9] = {s->n_op, s->n_sigma, s->n_alpha, s->n_alg, s->n_scheme, s->n_steps, s->n_eps, s->n_init,
+                           s->n_seed};
+  for (int i = 0; i < 9; i++) np = sw_mul(np, axes[i]);
+  const int64_t curves = sw_mul(np, (int64_t)s->T + 1), images = sw_mul(np, d),
+                traj = sw_mul(sw_mul(images, s->samples), s->n_ckpt);
+  const char *what = np > lim ? "grid points" : curves > lim ? "values of the W2 curves (points x (T+1))"
+                   : images > lim ? "pixels of the sampler means (points x H x W)"
+                   : traj > lim ? "pixels of the trajectories (points x samples x checkpoints x H x W)" : NULL;
+  if (what) {
+    const int64_t n = np > lim ? np : curves > lim ? curves : images > lim ? images : traj;
+    return sw_fail(c, grid, "grid", "overflow: the sweep would hold %s%lld %s, more than 2^53; the grid has "
+                   "%lld x %lld x %lld x %lld x %lld x %lld x %lld x %lld x %lld points; split it into "
+                   "several sweeps", n == INT64_MAX ? "at least " : "", (long long)n, what,
+                   (long long)axes[0], (long long)axes[1], (long long)axes[2], (long long)axes[3],
+                   (long long)axes[4], (long long)axes[5], (long long)axes[6], (long long)axes[7],
+                   (long long)axes[8]);
+  }
+  return GDS_SUCCESS;
+}
+
 static int sw_top(const sw_ctx *c, const yaml_node_t *root) {
   gds_sweep *s = c->s;
   yaml_node_t *v[SW_NF(sw_top_fields)];
@@ -1313,6 +1661,7 @@ static int sw_top(const sw_ctx *c, const yaml_node_t *root) {
   sw_ctx cg = *c;
   cg.steps_node = sw_find_value(c, v[TOP_GRID], "sampler_steps");
   GDS_CALL(sw_output(&cg, v[TOP_OUTPUT]));
+  GDS_CALL(sw_arithmetic(c, v));
   return GDS_SUCCESS;
 }
 
@@ -1344,6 +1693,9 @@ int gds_sweep_parse(const char *text, size_t len, const char *filename, const ch
   if (!out || !text) GDS_ERROR(GDS_ERR_RUNTIME, "gds_sweep_parse: NULL argument");
   *out = NULL;
   if (!filename) filename = "<sweep>";
+  if (len > (size_t)GDS_SWEEP_MAX_BYTES)
+    GDS_ERROR(GDS_ERR_INPUT, "%s: %zu bytes, larger than the limit of %d MiB for a sweep file", filename, len,
+              GDS_SWEEP_MAX_BYTES >> 20);
 
   GDS_CALL(GDS_ALLOC(s, 1));
   s->path = gds_strdup(filename);
@@ -1400,29 +1752,64 @@ int gds_sweep_load(const char *path, gds_sweep **out) {
   int ierr;
   if (!path || !out) GDS_ERROR(GDS_ERR_RUNTIME, "gds_sweep_load: NULL argument");
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s': %s", path, strerror(errno));
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) { /* read to EOF: works for pipes and files alike */
+  /* Refuse what is not a regular file of sane size before reading a byte: a FIFO or device
+   * (/dev/zero) would block or never end, a directory is not a sweep. O_NONBLOCK: opening a
+   * FIFO must not wait for a writer; fstat then checks what was actually opened. */
+  struct stat st;
+  if (stat(path, &st)) GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s': %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    GDS_ERROR(GDS_ERR_INPUT, "'%s' is a directory, not a sweep file (give the path of a .yaml file)", path);
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s': %s", path, strerror(errno));
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    close(fd);
+    GDS_ERROR(GDS_ERR_INPUT, "'%s' is not a regular file (%s); a sweep file must be a regular YAML file",
+              path, S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+              : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket"
+              : "not a plain file");
+  }
+  if (st.st_size > GDS_SWEEP_MAX_BYTES) {
+    close(fd);
+    GDS_ERROR(GDS_ERR_INPUT, "sweep file '%s' is %lld bytes, larger than the limit of %d MiB: a sweep "
+              "file describes a grid; it is not a data file", path, (long long)st.st_size,
+              GDS_SWEEP_MAX_BYTES >> 20);
+  }
+  /* Read at most the limit + 1 bytes: a file that grows while being read is caught too. */
+  size_t cap = (size_t)st.st_size + 1, len = 0;
+  char *text = malloc(cap);
+  if (!text) {
+    close(fd);
+    GDS_ERROR(GDS_ERR_RUNTIME, "out of memory reading '%s'", path);
+  }
+  for (;;) {
     if (len == cap) {
-      char *bigger = realloc(text, cap = cap ? 2 * cap : 65536);
+      if (cap > (size_t)GDS_SWEEP_MAX_BYTES) break;
+      size_t ncap = 2 * cap > (size_t)GDS_SWEEP_MAX_BYTES + 1 ? (size_t)GDS_SWEEP_MAX_BYTES + 1 : 2 * cap;
+      char *bigger = realloc(text, ncap);
       if (!bigger) {
         free(text);
-        fclose(f);
+        close(fd);
         GDS_ERROR(GDS_ERR_RUNTIME, "out of memory reading '%s'", path);
       }
       text = bigger;
+      cap = ncap;
     }
-    size_t got = fread(text + len, 1, cap - len, f);
-    len += got;
+    ssize_t got = read(fd, text + len, cap - len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int e = errno;
+      free(text);
+      close(fd);
+      GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s': %s", path, strerror(e));
+    }
     if (got == 0) break;
+    len += (size_t)got;
   }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
+  close(fd);
+  if (len > (size_t)GDS_SWEEP_MAX_BYTES) {
     free(text);
-    GDS_ERROR(GDS_ERR_INPUT, "cannot read sweep file '%s'", path);
+    GDS_ERROR(GDS_ERR_INPUT, "sweep file '%s' grew beyond the limit of %d MiB while being read", path,
+              GDS_SWEEP_MAX_BYTES >> 20);
   }
   /* dirname without modifying `path` */
   const char *slash = strrchr(path, '/');
@@ -1503,7 +1890,13 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
   b.p[0] = '\0';
   sw_put(&b, "gdsweep-sweep-v2\n");
   if (s->prior.white) sw_put(&b, "prior.white=%.17g,%.17g\n", s->prior.white_std, s->prior.white_mean);
-  else sw_put_str(&b, "prior.texture", s->texture);
+  else if (s->spectrum[0]) {
+    sw_put_str(&b, "prior.spectrum", s->spectrum);
+    sw_put(&b, "prior.spectrum.sha256=%s\nprior.mean=%.17g\n", s->texture_sha256, s->prior.spectrum_mean);
+  } else {
+    sw_put_str(&b, "prior.texture", s->texture);
+    if (s->texture_sha256[0]) sw_put(&b, "prior.texture.sha256=%s\n", s->texture_sha256);
+  }
   sw_put(&b, "prior.size=%d,%d\nprior.periodic=%d\n", s->prior.H, s->prior.W, s->prior.periodic);
   if (s->process == GDS_PROCESS_VP_SDE)
     sw_put(&b, "diffusion=vp_sde,%.17g,%.17g\n", s->beta_min, s->beta_max);
@@ -1527,6 +1920,7 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
         const char *p = o->mask_path;
         if (!strncmp(p, s->dir, dl) && p[dl] == '/') p += dl + 1;
         sw_put(&b, ",%zu:%s", strlen(p), p);
+        if (o->mask_sha256[0]) sw_put(&b, ",sha256=%s", o->mask_sha256);
       }
       break;
     }
@@ -1571,62 +1965,79 @@ int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len) {
   return GDS_SUCCESS;
 }
 
-/* SHA-256 (FIPS 180-4), one shot. */
-static uint32_t sw_ror(uint32_t x, int r) { return (x >> r) | (x << (32 - r)); }
-
-static void sw_sha256_block(uint32_t h[8], const unsigned char *p) {
-  static const uint32_t K[64] = {
-      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-  uint32_t w[64], a[8];
-  for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-  for (int i = 16; i < 64; i++) {
-    uint32_t s0 = sw_ror(w[i - 15], 7) ^ sw_ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    uint32_t s1 = sw_ror(w[i - 2], 17) ^ sw_ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
-  memcpy(a, h, sizeof a);
-  for (int i = 0; i < 64; i++) {
-    uint32_t t1 = a[7] + (sw_ror(a[4], 6) ^ sw_ror(a[4], 11) ^ sw_ror(a[4], 25)) +
-                  ((a[4] & a[5]) ^ (~a[4] & a[6])) + K[i] + w[i];
-    uint32_t t2 = (sw_ror(a[0], 2) ^ sw_ror(a[0], 13) ^ sw_ror(a[0], 22)) +
-                  ((a[0] & a[1]) ^ (a[0] & a[2]) ^ (a[1] & a[2]));
-    memmove(a + 1, a, 7 * sizeof *a);
-    a[4] += t1;
-    a[0] = t1 + t2;
-  }
-  for (int i = 0; i < 8; i++) h[i] += a[i];
-}
-
-static void sw_sha256(const unsigned char *data, size_t len, unsigned char out[32]) {
-  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  size_t full = len / 64 * 64;
-  for (size_t i = 0; i < full; i += 64) sw_sha256_block(h, data + i);
-  unsigned char tail[128] = {0};
-  size_t rest = len - full, tl = rest < 56 ? 64 : 128;
-  memcpy(tail, data + full, rest);
-  tail[rest] = 0x80;
-  uint64_t bits = (uint64_t)len * 8;
-  for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (unsigned char)(bits >> (8 * i));
-  for (size_t i = 0; i < tl; i += 64) sw_sha256_block(h, tail + i);
-  for (int i = 0; i < 8; i++)
-    for (int j = 0; j < 4; j++) out[4 * i + j] = (unsigned char)(h[i] >> (24 - 8 * j));
-}
-
 int gds_sweep_fingerprint(const gds_sweep *s, char hex[65]) {
   char *text;
   size_t len;
-  unsigned char digest[32];
   GDS_CALL(gds_sweep_canonical(s, &text, &len));
-  sw_sha256((const unsigned char *)text, len, digest);
+  sw_sha256_ctx x;
+  sw_sha256_init(&x);
+  sw_sha256_update(&x, (const unsigned char *)text, len);
+  sw_sha256_hex(&x, hex);
   free(text);
-  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
   return GDS_SUCCESS;
+}
+
+/* ---- input files ---------------------------------------------------------------------- */
+
+static void sw_put_input(sw_buf *b, const char *key, const char *sha, const char *file) {
+  char abs[PATH_MAX];
+  const char *p = realpath(file, abs) ? abs : file; /* the resume may run from another directory */
+  sw_put(b, "%s\t%s\t%s\n", key, sha, p);
+}
+
+int gds_sweep_inputs(const gds_sweep *s, char **text) {
+  sw_buf b = {0};
+  if (!s || !text) GDS_ERROR(GDS_ERR_RUNTIME, "gds_sweep_inputs: NULL argument");
+  b.cap = 256;
+  if (!(b.p = malloc(b.cap))) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
+  b.p[0] = '\0';
+  if (s->texture_sha256[0])
+    sw_put_input(&b, s->spectrum[0] ? "prior.spectrum" : "prior.texture", s->texture_sha256, s->texture_file);
+  for (int i = 0; s->op && i < s->n_op; i++) { /* sweeps built by hand (tests) may have no specs */
+    const gds_operator_spec *o = &s->op[i];
+    if (o->type != GDS_OP_INPAINTING || o->mask != GDS_MASK_FILE || !o->mask_sha256[0]) continue;
+    char key[64];
+    snprintf(key, sizeof key, "grid.operator[%d].inpainting.path", i);
+    sw_put_input(&b, key, o->mask_sha256, o->mask_path);
+  }
+  if (b.err) {
+    free(b.p);
+    GDS_ERROR(GDS_ERR_RUNTIME, "out of memory listing the input files");
+  }
+  *text = b.p;
+  return GDS_SUCCESS;
+}
+
+int gds_sweep_inputs_changed(const char *inputs, char *msg, size_t len) {
+  int changed = 0;
+  size_t used = 0;
+  if (!msg || !len) return 0;
+  msg[0] = '\0';
+  for (const char *line = inputs; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    char buf[PATH_MAX + 256];
+    if (n < sizeof buf) {
+      memcpy(buf, line, n);
+      buf[n] = '\0';
+      char *t1 = strchr(buf, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+      if (t1 && t2) {
+        *t1 = *t2 = '\0';
+        const char *key = buf, *old = t1 + 1, *file = t2 + 1, *why = NULL;
+        char now[65];
+        int k = 0;
+        if (sw_hash_file(file, now, &why))
+          k = snprintf(msg + used, len - used, "%sinput file '%s' (%s) cannot be read now: %s", used ? "; " : "",
+                       file, key, why);
+        else if (strcmp(now, old)) {
+          changed = 1;
+          k = snprintf(msg + used, len - used, "%sthe content of input file '%s' (%s) changed since the output "
+                       "was created (SHA-256 %.12s... then, %.12s... now)", used ? "; " : "", file, key, old, now);
+        }
+        if (k > 0) used += (size_t)k < len - used ? (size_t)k : len - used - 1;
+      }
+    }
+    line = end ? end + 1 : NULL;
+  }
+  return changed;
 }

@@ -126,9 +126,10 @@ bad_sweep variance_unknown 's|variance: beta|variance: foo|' \
 bad_sweep samples_negative 's|samples: 1|samples: -1|' "samples_negative.yaml:13: output.samples" "got -1"
 bad_sweep sr_factor 's|motion_blur: {length: 3, angle: 30}|super_resolution: {factor: 4}|' \
   "sr_factor.yaml:8: grid.operator[2].super_resolution.factor" "does not divide"
-gds check /dev/null
+: >empty.yaml # (/dev/null is a device: refused as not a regular file, see it_inputs)
+gds check empty.yaml
 expect_rc 1 "check of an empty file"
-expect_text "$STDERR" "check of an empty file" "/dev/null:1:" "empty"
+expect_text "$STDERR" "check of an empty file" "empty.yaml:1:" "empty"
 
 note "--- input errors under mpirun -n 2 (rank 0 reports once)"
 gds_mpi 2 run sigma_zero.yaml -o mpi.h5
@@ -228,10 +229,27 @@ expect_rc 0 "check base.yaml"
 expect_text "$STDOUT" "check base.yaml" "= 12 points" "fingerprint"
 gds check "$GDS_SOURCE_DIR/sweeps/demo.yaml"
 expect_rc 0 "check sweeps/demo.yaml"
-expect_text "$STDOUT" "check sweeps/demo.yaml" "= 72 points"
+expect_text "$STDOUT" "check sweeps/demo.yaml" "= 960 points"
 gds check "$GDS_SOURCE_DIR/sweeps/tiny.yaml"
 expect_rc 0 "check sweeps/tiny.yaml"
 expect_text "$STDOUT" "check sweeps/tiny.yaml" "= 8 points"
+# A 1-combination x 1000-seed sweep is split into seed blocks so that every rank gets work.
+{
+  printf 'name: many-seeds\nprior: {texture: builtin:fabric, size: [64, 64]}\ndiffusion: {steps: 1000}\n'
+  printf 'grid:\n  operator: [gaussian_blur: {std: 2.0}]\n  sigma: [0.05]\n  algorithm: [cgdm]\n  seed: ['
+  seq -s, 0 999 | tr -d '\n'
+  printf ']\noutput: {samples: 1}\n'
+} >seeds.yaml
+for ranks in 1 2 16; do
+  gds check seeds.yaml --ranks "$ranks"
+  expect_rc 0 "check of a 1 x 1000-seed sweep for $ranks ranks"
+  units=$(sed -n 's/^  work *\([0-9]*\) units.*/\1/p' "$STDOUT")
+  if [ -n "$units" ] && [ "$units" -ge "$ranks" ] && { [ "$ranks" = 1 ] || [ "$units" -ge $((4 * ranks)) ]; }; then
+    pass "1 x 1000 seeds on $ranks ranks: $units work units (every rank has work)"
+  else
+    fail "1 x 1000 seeds on $ranks ranks: ${units:-?} work units"
+  fi
+done
 gds status out.h5
 expect_rc 0 "status of a complete output"
 expect_text "$STDOUT" "status of a complete output" "12/12 points done, 0 missing" "(complete)" \

@@ -2,6 +2,9 @@
 # Integration test: results are a pure function of the sweep file and the grid point (SPEC §3).
 #  1. sweeps/tiny.yaml run twice with mpirun -n 1, and with -n 2, 3 and 4 (oversubscribed):
 #     /results, /problem, /prior and /schedule bitwise identical (h5diff).
+#  1b. A sweep on all three law backends (Fourier-diagonal, Fourier-block, dense) whose seeds
+#     are split into blocks of different sizes depending on the rank count (the test checks
+#     that the unit counts differ), and with --seed-block 1: bitwise identical.
 #  2. A bigger sweep killed with SIGKILL (the whole MPI job) at a random moment, then resumed
 #     with another rank count, equals an uninterrupted run.
 #  3. The same sweep stopped by SIGTERM sent to the ranks (what srun/scancel do) exits 3 with a
@@ -21,8 +24,44 @@ h5_same tiny-1a.h5 tiny-2.h5 "tiny: -n 1 vs -n 2"
 h5_same tiny-1a.h5 tiny-3.h5 "tiny: -n 1 vs -n 3"
 h5_same tiny-1a.h5 tiny-4.h5 "tiny: -n 1 vs -n 4"
 
-# ~3-5 s on 2 cores: 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points
-# in 30 work units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t.
+note "--- three law backends, seed blocks that depend on the rank count"
+cat >backends.yaml <<'EOF'
+name: det-backends
+prior: {texture: builtin:fabric, size: [8, 8], periodic: true}
+diffusion: {steps: 40, beta_start: 0.001, beta_end: 0.2}
+grid:
+  operator:
+    - gaussian_blur: {std: 1.2}
+    - super_resolution: {factor: 2}
+    - inpainting: {mask: random, keep: 0.6, mask_seed: 3}
+  sigma: [0.05]
+  alpha_dps: [0.5]
+  algorithm: [dps, pigdm, cgdm]
+  seed: [0, 1, 2, 3, 4]
+output: {samples: 1, checkpoints: [40, 0], w2_times: all}
+EOF
+units=()
+for n in 1 2 3 4; do
+  gds_mpi "$n" run backends.yaml -o "backends-$n.h5"
+  expect_rc 0 "backends.yaml with mpirun -n $n"
+  units+=("$(sed -n 's/.* \([0-9]*\) work units on .*/\1/p' "$STDERR")")
+done
+gds run backends.yaml -o backends-b1.h5 --quiet --seed-block 1
+expect_rc 0 "backends.yaml with --seed-block 1"
+note "work units for 1..4 ranks: ${units[*]}"
+if [ -n "${units[0]}" ] && [ "${units[0]}" != "${units[3]}" ]; then
+  pass "seed blocks differ between 1 and 4 ranks (${units[0]} vs ${units[3]} units)"
+else
+  fail "1 and 4 ranks made the same units (${units[0]:-?}): the test would not see a dependence on the blocks"
+fi
+for n in 2 3 4 b1; do h5_same backends-1.h5 "backends-$n.h5" "backends: -n 1 vs $n"; done
+
+# 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points in about 30 work
+# units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t. The interrupted runs
+# below make every unit last at least UNIT_S seconds (test-only GDSWEEP_TEST_UNIT_SECONDS;
+# results unaffected), so they last >= 30 * UNIT_S / 2 s on 2 ranks however fast the machine
+# is, and the signals land mid-run. (Done flags reach the file in batches, at most 1 s late.)
+UNIT_S=0.5
 cat >long.yaml <<'EOF'
 name: kill-test
 prior: {texture: builtin:fabric, size: [32, 32]}
@@ -47,12 +86,12 @@ note "reference run took ${t_ref} s"
 total=$(total_points ref.h5)
 
 note "--- SIGKILL of the whole job at a random moment, then --resume with 3 ranks"
-gds_start_bg kill.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o killed.h5 --quiet
+GDSWEEP_TEST_UNIT_SECONDS=$UNIT_S gds_start_bg kill.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o killed.h5 --quiet
 pid=$BG_PID
-# Once the file is built (status can read it), kill at a random moment within about the
-# first 60% of the reference run time.
-if wait_for_progress killed.h5 "$pid" 0; then
-  delay=$(awk -v t="$t_ref" -v r="$RANDOM" 'BEGIN {printf "%.2f", t * 0.6 * r / 32767}')
+# Once the first points are done (>= 1 s into a run of >= 7 s), kill at a random moment in
+# the next 2 s.
+if wait_for_progress killed.h5 "$pid" 1; then
+  delay=$(awk -v r="$RANDOM" 'BEGIN {printf "%.2f", 2.0 * r / 32767}')
   sleep "$delay"
   kill_job KILL "$pid" # mpirun and every rank, as a node failure would
 fi
@@ -75,9 +114,7 @@ expect_text "$STDOUT" "status after resume" "$total/$total points done, 0 missin
 h5_same ref.h5 killed.h5 "SIGKILL + resume vs uninterrupted"
 
 note "--- SIGTERM to the ranks: exit 3, then --resume (-n 1) completes"
-# Every unit lasts >= 0.2 s (test-only knob; results unchanged), so that the run (30 units on 2
-# ranks) outlasts the signal however fast the machine and the code are.
-GDSWEEP_TEST_UNIT_SECONDS=0.2 gds_start_bg term.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o term.h5
+GDSWEEP_TEST_UNIT_SECONDS=$UNIT_S gds_start_bg term.log mpirun -n 2 --oversubscribe "$GDSWEEP" run long.yaml -o term.h5
 pid=$BG_PID
 # Stop it once about a quarter of the points are done.
 if wait_for_progress term.h5 "$pid" $((total / 4)); then

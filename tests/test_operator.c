@@ -168,11 +168,95 @@ static void test_measurement_noise_keys(void **st) {
   gds_operator_destroy(&op);
 }
 
+/* Specs whose arithmetic cannot be represented are refused with the reason (issue 8); specs at
+ * the edge of what is allowed build finite kernels. */
+static void expect_refused(gds_operator_spec spec, const char *why_part) {
+  char why[768];
+  assert_int_equal(gds_operator_spec_check(&spec, H, W, why, sizeof why), GDS_ERR_INPUT);
+  if (!strstr(why, why_part)) {
+    print_error("reason '%s' lacks '%s'\n", why, why_part);
+    fail();
+  }
+  gds_operator *op = (gds_operator *)&op;
+  int q = gds_error_set_quiet(1);
+  assert_int_equal(gds_operator_create(&spec, H, W, &op), GDS_ERR_INPUT);
+  gds_error_set_quiet(q);
+  assert_null(op);
+}
+
+static void assert_kernel_finite(gds_operator *op) {
+  double sum = 0;
+  for (int p = 0; p < D; p++) {
+    assert_true(isfinite(op->kernel[p]) && op->kernel[p] >= 0);
+    sum += op->kernel[p];
+  }
+  GDS_ASSERT_CLOSE(sum, 1.0, 1e-14, 0);
+}
+
+static void test_unrepresentable_specs(void **st) {
+  (void)st;
+  expect_refused((gds_operator_spec){.type = GDS_OP_GAUSSIAN_BLUR, .std = 1e-200}, "underflows");
+  expect_refused((gds_operator_spec){.type = GDS_OP_GAUSSIAN_BLUR, .std = 1e160}, "overflows");
+  expect_refused((gds_operator_spec){.type = GDS_OP_GAUSSIAN_BLUR, .std = -1}, "> 0");
+  expect_refused((gds_operator_spec){.type = GDS_OP_GAUSSIAN_BLUR, .std = NAN}, "> 0");
+  expect_refused((gds_operator_spec){.type = GDS_OP_MOTION_BLUR, .length = 3e8}, "overflows");
+  expect_refused((gds_operator_spec){.type = GDS_OP_MOTION_BLUR, .length = 2e7}, "too long");
+  expect_refused((gds_operator_spec){.type = GDS_OP_MOTION_BLUR, .length = 3, .angle = INFINITY}, "angle");
+  expect_refused((gds_operator_spec){.type = GDS_OP_INPAINTING, .mask = GDS_MASK_RANDOM, .keep = 1e-9},
+                 "the mask is empty");
+  expect_refused((gds_operator_spec){.type = GDS_OP_INPAINTING, .mask = GDS_MASK_BOX, .box = {INT32_MAX, 0, 2, 2}},
+                 "not inside");
+  expect_refused((gds_operator_spec){.type = GDS_OP_INPAINTING, .mask = GDS_MASK_FILE,
+                                     .mask_path = "/nonexistent/mask.png"}, "not a readable");
+  expect_refused((gds_operator_spec){.type = GDS_OP_SUPER_RESOLUTION, .factor = 0}, "must divide");
+
+  /* the smallest std allowed: the identity kernel; a huge angle is reduced modulo 360 */
+  gds_operator *op = make((gds_operator_spec){.type = GDS_OP_GAUSSIAN_BLUR, .std = 1.1e-154});
+  assert_kernel_finite(op);
+  assert_true(op->kernel[0] == 1.0);
+  gds_operator_destroy(&op);
+  op = make((gds_operator_spec){.type = GDS_OP_GAUSSIAN_BLUR, .std = 1e150}); /* uniform */
+  assert_kernel_finite(op);
+  GDS_ASSERT_CLOSE(op->kernel[D - 1], 1.0 / D, 1e-14, 0);
+  gds_operator_destroy(&op);
+  const double big = 1e300, reduced = fmod(big, 360.0);
+  gds_operator *a = make((gds_operator_spec){.type = GDS_OP_MOTION_BLUR, .length = 4, .angle = big});
+  gds_operator *b = make((gds_operator_spec){.type = GDS_OP_MOTION_BLUR, .length = 4, .angle = reduced});
+  assert_kernel_finite(a);
+  assert_memory_equal(a->kernel, b->kernel, sizeof(double) * D);
+  gds_operator_destroy(&a);
+  gds_operator_destroy(&b);
+}
+
+/* gds_operator_describe: what gds_operator_create would build, without building it. */
+static void test_describe(void **st) {
+  (void)st;
+  gds_operator_spec specs[] = {
+      {.type = GDS_OP_IDENTITY},
+      {.type = GDS_OP_GAUSSIAN_BLUR, .std = 1.7, .dense = 1},
+      {.type = GDS_OP_MOTION_BLUR, .length = 5, .angle = 20},
+      {.type = GDS_OP_INPAINTING, .mask = GDS_MASK_RANDOM, .keep = 0.5, .mask_seed = 3},
+      {.type = GDS_OP_SUPER_RESOLUTION, .factor = 2},
+  };
+  for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+    gds_operator *op = make(specs[k]), light;
+    gds_operator_describe(&specs[k], H, W, &light);
+    assert_int_equal(light.structure, op->structure);
+    assert_string_equal(light.name, op->name);
+    assert_true(light.H == H && light.W == W && light.d == D && light.mh == (specs[k].type == GDS_OP_INPAINTING ? H : op->mh));
+    assert_int_equal(light.m, specs[k].type == GDS_OP_INPAINTING ? -1 : op->m);
+    assert_null(light.kernel);
+    assert_null(light.mask);
+    gds_operator_destroy(&op);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kernels_match_reference), cmocka_unit_test(test_adjoint),
       cmocka_unit_test(test_blur_is_periodic_convolution), cmocka_unit_test(test_inpainting_and_sr),
       cmocka_unit_test(test_names), cmocka_unit_test(test_measurement_noise_keys),
+      cmocka_unit_test(test_unrepresentable_specs), cmocka_unit_test(test_describe),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -708,6 +708,26 @@ static void test_white(void **state) {
   for (int k = 0; k < d; k++) GDS_ASSERT_CLOSE(x0[k], 0.25 + 0.5 * wn[k], 1e-15, 1e-15);
   gds_prior_destroy(&p);
   gds_prior_destroy(&p); /* idempotent */
+  /* scales whose square is not a normal double are refused (issue 8) */
+  const double bad_std[] = {1e-160, 1e160, 0, -1}, bad_mean[] = {1e151, -1e200};
+  int q = gds_error_set_quiet(1);
+  for (int i = 0; i < 4; i++) {
+    gds_prior_options b = o;
+    b.white_std = bad_std[i];
+    assert_int_equal(gds_prior_create(&b, &p), GDS_ERR_INPUT);
+    assert_null(p);
+  }
+  for (int i = 0; i < 2; i++) {
+    gds_prior_options b = o;
+    b.white_mean = bad_mean[i];
+    assert_int_equal(gds_prior_create(&b, &p), GDS_ERR_INPUT);
+    assert_null(p);
+  }
+  gds_error_set_quiet(q);
+  o.white_std = 1.5e-154; /* the smallest allowed: std² is normal */
+  assert_int_equal(gds_prior_create(&o, &p), 0);
+  assert_true(p->spectrum[0] > 0 && isfinite(p->spectrum[0]));
+  gds_prior_destroy(&p);
 }
 
 /* Relative paths are resolved against base_dir; absolute ones are not. */
@@ -737,6 +757,102 @@ static void test_relative_path(void **state) {
   free(path);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Priors given by a spectrum (SPEC §7.6) */
+
+/* A stationary [H, W] spectrum: λ = |DFT(t_ref)|² of a random zero-mean texton (brute force),
+ * written as .npy; the prior's spectrum is λ, its texton has |DFT|² = λ (brute force again) and
+ * x0 = μ + t ⊛ w with the prior's own texton (brute-force convolution). */
+static void test_spectrum_prior_2d(void **state) {
+  (void)state;
+  enum { H = 5, W = 6, D = H * W };
+  double t[D], re[D], im[D], lam[D];
+  gds_test_fill_normal(77, D, t);
+  ref_dft2(H, W, t, re, im);
+  for (int k = 0; k < D; k++) lam[k] = re[k] * re[k] + im[k] * im[k];
+  char *path = tmp_path(".npy");
+  assert_int_equal(gds_test_write_npy(path, "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 6), }", lam, D), 0);
+  gds_prior_options o = {.spectrum = path, .spectrum_mean = 0.3, .H = H, .W = W};
+  gds_prior *p = NULL;
+  assert_int_equal(gds_prior_create(&o, &p), 0);
+  assert_int_equal(p->basis, GDS_PRIOR_BASIS_FOURIER);
+  assert_true(p->mean == 0.3 && !p->white);
+  double tre[D], tim[D], w[D], conv[D], x0[D];
+  ref_dft2(H, W, p->texton, tre, tim);
+  for (int k = 0; k < D; k++) {
+    GDS_ASSERT_CLOSE(p->spectrum[k], lam[k], 1e-12, 1e-12);
+    GDS_ASSERT_CLOSE(tre[k] * tre[k] + tim[k] * tim[k], lam[k], 1e-10, 1e-12);
+    GDS_ASSERT_CLOSE(tim[k], 0, 0, 1e-12); /* DFT(t) = sqrt(λ): real */
+    assert_true(p->texture[k] == 0.3);
+  }
+  assert_int_equal(gds_prior_sample(p, 5, x0), 0);
+  gds_rng_normal(gds_rng_key_make(GDS_STREAM_X0, 5, 0), 0, D, w);
+  ref_conv(H, W, p->texton, w, conv);
+  for (int k = 0; k < D; k++) GDS_ASSERT_CLOSE(x0[k], 0.3 + conv[k], 1e-12, 1e-12);
+  gds_prior_destroy(&p);
+
+  /* wrong size, asymmetric, NaN, negative, 3-D: refused with the reason */
+  int q = gds_error_set_quiet(1);
+  o.H = 6, o.W = 5;
+  assert_int_equal(gds_prior_create(&o, &p), GDS_ERR_INPUT);
+  o.H = H, o.W = W;
+  int h, wd;
+  gds_prior_basis basis;
+  double *out = NULL;
+  char why[1024];
+  lam[1] *= 1.5; /* λ[0, 1] ≠ λ[0, 5] */
+  assert_int_equal(gds_test_write_npy(path, "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 6), }", lam, D), 0);
+  assert_int_equal(gds_prior_create(&o, &p), GDS_ERR_INPUT);
+  assert_int_equal(gds_prior_spectrum_load(path, &h, &wd, &basis, &out, why, sizeof why), GDS_ERR_INPUT);
+  assert_non_null(strstr(why, "not the spectrum of a real stationary field"));
+  const double bad[4][3] = {{1, NAN, 2}, {1, -0.5, 2}, {1, INFINITY, 2}, {1, 1e200, 2}};
+  const char *what[4] = {"is NaN", "is negative (-0.5)", "is infinite", "too large"};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(gds_test_write_npy(path, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", bad[i], 3), 0);
+    assert_int_equal(gds_prior_spectrum_load(path, &h, &wd, &basis, &out, why, sizeof why), GDS_ERR_INPUT);
+    assert_non_null(strstr(why, "eigenvalue 1"));
+    assert_non_null(strstr(why, what[i]));
+    assert_null(out);
+  }
+  assert_int_equal(gds_test_write_npy(path, "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3), }", lam, 6), 0);
+  assert_int_equal(gds_prior_spectrum_load(path, &h, &wd, &basis, &out, why, sizeof why), GDS_ERR_INPUT);
+  assert_non_null(strstr(why, "shape (1, 2, 3)"));
+  gds_error_set_quiet(q);
+  unlink(path);
+  free(path);
+}
+
+/* A 1-D array of n eigenvalues: a prior in its own eigenbasis (images 1 × n), x0 = μ + sqrt(λ) ⊙ w;
+ * −0 is read as 0. */
+static void test_spectrum_prior_eigen(void **state) {
+  (void)state;
+  const double lam[7] = {4.0, 0.25, -0.0, 1e-8, 9.0, 2.0, 0.0};
+  char *path = tmp_path(".npy");
+  assert_int_equal(gds_test_write_npy(path, "{'descr': '<f8', 'fortran_order': False, 'shape': (7,), }", lam, 7), 0);
+  int h, w;
+  gds_prior_basis basis;
+  double *out = NULL;
+  char why[512];
+  assert_int_equal(gds_prior_spectrum_load(path, &h, &w, &basis, &out, why, sizeof why), 0);
+  assert_true(h == 1 && w == 7 && basis == GDS_PRIOR_BASIS_EIGEN);
+  assert_false(signbit(out[2]));
+  free(out);
+  gds_prior_options o = {.spectrum = path, .spectrum_mean = -1.0, .H = 1, .W = 7};
+  gds_prior *p = NULL;
+  assert_int_equal(gds_prior_create(&o, &p), 0);
+  assert_int_equal(p->basis, GDS_PRIOR_BASIS_EIGEN);
+  double x0[7], wn[7];
+  assert_int_equal(gds_prior_sample(p, 12, x0), 0);
+  gds_rng_normal(gds_rng_key_make(GDS_STREAM_X0, 12, 0), 0, 7, wn);
+  for (int k = 0; k < 7; k++) {
+    assert_true(p->spectrum[k] == fabs(lam[k]));
+    GDS_ASSERT_CLOSE(x0[k], -1.0 + sqrt(fabs(lam[k])) * wn[k], 1e-15, 1e-15);
+  }
+  gds_prior_destroy(&p);
+  unlink(path);
+  free(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spectrum_bruteforce), cmocka_unit_test(test_sample_convolution),
@@ -745,6 +861,7 @@ int main(void) {
       cmocka_unit_test(test_crop),                cmocka_unit_test(test_errors),
       cmocka_unit_test(test_builtins),            cmocka_unit_test(test_white),
       cmocka_unit_test(test_relative_path),
+      cmocka_unit_test(test_spectrum_prior_2d),   cmocka_unit_test(test_spectrum_prior_eigen),
   };
   return cmocka_run_group_tests_name("prior", tests, NULL, NULL);
 }

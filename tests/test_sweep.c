@@ -3,13 +3,19 @@
  * naming the file, the line and the key path. */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gdsweep/error.h"
 #include "gdsweep/sweep.h"
+#include "gdsweep/operator.h"
+#include "gdsweep/prior.h"
+#include <math.h>
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
@@ -69,6 +75,8 @@ static void assert_contains(const char *msg, const char *what) {
   }
 }
 
+static void sha256sum_of(const char *path, char out[65]);
+
 /* ---- valid files --------------------------------------------------------------------- */
 
 static void test_demo(void **state) {
@@ -99,16 +107,24 @@ static void test_demo(void **state) {
   assert_true(s->sigma[0] == 0.01 && s->sigma[1] == 0.05);
   assert_int_equal(s->n_alpha, 3);
   assert_true(s->alpha_dps[0] == 0.01 && s->alpha_dps[1] == 0.03 && s->alpha_dps[2] == 0.1);
-  assert_int_equal(s->n_alg, 3);
+  assert_int_equal(s->n_alg, 4);
   assert_int_equal(s->alg[0].kind, GDS_ALG_DPS);
   assert_int_equal(s->alg[1].kind, GDS_ALG_PIGDM);
   assert_int_equal(s->alg[2].kind, GDS_ALG_CGDM);
+  assert_true(s->alg[3].kind == GDS_ALG_DDRM && s->alg[3].eta == 0.85 && s->alg[3].eta_b == 1.0);
+  assert_int_equal(s->n_scheme, 2);
+  assert_true(s->scheme[0].kind == GDS_SCHEME_DDPM && s->scheme[1].kind == GDS_SCHEME_DDIM && s->scheme[1].eta == 0);
+  const int steps[] = {10, 20, 50, 100, 1000};
+  assert_int_equal(s->n_steps, 5);
+  assert_memory_equal(s->steps, steps, sizeof steps);
+  assert_int_equal(s->n_eps, 1);
+  assert_true(s->n_init == 1 && s->init[0] == GDS_INIT_NORMAL);
   assert_int_equal(s->n_seed, 2);
   assert_true(s->seed[0] == 0 && s->seed[1] == 1);
-  assert_int_equal(gds_sweep_npoints(s), 2 * 2 * 3 * 3 * 2);
+  assert_int_equal(gds_sweep_npoints(s), 2 * 2 * 3 * 4 * 2 * 5 * 2);
 
   assert_int_equal(s->samples, 2);
-  const int ckpt[] = {1000, 800, 600, 400, 200, 0};
+  const int ckpt[] = {901, 701, 501, 301, 1, 0};
   assert_int_equal(s->n_ckpt, 6);
   assert_memory_equal(s->ckpt, ckpt, sizeof ckpt);
   assert_int_equal(s->n_w2t, 1001);
@@ -126,6 +142,24 @@ static void test_demo(void **state) {
   assert_string_equal(s->path, path);
   gds_sweep_destroy(&s);
   assert_null(s);
+}
+
+/* The CIFAR-10 example (SPEC §7.6, issue 10): the whole scheme x steps x eps x init table. */
+static void test_cifar_example(void **state) {
+  (void)state;
+  char path[4096];
+  source_path("sweeps/cifar10_vp_sde.yaml", path, sizeof path);
+  gds_sweep *s = NULL;
+  assert_int_equal(gds_sweep_load(path, &s), GDS_SUCCESS);
+  assert_int_equal(s->process, GDS_PROCESS_VP_SDE);
+  assert_true(s->prior.H == 1 && s->prior.W == 3072 && s->prior_basis == GDS_PRIOR_BASIS_EIGEN);
+  assert_int_equal(s->n_scheme, 6);
+  assert_int_equal(s->n_steps, 7);
+  assert_int_equal(s->T, 999);
+  assert_int_equal(s->n_eps, 4);
+  assert_int_equal(s->n_init, 2);
+  assert_int_equal(gds_sweep_npoints(s), 6 * 7 * 4 * 2);
+  gds_sweep_destroy(&s);
 }
 
 static void test_tiny(void **state) {
@@ -342,9 +376,10 @@ static void test_fingerprint(void **state) {
 
   /* same sweep, other name, order, style, comments and explicit defaults */
   s = load_text("# reordered\n"
-                "output: {w2_times: all, checkpoints: [1000, 800, 600, 400, 200, 0], samples: 2}\n"
+                "output: {w2_times: all, checkpoints: [901, 701, 501, 301, 1, 0], samples: 2}\n"
                 "grid:\n"
-                "  seed: [0, 1]\n  algorithm: [dps, pigdm, cgdm]\n  alpha_dps: [1e-2, 0.030, 0.1]\n"
+                "  eps: [0.0]\n  sampler_steps: [10, 20, 50, 100, 1000]\n  scheme: [ddpm, ddim]\n"
+                "  seed: [0, 1]\n  algorithm: [dps, pigdm, cgdm, ddrm]\n  alpha_dps: [1e-2, 0.030, 0.1]\n"
                 "  sigma: [1.0e-2, 0.050]\n"
                 "  operator:\n    - gaussian_blur:\n        std: 2\n"
                 "    - motion_blur: {angle: 30.0, length: 9}\n"
@@ -360,9 +395,9 @@ static void test_fingerprint(void **state) {
   s = load_text("name: demo\nprior: {texture: builtin:fabric, size: [64, 64]}\n"
                 "diffusion: {steps: 1000}\n"
                 "grid:\n  operator: [gaussian_blur: {std: 2.0}, motion_blur: {length: 9, angle: 30}]\n"
-                "  sigma: [0.01, 0.06]\n  alpha_dps: [0.3, 1.0, 3.0]\n  algorithm: [dps, pigdm, cgdm]\n"
-                "  seed: [0, 1]\n"
-                "output: {samples: 2, checkpoints: [1000, 800, 600, 400, 200, 0]}\n",
+                "  sigma: [0.01, 0.06]\n  alpha_dps: [0.3, 1.0, 3.0]\n  algorithm: [dps, pigdm, cgdm, ddrm]\n"
+                "  scheme: [ddpm, ddim]\n  sampler_steps: [10, 20, 50, 100, 1000]\n  seed: [0, 1]\n"
+                "output: {samples: 2, checkpoints: [901, 701, 501, 301, 1, 0]}\n",
                 NULL);
   assert_int_equal(gds_sweep_fingerprint(s, c), GDS_SUCCESS);
   gds_sweep_destroy(&s);
@@ -485,6 +520,407 @@ static void test_sampler_axes_defaults(void **state) {
   }
 }
 
+/* The continuous VP SDE (SPEC §7.3): β range, K = sampler_steps, eps, step-index checkpoints. */
+static void test_vp_sde(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: vp\nprior: {texture: builtin:fabric, size: [8, 8]}\n"
+                           "diffusion: {process: vp_sde}\n"
+                           "grid:\n  operator: [identity: {}]\n  sigma: [0.1]\n  algorithm: [none, cgdm]\n"
+                           "  scheme: [em, ei, ddpm, euler, heun, rk4]\n  sampler_steps: [10, 100]\n"
+                           "  eps: [0, 0.001, 1.0e-5]\n  init: [normal, exact]\n",
+                           NULL);
+  assert_int_equal(s->process, GDS_PROCESS_VP_SDE);
+  assert_true(s->beta_min == 0.1 && s->beta_max == 20);
+  assert_int_equal(s->T, 100); /* step indices 0..max K */
+  assert_int_equal(s->n_scheme, 6);
+  const gds_scheme kinds[] = {GDS_SCHEME_EM, GDS_SCHEME_EI, GDS_SCHEME_DDPM, GDS_SCHEME_EULER, GDS_SCHEME_HEUN,
+                              GDS_SCHEME_RK4};
+  for (int i = 0; i < 6; i++) assert_int_equal(s->scheme[i].kind, kinds[i]);
+  assert_int_equal(s->n_eps, 3);
+  assert_true(s->eps[1] == 0.001 && s->eps[2] == 1e-5);
+  const int ckpt[] = {0, 2, 5, 7, 10}; /* 0, K/4, K/2, 3K/4, K of the smallest K, sampling order */
+  assert_int_equal(s->n_ckpt, 5);
+  assert_memory_equal(s->ckpt, ckpt, sizeof ckpt);
+  assert_int_equal(s->n_w2t, 101);
+  assert_int_equal(gds_sweep_npoints(s), 2 * 6 * 2 * 3 * 2);
+  char *text, fa[65], fb[65];
+  assert_int_equal(gds_sweep_canonical(s, &text, NULL), GDS_SUCCESS);
+  assert_non_null(strstr(text, "diffusion=vp_sde,0.10000000000000001,20\n"));
+  assert_non_null(strstr(text, "grid.scheme=em,ei,ddpm,euler,heun,rk4\n"));
+  free(text);
+  assert_int_equal(gds_sweep_fingerprint(s, fa), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  s = load_text("name: vp\nprior: {texture: builtin:fabric, size: [8, 8]}\n"
+                "diffusion: {process: vp_sde, beta_min: 0.1, beta_max: 25}\n"
+                "grid:\n  operator: [identity: {}]\n  sigma: [0.1]\n  algorithm: [none, cgdm]\n"
+                "  scheme: [em, ei, ddpm, euler, heun, rk4]\n  sampler_steps: [10, 100]\n"
+                "  eps: [0, 0.001, 1.0e-5]\n  init: [normal, exact]\n"
+                "output: {checkpoints: [0, 10], w2_times: [0, 50, 100]}\n",
+                NULL);
+  assert_true(s->beta_max == 25);
+  assert_int_equal(gds_sweep_fingerprint(s, fb), GDS_SUCCESS);
+  assert_string_not_equal(fa, fb);
+  gds_sweep_destroy(&s);
+}
+
+/* prior: {spectrum: file.npy, mean: m} (SPEC §7.6): a 1-D array (CIFAR-10's 3072 eigenvalues)
+ * is an eigenbasis prior of images 1 × n, identity only; a 2-D one a stationary prior of its
+ * size; the file's content is in the fingerprint; bad files are named with the reason. */
+static void test_spectrum_prior(void **state) {
+  (void)state;
+  char cifar[4096], yaml[8192];
+  source_path("tests/data/cifar10_spectrum.npy", cifar, sizeof cifar);
+  snprintf(yaml, sizeof yaml, "name: cifar\nprior: {spectrum: %s, mean: 0}\ndiffusion: {process: vp_sde}\n"
+           "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [none], sampler_steps: [10]}\n", cifar);
+  gds_sweep *s = load_text(yaml, NULL);
+  assert_true(s->prior.H == 1 && s->prior.W == 3072);
+  assert_int_equal(s->prior_basis, GDS_PRIOR_BASIS_EIGEN);
+  assert_ptr_equal(s->prior.spectrum, s->spectrum);
+  assert_null(s->prior.texture);
+  assert_true(s->prior.spectrum_mean == 0 && !s->prior.white && !s->prior.periodic);
+  char *text, ref[65];
+  assert_int_equal(gds_sweep_canonical(s, &text, NULL), GDS_SUCCESS);
+  sha256sum_of(cifar, ref);
+  if (ref[0]) {
+    char line[128];
+    snprintf(line, sizeof line, "prior.spectrum.sha256=%s\nprior.mean=0\n", ref);
+    assert_non_null(strstr(text, line));
+  }
+  free(text);
+  assert_int_equal(gds_sweep_inputs(s, &text), GDS_SUCCESS);
+  assert_non_null(strstr(text, "prior.spectrum\t"));
+  free(text);
+  gds_sweep_destroy(&s);
+
+  /* a 2-D spectrum: its size; size may be given if it matches */
+  char dir[] = "/tmp/gdstest_specXXXXXX", npy[256], msg[4096];
+  assert_non_null(mkdtemp(dir));
+  snprintf(npy, sizeof npy, "%s/s.npy", dir);
+  double lam[12];
+  for (int i = 0; i < 12; i++) lam[i] = 1.0; /* flat: symmetric */
+  assert_int_equal(gds_test_write_npy(npy, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }", lam, 12), 0);
+  snprintf(yaml, sizeof yaml, "name: s2\nprior: {spectrum: s.npy, size: [3, 4]}\ndiffusion: {steps: 100}\n"
+           "grid: {operator: [gaussian_blur: {std: 1}], sigma: [0.1], algorithm: [pigdm]}\n");
+  char ypath[512];
+  snprintf(ypath, sizeof ypath, "%s/s.yaml", dir);
+  FILE *f = fopen(ypath, "w");
+  fputs(yaml, f);
+  fclose(f);
+  assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_SUCCESS);
+  assert_true(s->prior.H == 3 && s->prior.W == 4 && s->prior_basis == GDS_PRIOR_BASIS_FOURIER);
+  gds_sweep_destroy(&s);
+
+  /* errors, each at its line and key */
+  struct { const char *yaml, *want; } bad[] = {
+      {"name: b\nprior: {spectrum: s.npy, size: [4, 3]}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.size: [4, 3] does not match the spectrum s.npy, which is 3 x 4"},
+      {"name: b\nprior: {spectrum: s.npy, texture: builtin:fabric}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.spectrum: texture, white and spectrum are mutually exclusive"},
+      {"name: b\nprior: {texture: builtin:fabric, size: [4, 4], mean: 1}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.mean: applies to spectrum priors only"},
+      {"name: b\nprior: {texture: builtin:fabric}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.size: missing (required for texture and white priors)"},
+      {"name: b\nprior: {spectrum: s.npy, periodic: true}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.periodic: applies to texture priors only, not spectrum"},
+      {"name: b\nprior: {spectrum: missing.npy}\ndiffusion: {steps: 100}\n"
+       "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n",
+       "s.yaml:2: prior.spectrum: cannot read"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    f = fopen(ypath, "w");
+    fputs(bad[i].yaml, f);
+    fclose(f);
+    assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_ERR_INPUT);
+    assert_contains(msg, bad[i].want);
+  }
+  /* a 1-D spectrum with another operator */
+  snprintf(yaml, sizeof yaml, "name: c\nprior: {spectrum: %s}\ndiffusion: {steps: 100}\n"
+           "grid:\n  operator: [identity: {}, gaussian_blur: {std: 1}]\n  sigma: [0.1]\n  algorithm: [pigdm]\n", cifar);
+  f = fopen(ypath, "w");
+  fputs(yaml, f);
+  fclose(f);
+  assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "s.yaml:5: grid.operator[1]: the prior is a 1-D spectrum");
+  assert_contains(msg, "identity operator only");
+  /* malformed .npy files: the reader's reason at the spectrum's line */
+  const char *dicts[] = {"{'descr': '<f8', 'fortran_order': True, 'shape': (3, 4), }",
+                         "{'descr': '<i8', 'fortran_order': False, 'shape': (3, 4), }",
+                         "{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }"};
+  const char *reasons[] = {"Fortran order", "unsupported dtype '<i8'", "empty"};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(gds_test_write_npy(npy, dicts[i], lam, i == 2 ? 0 : 12), 0);
+    f = fopen(ypath, "w");
+    fputs("name: b\nprior: {spectrum: s.npy}\ndiffusion: {steps: 100}\n"
+          "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n", f);
+    fclose(f);
+    assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_ERR_INPUT);
+    assert_contains(msg, "s.yaml:2: prior.spectrum: ");
+    assert_contains(msg, reasons[i]);
+  }
+  lam[5] = -1;
+  assert_int_equal(gds_test_write_npy(npy, "{'descr': '<f8', 'fortran_order': False, 'shape': (12,), }", lam, 12), 0);
+  assert_int_equal(load_capture(ypath, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "eigenvalue 5 is negative (-1)");
+  unlink(npy);
+  unlink(ypath);
+  rmdir(dir);
+}
+
+/* ---- input files, limits, representable arithmetic (issue 8) ------------------------- */
+
+/* A binary 8-bit PGM of h x w pixels, value (i*7 + shift) % 256. */
+static void write_pgm_binary(const char *path, int h, int w, int shift) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fprintf(f, "P5\n%d %d\n255\n", w, h);
+  for (int i = 0; i < h * w; i++) fputc((i * 7 + shift) % 256, f);
+  fclose(f);
+}
+
+static void sha256sum_of(const char *path, char out[65]) {
+  char cmd[4200], line[256] = "";
+  snprintf(cmd, sizeof cmd, "sha256sum '%s' 2>/dev/null", path);
+  FILE *p = popen(cmd, "r");
+  out[0] = '\0';
+  if (p && fgets(line, sizeof line, p) && strlen(line) >= 64) {
+    memcpy(out, line, 64);
+    out[64] = '\0';
+  }
+  if (p) pclose(p);
+}
+
+/* The texture's and the mask's bytes are part of the fingerprint; the output's `inputs` list
+ * lets a later check name a changed file. */
+static void test_input_content(void **state) {
+  (void)state;
+  char dir[] = "/tmp/gdstest_inputsXXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char tex[256], mask[256], yaml[256], mdir[256];
+  snprintf(tex, sizeof tex, "%s/tex.pgm", dir);
+  snprintf(mask, sizeof mask, "%s/mask.pgm", dir);
+  snprintf(yaml, sizeof yaml, "%s/s.yaml", dir);
+  snprintf(mdir, sizeof mdir, "%s/adir", dir);
+  write_pgm_binary(tex, 300, 301, 0); /* 90 300 bytes: several SHA-256 blocks and read chunks */
+  write_pgm_binary(mask, 8, 8, 1);
+  FILE *f = fopen(yaml, "w");
+  assert_non_null(f);
+  fputs("name: inputs\nprior: {texture: tex.pgm, size: [8, 8]}\ndiffusion: {steps: 100}\n"
+        "grid:\n  operator: [inpainting: {mask: file, path: mask.pgm}, identity: {}]\n  sigma: [0.1]\n"
+        "  algorithm: [pigdm]\n", f);
+  fclose(f);
+
+  gds_sweep *s = NULL;
+  char fp0[65], fp1[65], ref[65], *canon, *inputs, msg[2048];
+  assert_int_equal(gds_sweep_load(yaml, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, fp0), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_canonical(s, &canon, NULL), GDS_SUCCESS);
+  sha256sum_of(tex, ref);
+  if (ref[0]) { /* the streamed SHA-256 of the file equals coreutils' */
+    char line[128];
+    snprintf(line, sizeof line, "prior.texture.sha256=%s\n", ref);
+    assert_non_null(strstr(canon, line));
+    assert_string_equal(s->texture_sha256, ref);
+    sha256sum_of(mask, ref);
+    assert_string_equal(s->op[0].mask_sha256, ref);
+  } else print_message("sha256sum not available: file hashes not cross-checked\n");
+  free(canon);
+  assert_int_equal(gds_sweep_inputs(s, &inputs), GDS_SUCCESS);
+  assert_non_null(strstr(inputs, "prior.texture\t"));
+  assert_non_null(strstr(inputs, "grid.operator[0].inpainting.path\t"));
+  assert_non_null(strstr(inputs, "/tex.pgm\n"));
+  assert_int_equal(gds_sweep_inputs_changed(inputs, msg, sizeof msg), 0);
+  assert_string_equal(msg, "");
+  gds_sweep_destroy(&s);
+
+  /* same path, other bytes: another fingerprint, and the old list names the file */
+  write_pgm_binary(tex, 300, 301, 1);
+  assert_int_equal(gds_sweep_load(yaml, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, fp1), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_not_equal(fp0, fp1);
+  assert_int_equal(gds_sweep_inputs_changed(inputs, msg, sizeof msg), 1);
+  assert_contains(msg, "tex.pgm' (prior.texture) changed");
+  /* the original bytes back: the original fingerprint */
+  write_pgm_binary(tex, 300, 301, 0);
+  assert_int_equal(gds_sweep_load(yaml, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, fp1), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_equal(fp0, fp1);
+  /* the mask */
+  write_pgm_binary(mask, 8, 8, 2);
+  assert_int_equal(gds_sweep_load(yaml, &s), GDS_SUCCESS);
+  assert_int_equal(gds_sweep_fingerprint(s, fp1), GDS_SUCCESS);
+  gds_sweep_destroy(&s);
+  assert_string_not_equal(fp0, fp1);
+  assert_int_equal(gds_sweep_inputs_changed(inputs, msg, sizeof msg), 1);
+  assert_contains(msg, "mask.pgm' (grid.operator[0].inpainting.path) changed");
+  /* a file that is gone is mentioned, not reported as changed */
+  unlink(mask);
+  assert_int_equal(gds_sweep_inputs_changed(inputs, msg, sizeof msg), 0);
+  assert_contains(msg, "cannot be read now");
+  free(inputs);
+
+  /* a mask file of zeros: the message says the mask is empty; a directory says so */
+  FILE *z = fopen(mask, "wb");
+  assert_non_null(z);
+  fprintf(z, "P5\n8 8\n255\n");
+  for (int i = 0; i < 64; i++) fputc(0, z);
+  fclose(z);
+  char out[4096];
+  assert_int_equal(load_capture(yaml, &s, out, sizeof out), GDS_ERR_INPUT);
+  assert_contains(out, "s.yaml:5: grid.operator[0].inpainting: the mask is empty: every pixel of");
+  assert_int_equal(mkdir(mdir, 0700), 0);
+  f = fopen(yaml, "w");
+  fputs("name: inputs\nprior: {texture: adir, size: [8, 8]}\ndiffusion: {steps: 100}\n"
+        "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [pigdm]}\n", f);
+  fclose(f);
+  assert_int_equal(load_capture(yaml, &s, out, sizeof out), GDS_ERR_INPUT);
+  assert_contains(out, "s.yaml:2: prior.texture: cannot read");
+  assert_contains(out, "it is a directory, not a file");
+  unlink(tex);
+  unlink(mask);
+  unlink(yaml);
+  rmdir(mdir);
+  rmdir(dir);
+}
+
+/* Sweep files: anything but a regular file of at most 64 MiB is refused before reading. */
+static void test_load_limits(void **state) {
+  (void)state;
+  char dir[] = "/tmp/gdstest_limitsXXXXXX", path[256], msg[4096];
+  assert_non_null(mkdtemp(dir));
+  gds_sweep *s = NULL;
+  assert_int_equal(load_capture(dir, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "is a directory, not a sweep file");
+  assert_int_equal(load_capture("/dev/zero", &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "'/dev/zero' is not a regular file (a device)");
+  snprintf(path, sizeof path, "%s/fifo.yaml", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_int_equal(load_capture(path, &s, msg, sizeof msg), GDS_ERR_INPUT); /* no writer: must not block */
+  assert_contains(msg, "a FIFO (named pipe)");
+  unlink(path);
+  snprintf(path, sizeof path, "%s/big.yaml", dir);
+  int fd = open(path, O_CREAT | O_WRONLY, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, (off_t)GDS_SWEEP_MAX_BYTES + 1), 0); /* sparse: never read */
+  close(fd);
+  assert_int_equal(load_capture(path, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, "67108865 bytes, larger than the limit of 64 MiB");
+  unlink(path);
+  assert_null(s);
+  static const char text[] = "name: x\n";
+  int old = gds_error_set_quiet(1);
+  assert_int_equal(gds_sweep_parse(text, (size_t)GDS_SWEEP_MAX_BYTES + 1, "mem.yaml", NULL, &s), GDS_ERR_INPUT);
+  gds_error_set_quiet(old);
+  rmdir(dir);
+}
+
+/* Seeds take the whole documented range 0 .. 2^63 − 1. */
+static void test_seed_range(void **state) {
+  (void)state;
+  gds_sweep *s = load_text("name: seeds\nprior: {texture: builtin:fabric, size: [4, 4]}\ndiffusion: {steps: 100}\n"
+                           "grid: {operator: [identity: {}], sigma: [0.1], algorithm: [none],\n"
+                           "       seed: [9223372036854775807, 0, 4294967296]}\n",
+                           NULL);
+  assert_true(s->seed[0] == INT64_MAX && s->seed[1] == 0 && s->seed[2] == 4294967296LL);
+  gds_sweep_destroy(&s);
+}
+
+/* A grid whose result arrays would exceed 2^53 values is refused (no size arithmetic overflows). */
+static void test_grid_overflow(void **state) {
+  (void)state;
+  size_t cap = 1 << 20, n = 0;
+  char *y = malloc(cap);
+  assert_non_null(y);
+  n += (size_t)snprintf(y + n, cap - n, "name: big\nprior: {texture: builtin:fabric, size: [4, 4]}\n"
+                        "diffusion: {steps: 10000}\ngrid:\n  operator:\n");
+  for (int i = 1; i <= 200; i++) n += (size_t)snprintf(y + n, cap - n, "    - gaussian_blur: {std: %d}\n", i);
+  const char *axes[] = {"sigma", "alpha_dps", "seed"};
+  for (int a = 0; a < 3; a++) {
+    n += (size_t)snprintf(y + n, cap - n, "  %s: [", axes[a]);
+    for (int i = 1; i <= 2000; i++) n += (size_t)snprintf(y + n, cap - n, "%s%d", i > 1 ? ", " : "", i);
+    n += (size_t)snprintf(y + n, cap - n, "]\n");
+  }
+  n += (size_t)snprintf(y + n, cap - n, "  algorithm: [dps, pigdm]\n  sampler_steps: [10, 100, 1000, 10000]\n");
+  char *path = gds_test_write_temp(".yaml", y), msg[4096];
+  gds_sweep *s = NULL;
+  assert_int_equal(load_capture(path, &s, msg, sizeof msg), GDS_ERR_INPUT);
+  assert_contains(msg, ":5: grid: overflow: the sweep would hold");
+  assert_contains(msg, "200 x 2000 x 2000 x 2 x 1 x 4 x 1 x 1 x 2000 points");
+  unlink(path);
+  free(path);
+  free(y);
+}
+
+/* Fuzz corpus (tests/data/fuzz, written by make_corpus.py): every file parses or is refused as
+ * an input error, never a crash, a runtime error or undefined behaviour (the suite runs under
+ * UBSan too); the operators of every accepted file build. */
+static void test_fuzz_corpus(void **state) {
+  (void)state;
+  char dirpath[4096];
+  source_path("tests/data/fuzz", dirpath, sizeof dirpath);
+  DIR *d = opendir(dirpath);
+  assert_non_null(d);
+  int nfiles = 0, nok = 0, nbad = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (l < 5 || strcmp(e->d_name + l - 5, ".yaml")) continue;
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
+    gds_sweep *s = NULL;
+    int old = gds_error_set_quiet(1);
+    int rc = gds_sweep_load(path, &s);
+    gds_error_set_quiet(old);
+    nfiles++;
+    if (rc != GDS_SUCCESS && rc != GDS_ERR_INPUT) {
+      print_error("%s: error code %d (expected 0 or an input error)\n", e->d_name, rc);
+      fail();
+    }
+    if (rc) {
+      nbad++;
+      assert_null(s);
+      continue;
+    }
+    nok++;
+    char fp[65], *text;
+    assert_int_equal(gds_sweep_fingerprint(s, fp), GDS_SUCCESS);
+    assert_int_equal(gds_sweep_inputs(s, &text), GDS_SUCCESS);
+    free(text);
+    if ((int64_t)s->prior.H * s->prior.W <= 4096) {
+      gds_prior *pr = NULL;
+      if (gds_prior_create(&s->prior, &pr)) {
+        print_error("%s: prior accepted by the sweep but not built\n", e->d_name);
+        fail();
+      }
+      gds_prior_destroy(&pr);
+    }
+    if ((int64_t)s->prior.H * s->prior.W <= 4096)
+      for (int i = 0; i < s->n_op; i++) {
+        gds_operator *op = NULL;
+        if (gds_operator_create(&s->op[i], s->prior.H, s->prior.W, &op)) {
+          print_error("%s: operator %d accepted by the sweep but not built\n", e->d_name, i);
+          fail();
+        }
+        double x[4096] = {0}, y[4096];
+        x[0] = 1;
+        assert_int_equal(gds_operator_apply(op, x, y), GDS_SUCCESS);
+        for (int k = 0; k < op->m; k++) assert_true(isfinite(y[k]));
+        gds_operator_destroy(&op);
+      }
+    gds_sweep_destroy(&s);
+  }
+  closedir(d);
+  print_message("fuzz corpus: %d files, %d accepted, %d refused\n", nfiles, nok, nbad);
+  assert_true(nfiles >= 250);
+  assert_true(nok >= 20 && nbad >= 100); /* the corpus exercises both paths */
+}
+
 /* ---- bad inputs: one test each ------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -505,7 +941,7 @@ typedef struct bad_case {
 static const bad_case bad_cases[] = {
     {"bad_unknown_top_key", HEAD L_GRID "colour: red\n", ":8:", "colour", "valid keys here: name, prior"},
     {"bad_unknown_nested_key", L_NAME "prior: {texture: builtin:fabric, size: [8, 8], smooth: 1}\n" L_DIFF L_GRID,
-     ":2:", "prior.smooth", "valid keys here: texture, white, size, periodic"},
+     ":2:", "prior.smooth", "valid keys here: texture, white, spectrum, mean, size, periodic"},
     {"bad_unknown_operator_param", HEAD GRID_WITH("[gaussian_blur: {std: 1, sd: 2}]", "[0.1]", "[dps]"), ":5:",
      "grid.operator[0].gaussian_blur.sd", "valid keys here: std"},
     {"bad_unknown_operator", HEAD GRID_WITH("[blur: {std: 1}]", "[0.1]", "[dps]"), ":5:", "grid.operator[0]",
@@ -652,6 +1088,76 @@ static const bad_case bad_cases[] = {
     {"bad_checkpoint_not_visited_block", HEAD L_GRID "  sampler_steps: [7]\noutput:\n  checkpoints:\n    - 85\n"
                                          "    - 50\n",
      ":12:", "output.checkpoints[1]", "e.g. [85, 71, 43, 15, 0]"},
+    {"bad_std_underflow", HEAD GRID_WITH("[gaussian_blur: {std: 1.0e-200}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].gaussian_blur.std", "underflows"},
+    {"bad_std_overflow", HEAD GRID_WITH("[gaussian_blur: {std: 1.0e160}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].gaussian_blur.std", "overflows"},
+    {"bad_length_overflow", HEAD GRID_WITH("[motion_blur: {length: 3.0e8}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].motion_blur.length", "overflows: its kernel has 10·ceil(length)+1"},
+    {"bad_real_underflow", HEAD GRID_WITH("[identity: {}]", "[1.0e-400]", "[dps]"), ":6:", "grid.sigma[0]",
+     "underflow"},
+    {"bad_real_subnormal", HEAD GRID_WITH("[identity: {}]", "[1.0e-310]", "[dps]"), ":6:", "grid.sigma[0]",
+     "underflow"},
+    {"bad_real_overflow", HEAD GRID_WITH("[identity: {}]", "[1.0e309]", "[dps]"), ":6:", "grid.sigma[0]",
+     "overflow"},
+    {"bad_real_inf", HEAD GRID_WITH("[identity: {}]", "[.inf]", "[dps]"), ":6:", "grid.sigma[0]", "finite"},
+    {"bad_sigma_square_underflow", HEAD GRID_WITH("[identity: {}]", "[0.1, 1.0e-300]", "[dps]"), ":6:",
+     "grid.sigma[1]", "sigma = 1e-300 underflows"},
+    {"bad_sigma_square_overflow", HEAD GRID_WITH("[identity: {}]", "[1.0e160]", "[pigdm]"), ":6:",
+     "grid.sigma[0]", "sigma = 1e+160 overflows"},
+    {"bad_alpha_underflow", HEAD GRID_WITH("[identity: {}]", "[0.01, 0.1]", "[dps]") "  alpha_dps: [1, 1.0e308]\n",
+     ":8:", "grid.alpha_dps[1]", "alpha_dps = 1e+308 underflows with sigma = 0.01 (grid.sigma[0])"},
+    {"bad_alpha_overflow", HEAD GRID_WITH("[identity: {}]", "[1.0e100]", "[dps]") "  alpha_dps: [1.0e-150]\n",
+     ":8:", "grid.alpha_dps[0]", "overflows"},
+    {"bad_white_std_underflow", L_NAME "prior: {white: {std: 1.0e-160}, size: [8, 8]}\n" L_DIFF L_GRID, ":2:",
+     "prior.white.std", "underflows"},
+    {"bad_white_mean_overflow", L_NAME "prior: {white: {std: 1, mean: 1.0e200}, size: [8, 8]}\n" L_DIFF L_GRID,
+     ":2:", "prior.white.mean", "overflows"},
+    {"bad_size_pixels", L_NAME "prior: {texture: builtin:fabric, size: [65536, 65536]}\n" L_DIFF L_GRID, ":2:",
+     "prior.size", "at most 268435456 (2^28) pixels"},
+    {"bad_seed_range", HEAD L_GRID "  seed: [9223372036854775808]\n", ":8:", "grid.seed[0]",
+     "outside the 64-bit integer range"},
+    {"bad_empty_random_mask", HEAD GRID_WITH("[inpainting: {mask: random, keep: 1.0e-9}]", "[0.1]", "[dps]"), ":5:",
+     "grid.operator[0].inpainting", "the mask is empty: keep = 1e-09 with mask_seed 0 observes none of the 64"},
+    {"bad_duplicate_file_order", HEAD GRID_WITH("[identity: {}]", "[0.3, 0.5, 0.5, 0.3]", "[dps]"), ":6:",
+     "grid.sigma[2]", "duplicate of grid.sigma[1]"},
+    {"bad_duplicate_before_bad_value", HEAD GRID_WITH("[identity: {}]", "[0.1, 0.1, -1]", "[dps]"), ":6:",
+     "grid.sigma[1]", "duplicate of grid.sigma[0]"},
+    {"bad_value_before_duplicate", HEAD GRID_WITH("[identity: {}]", "[0.1, -1, 0.1]", "[dps]"), ":6:",
+     "grid.sigma[1]", "must be > 0, got -1"},
+    {"bad_duplicate_operator_before_bad", HEAD GRID_WITH("[identity: {}, identity: {}, blur: {}]", "[0.1]", "[dps]"),
+     ":5:", "grid.operator[1]", "duplicate of grid.operator[0]"},
+    {"bad_process_unknown", L_NAME L_PRIOR "diffusion: {process: sde}\n" L_GRID, ":3:", "diffusion.process",
+     "one of ddpm, vp_sde"},
+    {"bad_vp_beta_order", L_NAME L_PRIOR "diffusion: {process: vp_sde, beta_min: 5, beta_max: 2}\n" L_GRID
+                          "  sampler_steps: [10]\n", ":3:", "diffusion.beta_max", "must be smaller than beta_max"},
+    {"bad_vp_beta_equal", L_NAME L_PRIOR "diffusion: {process: vp_sde, beta_min: 20}\n" L_GRID "  sampler_steps: [10]\n",
+     ":3:", "diffusion.beta_min", "beta_min = 20 must be smaller than beta_max = 20"},
+    {"bad_vp_beta_nonpositive", L_NAME L_PRIOR "diffusion: {process: vp_sde, beta_min: 0}\n" L_GRID
+                                "  sampler_steps: [10]\n", ":3:", "diffusion.beta_min", "must be > 0, got 0"},
+    {"bad_vp_steps_key", L_NAME L_PRIOR "diffusion: {process: vp_sde, steps: 100}\n" L_GRID "  sampler_steps: [10]\n",
+     ":3:", "diffusion.steps", "applies to the discrete process only"},
+    {"bad_ddpm_beta_min", L_NAME L_PRIOR "diffusion: {steps: 100, beta_min: 0.1}\n" L_GRID, ":3:",
+     "diffusion.beta_min", "applies to the continuous process only"},
+    {"bad_ddpm_no_steps", L_NAME L_PRIOR "diffusion: {variance: beta}\n" L_GRID, ":3:", "diffusion.steps",
+     "missing (required for the discrete process)"},
+    {"bad_vp_no_sampler_steps", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID, ":5:", "grid.sampler_steps",
+     "missing (required with diffusion.process: vp_sde)"},
+    {"bad_vp_ddrm", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" GRID_WITH("[identity: {}]", "[0.1]", "[cgdm, ddrm]")
+                    "  sampler_steps: [10]\n", ":7:", "grid.algorithm[1]", "ddrm is defined on the discrete process"},
+    {"bad_vp_ddim", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10]\n  scheme: [em, ddim]\n",
+     ":9:", "grid.scheme[1]", "the schemes are em, ei, ddpm, euler, heun, rk4"},
+    {"bad_vp_eps_one", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10]\n  eps: [0, 1.0]\n",
+     ":9:", "grid.eps[1]", "must be in [0, 1), got 1.0"},
+    {"bad_vp_eps_negative", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10]\n  eps: [-0.1]\n",
+     ":9:", "grid.eps[0]", "must be in [0, 1)"},
+    {"bad_vp_checkpoint", L_NAME L_PRIOR "diffusion: {process: vp_sde}\n" L_GRID "  sampler_steps: [10, 20]\n"
+                          "output: {checkpoints: [0, 15]}\n", ":9:", "output.checkpoints[1]",
+     "step index 15 is past the last step of the sampler with sampler_steps: 10"},
+    {"bad_ddrm_dense_blur", HEAD GRID_WITH("[identity: {}, gaussian_blur: {std: 1, backend: dense}]", "[0.1]",
+                                          "[pigdm, ddrm]"), ":7:", "grid.algorithm[1]",
+     "ddrm(eta=0.85,eta_b=1) cannot be combined with grid.operator[1] = gaussian_blur(std=1,backend=dense) (line 5): "
+     "ddrm needs an SVD of A"},
     {"bad_malformed_yaml", L_NAME L_PRIOR "diffusion: {steps: 100\n" L_GRID, ":4:5:", NULL, "malformed YAML"},
     {"bad_malformed_indent", L_NAME "prior:\n  size: [8, 8]\n   texture: builtin:fabric\n", ":4:4:", NULL,
      "malformed YAML"},
@@ -684,7 +1190,7 @@ static void test_bad_input(void **state) {
 }
 
 int main(void) {
-  static struct CMUnitTest tests[N_BAD + 16];
+  static struct CMUnitTest tests[N_BAD + 32];
   size_t n = 0;
   const struct CMUnitTest fixed[] = {
       cmocka_unit_test(test_demo),        cmocka_unit_test(test_tiny),
@@ -692,6 +1198,10 @@ int main(void) {
       cmocka_unit_test(test_white_prior_and_output), cmocka_unit_test(test_operators), cmocka_unit_test(test_backend_dense),
       cmocka_unit_test(test_parse_api),   cmocka_unit_test(test_fingerprint),
       cmocka_unit_test(test_sampler_axes), cmocka_unit_test(test_sampler_axes_defaults),
+      cmocka_unit_test(test_input_content), cmocka_unit_test(test_load_limits),
+      cmocka_unit_test(test_seed_range),  cmocka_unit_test(test_grid_overflow),
+      cmocka_unit_test(test_fuzz_corpus), cmocka_unit_test(test_vp_sde),
+      cmocka_unit_test(test_spectrum_prior), cmocka_unit_test(test_cifar_example),
   };
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) tests[n++] = fixed[i];
   for (size_t i = 0; i < N_BAD; i++)

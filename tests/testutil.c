@@ -406,3 +406,21 @@ void gds_test_poll(gds_law *law, const double *v, int T) {
     }
   }
 }
+
+int gds_test_write_npy(const char *path, const char *dict, const double *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return 1;
+  size_t hl = strlen(dict) + 1, pad = (64 - (10 + hl) % 64) % 64;
+  hl += pad;
+  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
+  fwrite(pre, 1, 10, f);
+  fputs(dict, f);
+  for (size_t i = 0; i < pad; i++) fputc(' ', f);
+  fputc('\n', f);
+  for (size_t i = 0; i < n; i++) { /* little-endian bytes whatever the host */
+    uint64_t u;
+    memcpy(&u, &data[i], 8);
+    for (int k = 0; k < 8; k++) fputc((int)(u >> (8 * k)) & 0xff, f);
+  }
+  return fclose(f) != 0;
+}

@@ -17,6 +17,9 @@ void gds_test_fill_uniform(uint64_t seed, size_t n, double lo, double hi, double
 void gds_test_fill_normal(uint64_t seed, size_t n, double *out);
 /* Write text to a fresh temporary file; returns a malloc'ed path (caller frees, unlinks). */
 char *gds_test_write_temp(const char *suffix, const char *text);
+/* Write a NumPy .npy file (version 1.0) of n doubles with the given header dict text, e.g.
+ * "{'descr': '<f8', 'fortran_order': False, 'shape': (4, 6), }"; 0 on success. */
+int gds_test_write_npy(const char *path, const char *dict, const double *data, size_t n);
 
 #endif
 

@@ -21,8 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .common import (diverged_threshold, finite_positive, fmt, point_done, point_values,
-                     seed_stats, style, t0_index, variants, alg_color)
+from .common import (INIT_MARKERS, SCHEME_STYLES, alg_base, alg_color, diverged_threshold, finite_positive,
+                     fmt, point_done, point_values, pretty_name, sampler_view, sampler_view_text, seed_stats,
+                     style, t0_index, time_dim, variants)
 from .loader import measurement, read_trajectory
 
 PART_TITLES = {
@@ -129,6 +130,13 @@ def _legend_extra(markers=False, band=False, offscale=False):
     return h
 
 
+def _view_caption(ds):
+    """' Sampler shown: ...' when the sweep has several samplers (the NFE figure shows them all)."""
+    txt = sampler_view_text(ds)
+    return (f" Sampler shown: {txt} (the sweep has several schemes / step counts / inits; the W2-vs-NFE "
+            f"figure compares them).") if txt else ""
+
+
 ZERO_NOTE = " Exact zeros (the sampler agrees exactly) cannot be drawn on a log axis and are left out."
 
 
@@ -150,12 +158,17 @@ def _not_done_note(ds, op=None, sig=None):
 # 1. W2(t)
 
 def fig_w2_time(ds, op):
-    """W2(t), mean part and covariance part, one row per σ, for operator index `op`."""
+    """W2(t), mean part and covariance part, one row per σ, for operator index `op` (the
+    reference sampler of :func:`common.sampler_view` when the sweep has several)."""
+    ds = sampler_view(ds)
     vs = variants(ds)
     nsig = ds.sizes["sigma"]
-    T = int(ds.t.values[-1])
+    td = time_dim(ds)
+    vp = td == "k"
+    T = int(ds[td].values[-1])
     comp = ds.w2_computed.values.astype(bool)
-    x = ds.t.values[comp]
+    # x: the diffusion time t, or u_k for the continuous process
+    x = (ds.time.values if vp else ds[td].values)[comp]
     markers = not comp.all()
     cap = diverged_threshold(ds)
     done = ds.done.values
@@ -177,25 +190,34 @@ def fig_w2_time(ds, op):
                         continue
                     vals = point_values(arr, done, op, j, v)[:, comp]
                     mean, lo, hi = seed_stats(vals)
-                    (line,) = ax.plot(x, mean, color=v.color, label=v.label,
-                                      marker="o" if markers else None, ms=3.5)
+                    # times a respaced sampler does not visit are NaN: drawn as one line through
+                    # the visited ones
+                    vis = ~np.isnan(mean)
+                    gaps = not vis.all()
+                    xv, mean, lo, hi = x[vis], mean[vis], lo[vis], hi[vis]
+                    mk = markers or (gaps and vis.sum() <= 60)
+                    (line,) = ax.plot(xv, mean, color=v.color, label=v.label, marker="o" if mk else None,
+                                      ms=3.5)
                     line.set_gid(_gid("w2t", var=var, op=op, sigma=j, variant=v.key, stat="mean"))
                     if nd.sum() > 1:
                         band_any = True
-                        band = ax.fill_between(x, np.where(np.isfinite(lo), lo, np.nan),
+                        band = ax.fill_between(xv, np.where(np.isfinite(lo), lo, np.nan),
                                                np.where(np.isfinite(hi), hi, np.nan),
                                                color=v.color, alpha=0.2, lw=0)
                         band.set_gid(_gid("w2t", var=var, op=op, sigma=j, variant=v.key, stat="band"))
                         row_vals += [lo, hi]
                     row_vals.append(mean)
                     drawn.append(mean)
-                    if _mark_offscale(ax, x, mean, cap, v.color,
+                    if _mark_offscale(ax, xv, mean, cap, v.color,
                                       _gid("w2t", var=var, op=op, sigma=j, variant=v.key, stat="offscale")):
                         offscale_any = True
-                ax.set_xlim(T, 0)
+                if vp:
+                    ax.set_xlim(1, 0)
+                else:
+                    ax.set_xlim(T, 0)
                 ax.set_title(f"σ = {fmt(ds.sigma.values[j])}: {PART_TITLES[var]}")
                 if j == nsig - 1:
-                    ax.set_xlabel("diffusion time t  (T → 0)")
+                    ax.set_xlabel("diffusion time u  (1 → ε)" if vp else "diffusion time t  (T → 0)")
             axes[j, 0].set_ylabel(f"W2 to posterior path ({_units(ds)})")
             _set_log_ylim(axes[j], row_vals, cap)
         handles = _handles(axes)
@@ -215,6 +237,9 @@ def fig_w2_time(ds, op):
         f"(the covariance part does not depend on the seed, so its band is flat). dps is drawn in shades of red, "
         f"light to dark with increasing α_dps."
         + (" W2 was computed at the marked times only." if markers else "")
+        + (" A respaced sampler (sampler_steps < T) has a law only at the times it visits: its curve joins "
+           "those times." if int(ds.sampler_steps.values) < T and not vp else "")
+        + _view_caption(ds)
         + (ZERO_NOTE if _has_zero(drawn) else "")
         + (f" Values that are infinite or above {fmt(cap)} (= 100·√d: the sampler diverged) are drawn as ▲ on the "
            f"top edge." if offscale_any else ""))
@@ -226,6 +251,7 @@ def fig_w2_time(ds, op):
 
 def fig_w2_alpha(ds):
     """W2 at t = 0 of dps against α_dps, pigdm / cgdm as reference lines; per operator and σ."""
+    ds = sampler_view(ds)
     algs = [str(a) for a in ds.algorithm.values]
     if "dps" not in algs:
         return Plot(None, "w2_t0_vs_alpha", "W2 at t = 0 against α_dps",
@@ -305,7 +331,8 @@ def fig_w2_alpha(ds):
         f"min–max; the best α_dps (smallest mean W2) is marked with a star. pigdm and cgdm do not depend on "
         f"α_dps: dashed horizontal lines at their mean over the seeds. 'none' (compared with the prior, not the "
         f"posterior) is not shown." + (f" Best α_dps: {best_txt}." if best_txt else "")
-        + (f" ▲: dps diverged (W2 infinite or above {fmt(cap)})." if offscale_any else ""))
+        + (f" ▲: dps diverged (W2 infinite or above {fmt(cap)})." if offscale_any else "")
+        + _view_caption(ds))
     return Plot(fig, "w2_t0_vs_alpha", "W2 at t = 0 against α_dps", caption, notes)
 
 
@@ -314,6 +341,7 @@ def fig_w2_alpha(ds):
 
 def fig_bias(ds):
     """Mean and covariance parts of W2 at t = 0 against σ, one panel per (operator, algorithm)."""
+    ds = sampler_view(ds)
     t0 = t0_index(ds)
     algs = [str(a) for a in ds.algorithm.values if str(a) != "none"]
     if not algs:
@@ -374,8 +402,214 @@ def fig_bias(ds):
         f"distance, independent of the seed). y axis: {_units(ds)} units, log scale, shared by all panels. "
         f"'none' is not shown (it targets the prior)."
         + (f" ▲: infinite or above {fmt(cap)} (diverged)." if offscale_any else "")
-        + (ZERO_NOTE if _has_zero(allvals) else ""))
+        + (ZERO_NOTE if _has_zero(allvals) else "")
+        + _view_caption(ds))
     return Plot(fig, "bias_vs_sigma", "Bias study: mean vs covariance part against σ", caption, notes)
+
+
+# --------------------------------------------------------------------------------------------
+# 3b. W2 of the output against the number of steps (NFE)
+
+def nfe_values(ds, op, sig, v, scheme, init, eps=0, var="w2_final"):
+    """`var` (w2_final by default) of one (operator, σ, variant, scheme, init, eps) over
+    sampler_steps and seeds → [steps, seed], NaN where not done. For algorithms that ignore
+    α_dps the file repeats the values on the α axis: the first α where the point is done is used."""
+    arr = np.asarray(ds[var].values, dtype=np.float64)
+    done = np.asarray(ds.done.values, dtype=bool)
+    if v.alpha is not None:
+        out = arr[op, sig, v.alpha, v.alg, scheme, :, eps, init, :].copy()
+        out[~done[op, sig, v.alpha, v.alg, scheme, :, eps, init, :]] = np.nan
+        return out
+    sub = arr[op, sig, :, v.alg, scheme, :, eps, init, :]  # [alpha, steps, seed]
+    dn = done[op, sig, :, v.alg, scheme, :, eps, init, :]
+    first = np.argmax(dn, axis=0)
+    out = np.take_along_axis(sub, first[None], axis=0)[0]
+    out[~dn.any(axis=0)] = np.nan
+    return out
+
+
+def ignores_scheme(name):
+    """ddrm has its own update: its results do not depend on the scheme axis (SPEC §7.2)."""
+    return alg_base(name) == "ddrm"
+
+
+def fig_w2_nfe(ds):
+    """W2 between the law of the sampler's output and the target (/results/w2_final) against
+    the number of sampler steps S (= NFE, one score evaluation per step) for every algorithm
+    (colour; dps per α_dps), scheme (line style) and init (marker); log-log; one panel per
+    operator (rows) and σ (columns). Discrete process only."""
+    name, title = "w2_final_vs_nfe", "W2 of the output against the number of steps (NFE)"
+    if "scheme" not in ds.dims or "w2_final" not in ds:
+        return Plot(None, name, title, notes=["Skipped: the file has no sampler axes (format 1)."])
+    if ds.attrs.get("process") == "vp_sde":
+        return Plot(None, name, title, notes=["Skipped: continuous process; see the W2-vs-steps figure per scheme."])
+    steps = ds.sampler_steps.values.astype(np.int64)
+    if len(steps) < 2:
+        return Plot(None, name, title, notes=[
+            f"Skipped: the sweep has a single sampler_steps value ({int(steps[0])}); list several (e.g. "
+            "sampler_steps: [20, 50, 100, 1000]) to see the accuracy lost with fewer steps."])
+    order = np.argsort(steps)
+    x = steps[order]
+    nop, nsig = ds.sizes["operator"], ds.sizes["sigma"]
+    schemes = [str(sc) for sc in ds.scheme.values]
+    inits = [str(i) for i in ds.init.values]
+    cap = diverged_threshold(ds)
+    vs = variants(ds)
+    notes, offscale_any, allvals = [], False, []
+    with style():
+        fig = Figure(figsize=(4.6 * nsig + 2.6, 3.5 * nop + 0.6), layout="constrained")
+        axes = fig.subplots(nop, nsig, squeeze=False, sharex=True)
+        for i in range(nop):
+            for j in range(nsig):
+                ax = axes[i, j]
+                pvals = []
+                for v in vs:
+                    for sc, scname in enumerate(schemes):
+                        if ignores_scheme(v.name) and sc > 0:
+                            continue  # one curve: the same values at every scheme
+                        for ini, iname in enumerate(inits):
+                            per_seed = nfe_values(ds, i, j, v, sc, ini)[order]  # [steps, seed]
+                            if not np.isfinite(per_seed).any() and not np.isinf(per_seed).any():
+                                continue
+                            mean = np.nanmean(per_seed, axis=1)
+                            ls = "-" if ignores_scheme(v.name) else SCHEME_STYLES[sc % len(SCHEME_STYLES)]
+                            (ln,) = ax.plot(x, mean, color=v.color, ls=ls, marker=INIT_MARKERS.get(iname, "^"),
+                                            ms=4.5, mfc="white" if iname == "exact" else v.color)
+                            ln.set_gid(_gid("nfe", op=i, sigma=j, variant=v.key,
+                                            scheme="-" if ignores_scheme(v.name) else scname, init=iname,
+                                            stat="mean"))
+                            pvals.append(mean)
+                            if _mark_offscale(ax, x, mean, cap, v.color,
+                                              _gid("nfe", op=i, sigma=j, variant=v.key, scheme=scname, init=iname,
+                                                   stat="offscale")):
+                                offscale_any = True
+                allvals += pvals
+                ax.set_xscale("log")
+                ax.set_xticks(x)
+                ax.set_xticklabels([str(int(k)) for k in x])
+                ax.xaxis.set_minor_locator(ticker.NullLocator())
+                _set_log_ylim([ax], pvals, cap)
+                ax.set_title(f"{ds.operator.values[i]}, σ = {fmt(ds.sigma.values[j])}", fontsize=9.5)
+                if i == nop - 1:
+                    ax.set_xlabel("sampler steps S = NFE (log)")
+                if j == 0:
+                    ax.set_ylabel(f"W2(output law, target) ({_units(ds, 'w2_final')})")
+        handles = [Line2D([], [], color=v.color, lw=2, label=v.label) for v in vs]
+        handles += [Line2D([], [], color="0.3", ls=SCHEME_STYLES[k % len(SCHEME_STYLES)], label=f"scheme {sc}")
+                    for k, sc in enumerate(schemes)]
+        handles += [Line2D([], [], color="0.3", ls="none", marker=INIT_MARKERS.get(n, "^"),
+                           mfc="white" if n == "exact" else "0.3", label=f"init {n}") for n in inits]
+        handles += _legend_extra(False, False, offscale_any)
+        axes[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        fig.suptitle(f"{ds.attrs.get('name', '')}: accuracy against the number of sampler steps")
+    nd = _not_done_note(ds)
+    if nd:
+        notes.insert(0, nd)
+    if any(ignores_scheme(v.name) for v in vs):
+        notes.append("ddrm has its own update and ignores the scheme axis: one solid curve per init.")
+    if ds.sizes.get("eps", 1) > 1:
+        notes.append(f"Only ε = {fmt(ds.eps.values[0])} is shown.")
+    T = int(ds.t.values[-1])
+    caption = (
+        f"Exact W2 between the law of the sampler's output and the target itself (/results/w2_final: the "
+        f"posterior; the prior for 'none'), against the number of sampler steps S (x axis, log scale; the T = {T} "
+        f"training steps respaced to τ_k = 1 + (k − 1)·⌊T/S⌋, SPEC §7.1; S = NFE, one score evaluation per step). "
+        f"y axis: W2 in {_units(ds, 'w2_final')} units, log scale, mean over the seeds. Colour: algorithm (dps "
+        f"in shades of red per α_dps, ddrm in shades of purple per (η, η_b)); line style: scheme "
+        f"({', '.join(f'{sc} {SCHEME_STYLES[k % len(SCHEME_STYLES)]!s}' for k, sc in enumerate(schemes))}); "
+        f"marker: initialisation (● normal N(0, I), ○ exact reference law). One panel per operator (rows) and σ "
+        f"(columns). The gap between a curve and its value at the largest S is the accuracy lost by sampling "
+        f"with fewer steps." + (f" ▲: infinite or above {fmt(cap)} (diverged)." if offscale_any else "")
+        + (ZERO_NOTE if _has_zero(allvals) else ""))
+    return Plot(fig, name, title, caption, notes)
+
+
+# --------------------------------------------------------------------------------------------
+# 3c. Continuous VP SDE: W2 at the end against the number of steps, per scheme
+
+#: Colours of the ε values (viridis-like, dark = small ε).
+EPS_COLORS = ["#2c115f", "#336a98", "#2a9d8f", "#8fd14f", "#e9c46a", "#f4a261", "#e76f51"]
+INIT_STYLES = {"normal": "-", "exact": "--"}
+
+
+def vp_combos(ds):
+    """(operator, σ, variant) combinations of a sweep, in grid order."""
+    return [(i, j, v) for i in range(ds.sizes["operator"]) for j in range(ds.sizes["sigma"]) for v in variants(ds)]
+
+
+def fig_vp_steps(ds, max_rows=6):
+    """W2 between the output law and the target (/results/w2_final) against the number of steps K
+    (log-log), one panel per scheme (columns) and (operator, σ, algorithm) (rows), one curve per
+    ε (colour) and init (solid normal, dashed exact): the figure of Pierret & Galerne (ICML 2025)
+    for any vp_sde sweep."""
+    name, title = "w2_final_vs_steps_vp", "W2 at the end against the number of steps (VP SDE schemes)"
+    if ds.attrs.get("process") != "vp_sde" or "w2_final" not in ds:
+        return Plot(None, name, title, notes=["Skipped: not a continuous-process (vp_sde) sweep."])
+    steps = ds.sampler_steps.values.astype(np.int64)
+    order = np.argsort(steps)
+    x = steps[order]
+    schemes = [str(sc) for sc in ds.scheme.values]
+    inits = [str(i) for i in ds.init.values]
+    eps = ds.eps.values
+    combos = vp_combos(ds)
+    notes = []
+    if len(combos) > max_rows:
+        notes.append(f"Only the first {max_rows} of {len(combos)} (operator, σ, algorithm) combinations are drawn.")
+        combos = combos[:max_rows]
+    cap = diverged_threshold(ds)
+    offscale_any, allvals = False, []
+    with style():
+        fig = Figure(figsize=(3.6 * len(schemes) + 2.4, 3.0 * len(combos) + 0.7), layout="constrained")
+        axes = fig.subplots(len(combos), len(schemes), squeeze=False, sharex=True, sharey="row")
+        for r, (i, j, v) in enumerate(combos):
+            rowvals = []
+            for c, scname in enumerate(schemes):
+                ax = axes[r, c]
+                for e in range(len(eps)):
+                    for ini, iname in enumerate(inits):
+                        per_seed = nfe_values(ds, i, j, v, c, ini, eps=e)[order]
+                        if np.isnan(per_seed).all():
+                            continue
+                        mean = np.nanmean(per_seed, axis=1)
+                        color = EPS_COLORS[e % len(EPS_COLORS)]
+                        (ln,) = ax.plot(x, mean, color=color, ls=INIT_STYLES.get(iname, ":"), marker=".", ms=5)
+                        ln.set_gid(_gid("vp", op=i, sigma=j, variant=v.key, scheme=scname, eps=fmt(eps[e]), init=iname,
+                                        stat="mean"))
+                        rowvals.append(mean)
+                        if _mark_offscale(ax, x, mean, cap, color,
+                                          _gid("vp", op=i, sigma=j, variant=v.key, scheme=scname, eps=fmt(eps[e]),
+                                               init=iname, stat="offscale")):
+                            offscale_any = True
+                ax.set_xscale("log")
+                if len(x) <= 10:
+                    ax.set_xticks(x)
+                    ax.set_xticklabels([str(int(k)) for k in x])
+                    ax.xaxis.set_minor_locator(ticker.NullLocator())
+                if r == 0:
+                    ax.set_title(f"scheme {scname}")
+                if r == len(combos) - 1:
+                    ax.set_xlabel("steps K (log)")
+            _set_log_ylim(axes[r], rowvals, cap)
+            axes[r, 0].set_ylabel(f"{v.label}\n{ds.operator.values[i]}, σ = {fmt(ds.sigma.values[j])}\n"
+                                  f"W2 ({_units(ds, 'w2_final')})", fontsize=8.5)
+            allvals += rowvals
+        handles = [Line2D([], [], color=EPS_COLORS[e % len(EPS_COLORS)], lw=2, label=f"ε = {fmt(eps[e])}")
+                   for e in range(len(eps))]
+        handles += [Line2D([], [], color="0.3", ls=INIT_STYLES.get(n, ":"), label=f"init {n}") for n in inits]
+        handles += _legend_extra(False, False, offscale_any)
+        axes[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        fig.suptitle(f"{ds.attrs.get('name', '')}: W2 of the output against the number of steps, per scheme")
+    caption = (
+        f"Exact W2 between the law of the sampler's output (at u = ε) and the target itself (/results/w2_final: "
+        f"the prior for 'none', the posterior otherwise; for ε > 0 it includes the truncation error), against the "
+        f"number of steps K of the scheme (x axis, log scale; step Δt = (1 − ε)/K, SPEC §7.3; Heun and RK4 "
+        f"evaluate the score 2 and 4 times per step). One panel per scheme (columns) and per operator, σ and "
+        f"algorithm (rows); y axis: W2 in {_units(ds, 'w2_final')} units, log scale, mean over the seeds. Colour: "
+        f"truncation time ε; solid: init normal (y ~ N(0, I) at u = 1), dashed: init exact (the reference law at "
+        f"u = 1, no initialisation error). A scheme that evaluates the score at u = 0 with a singular prior "
+        f"covariance (Heun, RK4 at ε = 0) has no finite law: its W2 is infinite."
+        + (f" ▲: infinite or above {fmt(cap)}." if offscale_any else "") + (ZERO_NOTE if _has_zero(allvals) else ""))
+    return Plot(fig, name, title, caption, notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,6 +629,7 @@ def _measurement_image(ds, op, sig, seed):
 def fig_trajectories(ds, op, sig, seed, sample=0):
     """Rows = algorithms (dps: one row per α_dps); columns = x0, v, y_t at the checkpoints
     (T → 0, sample `sample`), posterior mean."""
+    ds = sampler_view(ds)
     if ds.sizes["sample"] == 0 or ds.sizes["checkpoint"] == 0:
         return Plot(None, f"traj_op{op}_s{sig}_seed{seed}", "Trajectories",
                     notes=["Skipped: the sweep stored no trajectories (output.samples = 0)."])
@@ -460,7 +695,7 @@ def fig_trajectories(ds, op, sig, seed, sample=0):
         f"sampler's state y_t at the stored checkpoints from t = T (pure noise) down to t = 0 (the output), "
         f"and the exact posterior mean μ_post. Gray scale: x0, v, y_0 and μ_post share the range "
         f"[{vmin:.3g}, {vmax:.3g}] of x0 and μ_post; the intermediate y_t (t > 0) are each scaled to their own "
-        f"1–99 % percentiles (they are noisier and not on the image scale).")
+        f"1–99 % percentiles (they are noisier and not on the image scale)." + _view_caption(ds))
     return Plot(fig, f"traj_op{op}_s{sig}_seed{seed}", f"Trajectories — {opname}, σ = {sname}, seed {seedv}",
                 caption, notes)
 
@@ -508,9 +743,14 @@ def default_spectra_times(ds):
 
 def fig_cvt_spectra(ds, op, times=None):
     """Radially averaged eigenvalues of C_{v|t} (dps, pigdm, cgdm) at times near T and near 0."""
+    ds = sampler_view(ds)
     opname = str(ds.operator.values[op])
     kernel = ds.kernel.values[op]
     name = f"cvt_spectra_op{op}"
+    if "alpha_bar" not in ds:
+        return Plot(None, name, f"C_v|t spectra — {opname}",
+                    notes=["Skipped: the sweep has no discrete schedule (/schedule/alpha_bar); the continuous "
+                           "process is shown by the other figures."])
     if not np.isfinite(kernel).all():
         return Plot(None, name, f"C_v|t spectra — {opname}",
                     notes=[f"Skipped for {opname}: not a convolution (no /problem/op{op}/kernel), so C_v|t "
@@ -571,6 +811,7 @@ def fig_cvt_spectra(ds, op, times=None):
 
 def fig_std_maps(ds, op):
     """sqrt(posterior variance) next to sqrt(sampler variance) per algorithm; rows = σ."""
+    ds = sampler_view(ds)
     vs = variants(ds, include_none=False)
     opname = str(ds.operator.values[op])
     nsig = ds.sizes["sigma"]
@@ -645,7 +886,7 @@ def fig_std_maps(ds, op):
         f"posterior's maximum are excluded from the scale and marked 'clipped'); panel titles give the spatial "
         f"mean std and its ratio to the posterior's. For a stationary prior and a convolution the maps are flat "
         f"(every pixel has the same std): compare the colours / numbers between panels. "
-        f"'none' is not shown (it targets the prior).")
+        f"'none' is not shown (it targets the prior)." + _view_caption(ds))
     nd = _not_done_note(ds, op)
     if nd:
         notes.insert(0, nd)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from . import figures as F
-from .common import fmt, point_values, summary, t0_index, variants
+from .common import fmt, point_values, sampler_view, sampler_view_text, summary, t0_index, variants
 from .loader import load
 
 
@@ -48,6 +48,10 @@ def build_plots(ds, traj_seeds="first", traj_max=24, spectra_times=None):
     nop, nsig = ds.sizes["operator"], ds.sizes["sigma"]
     for op in range(nop):
         yield lambda op=op: F.fig_w2_time(ds, op)
+    if ds.attrs.get("process") == "vp_sde":
+        yield lambda: F.fig_vp_steps(ds)
+    else:
+        yield lambda: F.fig_w2_nfe(ds)
     yield lambda: F.fig_w2_alpha(ds)
     yield lambda: F.fig_bias(ds)
     if ds.sizes["sample"] == 0 or ds.sizes["checkpoint"] == 0:
@@ -66,6 +70,7 @@ def build_plots(ds, traj_seeds="first", traj_max=24, spectra_times=None):
 
 def _table_w2_t0(ds):
     """HTML table: W2 at t0, mean over seeds (min–max), per (operator, σ) and algorithm."""
+    ds = sampler_view(ds)
     t0 = t0_index(ds)
     vs = variants(ds)
     arr = ds.w2.values[..., t0]
@@ -84,10 +89,64 @@ def _table_w2_t0(ds):
                     rng = f" <small>({np.min(x):.4g}–{np.max(x):.4g})</small>" if x.size > 1 else ""
                     cells.append(f"<td>{np.mean(x):.4g}{rng}</td>")
             rows.append(f"<tr><th>{html.escape(str(op))}</th><th>{fmt(s)}</th>{''.join(cells)}</tr>")
+    view = sampler_view_text(ds)
     return (f"<table><caption>W2 at t = {t0} between the sampler's output law and the posterior "
             f"({html.escape(ds.w2.attrs.get('units', ''))}), mean over done seeds (min–max); 'none' is "
-            f"compared with the prior.</caption><tr><th>operator</th><th>σ</th>{head}</tr>"
+            f"compared with the prior.{html.escape(' Sampler: ' + view + '.') if view else ''}</caption>"
+            f"<tr><th>operator</th><th>σ</th>{head}</tr>"
             + "".join(rows) + "</table>")
+
+
+def _w2_cell(x):
+    x = x[~np.isnan(x)]
+    if not x.size:
+        return "<td class='nd'>not done</td>"
+    m = np.mean(x)
+    return "<td>∞</td>" if np.isinf(m) else f"<td>{m:.4g}</td>"
+
+
+def table_w2_final(ds, op, sig, v):
+    """w2_final (mean over seeds) of one (operator, σ, variant) in the layout of Pierret & Galerne's
+    table: rows scheme × ε, columns sampler_steps × init. Returns (rows, column labels), rows as
+    (scheme, ε, [values])."""
+    from .figures import nfe_values
+    steps = ds.sampler_steps.values.astype(np.int64)
+    order = np.argsort(steps)
+    inits = [str(i) for i in ds.init.values]
+    cols = [(int(steps[k]), inits[i]) for k in order for i in range(len(inits))]
+    rows = []
+    for sc, scname in enumerate(ds.scheme.values):
+        for e, eps in enumerate(ds.eps.values):
+            vals = []
+            for k in order:
+                for i in range(len(inits)):
+                    vals.append(nfe_values(ds, op, sig, v, sc, i, eps=e)[k])  # [seed]
+            rows.append((str(scname), float(eps), vals))
+    return rows, cols
+
+
+def _tables_w2_final(ds, max_tables=6):
+    """HTML tables of w2_final in the paper's layout, one per (operator, σ, algorithm)."""
+    if "w2_final" not in ds or "scheme" not in ds.dims:
+        return ""
+    from .figures import vp_combos
+    combos = vp_combos(ds)
+    out = []
+    for op, sig, v in combos[:max_tables]:
+        rows, cols = table_w2_final(ds, op, sig, v)
+        head = "".join(f"<th>K = {k}<br>{html.escape(i)}</th>" if ds.attrs.get("process") == "vp_sde"
+                       else f"<th>S = {k}<br>{html.escape(i)}</th>" for k, i in cols)
+        body = "".join(f"<tr><th>{html.escape(sc)}</th><th>{fmt(e)}</th>{''.join(_w2_cell(x) for x in vals)}</tr>"
+                       for sc, e, vals in rows)
+        out.append(f"<table><caption>w2_final ({html.escape(ds.w2_final.attrs.get('units', ''))}) — "
+                   f"{html.escape(str(ds.operator.values[op]))}, σ = {fmt(ds.sigma.values[sig])}, "
+                   f"{html.escape(v.label)}: W2 between the output law and the target, mean over done seeds; rows "
+                   f"scheme × ε, columns steps × init (the layout of Pierret &amp; Galerne, ICML 2025).</caption>"
+                   f"<tr><th>scheme</th><th>ε</th>{head}</tr>{body}</table>")
+    if len(combos) > max_tables:
+        out.append(f"<p class='note'>Only the first {max_tables} of {len(combos)} (operator, σ, algorithm) tables "
+                   "are shown.</p>")
+    return "\n".join(out)
 
 
 _CSS = """
@@ -151,6 +210,9 @@ def _write_html(ds, outdir, entries):
             parts.append(f"<li class='skipped'>{html.escape(p.title)}: skipped</li>")
     parts.append("</ol>")
     parts.append(_table_w2_t0(ds))
+    if ds.attrs.get("process") == "vp_sde" or ("sampler_steps" in ds.dims and ds.sizes["sampler_steps"] > 1):
+        parts.append("<h2>W2 of the output (w2_final) per sampler</h2>")
+        parts.append(_tables_w2_final(ds))
     for png, p in entries:
         notes = "".join(f"<div class='note'>{html.escape(n)}</div>" for n in p.notes)
         if png:

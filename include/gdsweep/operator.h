@@ -62,6 +62,10 @@ void gds_operator_spec_name(const gds_operator_spec *spec, char *buf, int len);
  * gds_operator_create refuses the same specs. */
 int gds_operator_spec_check(const gds_operator_spec *spec, int H, int W, char *why, int len);
 int gds_operator_create(const gds_operator_spec *spec, int H, int W, gds_operator **out);
+/* A light description of the operator a spec makes on an H×W image, for queries such as
+ * gds_law_supports: spec, structure, sizes (m = −1 for inpainting: not counted) and name; no
+ * kernel, mask or FFT plans (NULL), nothing allocated, not to be destroyed or applied. */
+void gds_operator_describe(const gds_operator_spec *spec, int H, int W, gds_operator *out);
 void gds_operator_destroy(gds_operator **op);
 /* y (m values) = A x (d values). */
 int gds_operator_apply(gds_operator *op, const double *x, double *y);

@@ -4,10 +4,22 @@
 #ifndef GDSWEEP_PRIOR_H
 #define GDSWEEP_PRIOR_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* Basis in which the prior covariance Σ is diagonal. */
+typedef enum {
+  GDS_PRIOR_BASIS_FOURIER = 0, /* stationary: Σ is a convolution, λ(ξ) per DFT frequency (fft2 order) */
+  GDS_PRIOR_BASIS_EIGEN,       /* given in its own eigenbasis (a 1-D spectrum, SPEC §7.6): images are
+                                  n-vectors (H = 1, W = n) and Σ = diag(λ) in those coordinates */
+} gds_prior_basis;
 
 typedef struct gds_prior_options {
   const char *texture;  /* "builtin:<name>" or a PNG/PGM path; NULL when white != 0 */
+  const char *spectrum; /* .npy eigenvalues (SPEC §7.6), relative to base_dir; NULL otherwise. A
+                           [H, W] array: stationary prior with λ in fft2 order; a 1-D array of
+                           n values: a prior in its own eigenbasis, H = 1, W = n */
+  double spectrum_mean; /* μ = mean·1 of a spectrum prior */
   const char *base_dir; /* relative texture paths are resolved against it (may be NULL) */
   int H, W;             /* image size (rows, columns) */
   int periodic;         /* replace the crop by its periodic component (Moisan 2011) */
@@ -19,6 +31,7 @@ typedef struct gds_prior_options {
 typedef struct gds_prior {
   int H, W;
   int white;
+  gds_prior_basis basis; /* EIGEN: texton[k] = sqrt(λ_k) scales coordinate k (no convolution) */
   double mean;      /* m */
   double *texture;  /* u after crop/luma/periodic component (white: constant m) */
   double *texton;   /* t = (u − m)/sqrt(d) (white: std·δ_0) */
@@ -27,8 +40,16 @@ typedef struct gds_prior {
 } gds_prior;
 
 int gds_prior_create(const gds_prior_options *opt, gds_prior **out);
+/* Load and check the eigenvalues of a spectrum prior (.npy, SPEC §7.6): finite, >= 0 (−0 is 0),
+ * at most 1e150 (larger ones overflow the recursions); a 2-D array must be the spectrum of a real
+ * field, λ(ξ) = λ(−ξ) up to 1e-9 relative (it is then made exactly symmetric); at most 2^28
+ * values. *H, *W, *basis and *lambda (malloc'ed, H·W values) describe it. GDS_ERR_INPUT with
+ * the reason in `why` (nothing printed) otherwise. */
+int gds_prior_spectrum_load(const char *path, int *H, int *W, gds_prior_basis *basis, double **lambda,
+                            char *why, size_t len);
 void gds_prior_destroy(gds_prior **p);
-/* x0 = μ + t ⊛ w, w ~ N(0, I) from the stream GDS_STREAM_X0 keyed by `seed` (SPEC §3). */
+/* x0 = μ + t ⊛ w, w ~ N(0, I) from the stream GDS_STREAM_X0 keyed by `seed` (SPEC §3); for an
+ * eigenbasis prior x0 = μ + sqrt(λ) ⊙ w. */
 int gds_prior_sample(const gds_prior *p, int64_t seed, double *x0);
 
 /* Textures. Values in [0,1]; 8-bit /255, 16-bit /65535, colour → luma 0.299R+0.587G+0.114B. */

@@ -24,10 +24,15 @@ typedef struct gds_sweep {
 
   gds_prior_options prior; /* prior.texture points into `texture`, prior.base_dir to `dir` */
   char texture[4096];
+  char spectrum[4096];     /* prior.spectrum (.npy path as written; prior.spectrum points here) */
+  gds_prior_basis prior_basis; /* a 1-D spectrum: eigenbasis prior (identity operators only) */
+  char texture_sha256[65]; /* SHA-256 of the prior's file (texture or spectrum; "" for builtin/white) */
+  char texture_file[5120]; /* that file as resolved against `dir` ("" for builtin/white) */
 
   gds_process process;     /* diffusion.process: ddpm (default, SPEC §1) or vp_sde (§7.3) */
-  int T;                   /* diffusion.steps (ddpm) */
-  double beta_start, beta_end;
+  int T;                   /* diffusion.steps (ddpm); vp_sde: max K, the last step index of the
+                              curves (k = 0..max K), in which checkpoints and w2_times are given */
+  double beta_start, beta_end; /* ddpm only (0 for vp_sde) */
   gds_variance variance;
   double beta_min, beta_max; /* vp_sde β(u) range (defaults 0.1, 20) */
 
@@ -60,6 +65,11 @@ typedef struct gds_sweep {
  * Errors (file:line: key): values out of range, duplicates on any axis (O(n log n)), a
  * checkpoint some sampler_steps value never visits, eps != 0 for the discrete process, a
  * scheme of the other process, ddrm with an operator the law backend has no SVD for. */
+/* Largest sweep file read (64 MiB): bigger files, and anything but a regular file (a directory,
+ * FIFO, device such as /dev/zero), are refused before reading. */
+#define GDS_SWEEP_MAX_BYTES (64 << 20)
+/* Largest image (H·W), as the prior module accepts. */
+#define GDS_SWEEP_MAX_PIXELS ((int64_t)1 << 28)
 int gds_sweep_load(const char *path, gds_sweep **out);
 /* Parse YAML text; `filename` is used in messages, `dir` to resolve relative paths
  * (NULL: the current directory). */
@@ -73,11 +83,23 @@ int64_t gds_sweep_npoints(const gds_sweep *s);
 /* Canonical serialisation of everything in the sweep that influences results (prior, schedule,
  * grid axes, output selection; not `name`, comments, formatting, key order or whether a value
  * was defaulted or written out). One `key=value` line each, reals as %.17g (exact), strings
- * length-prefixed. Texture and mask files are represented by their path as written, not their
- * content. *text is malloc'ed and NUL-terminated; the caller frees it. */
+ * length-prefixed. Texture and mask files are represented by their path as written and the
+ * SHA-256 of their bytes (read when the sweep was loaded): changing a file's content changes
+ * the fingerprint. *text is malloc'ed and NUL-terminated; the caller frees it. */
 int gds_sweep_canonical(const gds_sweep *s, char **text, size_t *len);
 /* SHA-256 of gds_sweep_canonical as 64 lowercase hex digits + NUL: two files have the same
  * fingerprint iff they describe the same sweep (used by `run --resume`). */
 int gds_sweep_fingerprint(const gds_sweep *s, char hex[65]);
+
+/* Input files and the SHA-256 of their bytes when the sweep was loaded, one per line:
+ * "<key>\t<sha256>\t<absolute path>\n" (key e.g. prior.texture, grid.operator[2].inpainting.path);
+ * "" when the sweep reads no file. Stored in the output (root attribute `inputs`) so that a
+ * refused --resume can say which file changed. *text is malloc'ed; the caller frees it. */
+int gds_sweep_inputs(const gds_sweep *s, char **text);
+/* Rehash the files listed by gds_sweep_inputs (text from an output file): 1 if the content of
+ * some file differs now, with `msg` naming the files and keys ("the content of input file ...
+ * changed"); 0 if none did (msg ""). Files that cannot be read now are mentioned, not counted
+ * as changed. */
+int gds_sweep_inputs_changed(const char *inputs, char *msg, size_t len);
 
 #endif

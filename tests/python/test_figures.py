@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import artists_with_gid
+from conftest import artists_with_gid, grid5
 from gdsweep_analysis import figures as F
 from gdsweep_analysis import load
 
@@ -17,8 +17,8 @@ ALG_INDEX = {"dps": 0, "pigdm": 1, "cgdm": 2}  # MAIN["algorithm"] order
 @pytest.fixture(scope="module")
 def raw(main_h5):
     with h5py.File(main_h5, "r") as f:
-        out = {k: f["results/" + k][()] for k in ("w2", "w2_mean", "w2_cov", "done", "sampler_variance",
-                                                   "trajectories")}
+        out = {k: grid5(f, "results/" + k) for k in ("w2", "w2_mean", "w2_cov", "done", "sampler_variance",
+                                                      "trajectories")}
         for k in ("x0", "posterior_mean", "posterior_variance"):
             out[k] = f["problem/" + k][()]
         out["v"] = [f[f"problem/op{i}/v"][()] for i in range(2)]
@@ -203,7 +203,7 @@ def test_edge_sweep_figures(edge_h5):
     """samples = 0, no dps, algorithm none, W2 at a few times only."""
     ds = load(edge_h5)
     with h5py.File(edge_h5, "r") as f:
-        w2 = f["results/w2"][()]
+        w2 = grid5(f, "results/w2")
         computed = f["grid/w2_computed"][()].astype(bool)
         t = f["grid/t"][()]
     p = F.fig_w2_time(ds, 0)
