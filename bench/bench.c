@@ -399,7 +399,7 @@ static int bench_vptable(const bench_opts *o) {
   const gds_scheme kinds[6] = {GDS_SCHEME_EM, GDS_SCHEME_EI, GDS_SCHEME_DDPM, GDS_SCHEME_EULER, GDS_SCHEME_HEUN, GDS_SCHEME_RK4};
   const int steps[7] = {9, 19, 49, 99, 199, 499, 999};
   const double eps[4] = {0, 1e-5, 1e-4, 1e-3};
-  gds_prior pr = {.H = 1, .W = n, .mean = 0, .spectrum = lam};
+  gds_prior pr = {.H = 1, .W = n, .basis = GDS_PRIOR_BASIS_EIGEN, .mean = 0, .spectrum = lam};
   snprintf(pr.name, sizeof pr.name, "%s", o->spectrum);
   gds_operator_spec ispec = {.type = GDS_OP_IDENTITY};
   gds_operator *op = NULL;

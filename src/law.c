@@ -25,6 +25,10 @@ const char *gds_law_backend_for(const gds_operator *op) {
   return be ? be->name : "none";
 }
 
+const char *gds_law_backend_for_prior(const gds_prior *prior, const gds_operator *op) {
+  return prior && prior->basis == GDS_PRIOR_BASIS_EIGEN ? gds_law_backend_eigen_diag.name : gds_law_backend_for(op);
+}
+
 int gds_law_check_operator(const gds_operator *op) {
   if (!gds_law_backends_[op->structure])
     GDS_ERROR(GDS_ERR_INPUT, "operator %s: no exact-law backend for its structure in this build", op->name);
@@ -50,6 +54,12 @@ static int gds_law_create_with(MPI_Comm group, const gds_law_backend *be, const 
   if (!(sigma > 0)) GDS_ERROR(GDS_ERR_INPUT, "sigma must be > 0, got %g", sigma);
   if (op->H != prior->H || op->W != prior->W)
     GDS_ERROR(GDS_ERR_RUNTIME, "operator size %dx%d differs from prior size %dx%d", op->H, op->W, prior->H, prior->W);
+  /* A prior given in its own eigenbasis (SPEC §7.6) has no Fourier structure: only the
+   * eigen-diagonal backend applies, and it applies to nothing else. */
+  if ((prior->basis == GDS_PRIOR_BASIS_EIGEN) != (be == &gds_law_backend_eigen_diag))
+    GDS_ERROR(GDS_ERR_INPUT, "prior %s %s: exact-law backend '%s' cannot be used with it", prior->name,
+              prior->basis == GDS_PRIOR_BASIS_EIGEN ? "is given in its own eigenbasis" : "is stationary (Fourier)",
+              be->name);
   gds_law *law;
   GDS_CALL(GDS_ALLOC(law, 1));
   law->backend = be;
@@ -78,7 +88,9 @@ static int gds_law_create_with(MPI_Comm group, const gds_law_backend *be, const 
 
 int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                          double sigma, gds_law **out) {
-  GDS_CALL(gds_law_create_with(group, gds_law_backends_[op->structure], prior, sched, op, sigma, out));
+  const gds_law_backend *be =
+      prior->basis == GDS_PRIOR_BASIS_EIGEN ? &gds_law_backend_eigen_diag : gds_law_backends_[op->structure];
+  GDS_CALL(gds_law_create_with(group, be, prior, sched, op, sigma, out));
   return GDS_SUCCESS;
 }
 

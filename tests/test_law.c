@@ -344,6 +344,7 @@ static gds_prior *eigen_prior(int n, double mean, const double *lam) {
   gds_prior *p = calloc(1, sizeof *p);
   p->H = 1;
   p->W = n;
+  p->basis = GDS_PRIOR_BASIS_EIGEN;
   p->mean = mean;
   p->texton = calloc((size_t)n, sizeof(double));
   p->texture = calloc((size_t)n, sizeof(double));
@@ -462,8 +463,9 @@ static void test_eigen_prior(void **st) {
     gds_prior *prior = eigen_prior(N, mean, lam);
     gds_test_fill_uniform(3, N, -1, 1, v);
     gds_law *law;
-    assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "eigen", prior, vp, op, 0.1, &law), 0);
+    assert_int_equal(gds_law_create(prior, vp, op, 0.1, &law), 0); /* picked by the prior's basis */
     assert_string_equal(gds_law_backend_name(law), "eigen-diagonal");
+    assert_string_equal(gds_law_backend_for_prior(prior, op), "eigen-diagonal");
     for (int s = 0; s < 6; s++)
       for (int init = 0; init < 2; init++)
         for (int e = 0; e < 2; e++) {
@@ -553,6 +555,11 @@ static void test_eigen_prior(void **st) {
   gds_law *law = NULL;
   int qq = gds_error_set_quiet(1);
   assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "eigen", prior, vp, blur, 0.1, &law), GDS_ERR_INPUT);
+  assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "dense", prior, vp, op, 0.1, &law), GDS_ERR_INPUT);
+  assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "fourier-diagonal", prior, vp, op, 0.1, &law), GDS_ERR_INPUT);
+  gds_prior *stat = gds_test_prior_random(1, N, 0.2, 3); /* a stationary prior refuses the eigen backend */
+  assert_int_equal(gds_law_create_backend(MPI_COMM_SELF, "eigen", stat, vp, op, 0.1, &law), GDS_ERR_INPUT);
+  gds_test_prior_free(stat);
   gds_error_set_quiet(qq);
   assert_null(law);
   gds_test_prior_free(prior);

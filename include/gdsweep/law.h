@@ -62,6 +62,8 @@ int gds_law_supports(const gds_operator *op, const gds_algorithm_spec *alg);
 /* Name of the backend a run uses for the operator ("fourier-diagonal", "fourier-block",
  * "dense-distributed"; `backend: dense` forces the last); stored in the output. */
 const char *gds_law_backend_for(const gds_operator *op);
+/* The same knowing the prior: "eigen-diagonal" for a prior given in its own eigenbasis. */
+const char *gds_law_backend_for_prior(const gds_prior *prior, const gds_operator *op);
 /* sched: a discrete schedule (gds_schedule_create) or the VP SDE (gds_schedule_create_vp_sde). */
 int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                    double sigma, gds_law **out);
@@ -71,7 +73,9 @@ int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operat
 int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched,
                          gds_operator *op, double sigma, gds_law **out);
 /* Same with the backend named explicitly ("dense-distributed" or "dense" works for every
- * operator; NULL picks by operator structure); GDS_ERR_INPUT if it cannot handle op. */
+ * operator with a stationary prior; "eigen-diagonal" is the one for a prior given in its own
+ * eigenbasis, identity operator; NULL picks by prior and operator structure); GDS_ERR_INPUT if
+ * it cannot handle the prior or op. */
 int gds_law_create_backend(MPI_Comm group, const char *backend, const gds_prior *prior,
                            const gds_schedule *sched, gds_operator *op, double sigma, gds_law **out);
 void gds_law_destroy(gds_law **law);
