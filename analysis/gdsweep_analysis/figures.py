@@ -559,12 +559,22 @@ def fig_vp_steps(ds, max_rows=6):
     cap = diverged_threshold(ds)
     offscale_any, allvals = False, []
     with style():
-        fig = Figure(figsize=(3.6 * len(schemes) + 2.4, 3.0 * len(combos) + 0.7), layout="constrained")
-        axes = fig.subplots(len(combos), len(schemes), squeeze=False, sharex=True, sharey="row")
+        # one combination (the paper's figure): the schemes on a grid of at most 3 columns
+        wrap = len(combos) == 1 and len(schemes) > 3
+        ncol = 3 if wrap else len(schemes)
+        nrow = -(-len(schemes) // 3) if wrap else len(combos)
+        fig = Figure(figsize=(3.6 * ncol + 2.4, 3.0 * nrow + 0.7), layout="constrained")
+        grid = fig.subplots(nrow, ncol, squeeze=False, sharex=True, sharey=True if wrap else "row")
+        for extra in grid.ravel()[len(schemes) if wrap else grid.size:]:
+            extra.set_visible(False)
+
+        def panel(r, c):
+            return grid[c // 3, c % 3] if wrap else grid[r, c]
+
         for r, (i, j, v) in enumerate(combos):
             rowvals = []
             for c, scname in enumerate(schemes):
-                ax = axes[r, c]
+                ax = panel(r, c)
                 for e in range(len(eps)):
                     for ini, iname in enumerate(inits):
                         per_seed = nfe_values(ds, i, j, v, c, ini, eps=e)[order]
@@ -587,17 +597,18 @@ def fig_vp_steps(ds, max_rows=6):
                     ax.xaxis.set_minor_locator(ticker.NullLocator())
                 if r == 0:
                     ax.set_title(f"scheme {scname}")
-                if r == len(combos) - 1:
+                if (wrap and c + 3 >= len(schemes)) or (not wrap and r == len(combos) - 1):
                     ax.set_xlabel("steps K (log)")
-            _set_log_ylim(axes[r], rowvals, cap)
-            axes[r, 0].set_ylabel(f"{v.label}\n{ds.operator.values[i]}, σ = {fmt(ds.sigma.values[j])}\n"
+                if c == 0 or (wrap and c % 3 == 0):
+                    ax.set_ylabel(f"{v.label}\n{ds.operator.values[i]}, σ = {fmt(ds.sigma.values[j])}\n"
                                   f"W2 ({_units(ds, 'w2_final')})", fontsize=8.5)
+            _set_log_ylim([panel(r, c) for c in range(len(schemes))], rowvals, cap)
             allvals += rowvals
         handles = [Line2D([], [], color=EPS_COLORS[e % len(EPS_COLORS)], lw=2, label=f"ε = {fmt(eps[e])}")
                    for e in range(len(eps))]
         handles += [Line2D([], [], color="0.3", ls=INIT_STYLES.get(n, ":"), label=f"init {n}") for n in inits]
         handles += _legend_extra(False, False, offscale_any)
-        axes[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        grid[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
         fig.suptitle(f"{ds.attrs.get('name', '')}: W2 of the output against the number of steps, per scheme")
     caption = (
         f"Exact W2 between the law of the sampler's output (at u = ε) and the target itself (/results/w2_final: "

@@ -203,7 +203,7 @@ VP = {
     "sigma": [0.05],
     "alpha_dps": [1.0],
     "algorithm": ["none", "cgdm"],
-    "scheme": ["em", "ei", "heun"],
+    "scheme": ["em", "ei", "heun", "rk4"],
     "sampler_steps": [4, 8, 16],
     "eps": [0.0, 0.001],
     "init": ["normal", "exact"],
@@ -377,7 +377,7 @@ def vp_time(K, eps, kmax):
 def vp_w2final(idx):
     op, s, a, g, sc, st, e, ini, sd = idx
     K = VP["sampler_steps"][st]
-    if VP["scheme"][sc] == "heun" and VP["eps"][e] == 0:
+    if VP["scheme"][sc] in ("heun", "rk4") and VP["eps"][e] == 0:
         return np.inf  # the score at u = 0 with a singular Σ: no finite law (SPEC §7.3)
     return (0.02 * (1 + g) * (1 + sc) / K + 0.5 * VP["eps"][e]) * (1 + 0.5 * ini)
 

@@ -184,6 +184,7 @@ def test_vp_sde_loader(vp_h5):
     # curves are NaN past a point's own K
     assert np.isnan(ds.w2.values[..., 0, :, :, :, 5:]).all() and np.isfinite(ds.w2.values[0, 0, 0, 0, 0, 0, 0, 0, 0, :5]).all()
     assert np.isinf(ds.w2_final.sel(scheme="heun", eps=0.0).values).all()
+    assert np.isinf(ds.w2_final.sel(scheme="rk4", eps=0.0).values).all()
 
 
 def test_vp_sde_figures(vp_h5):
@@ -214,10 +215,17 @@ def test_vp_steps_figure_equals_w2_final(vp_h5):
         e = [f"{x:.4g}" for x in VP["eps"]].index(kv["eps"])
         np.testing.assert_array_equal(art.get_xdata(), VP["sampler_steps"])
         np.testing.assert_array_equal(art.get_ydata(), final[0, 0, 0, v.alg, sc, :, e, ini, :].mean(axis=1))
-    # 2 algorithms x 3 schemes x 2 eps x 2 inits (heun at eps 0: inf, drawn as markers)
-    assert n == 2 * 3 * 2 * 2
+    # 2 algorithms x 4 schemes x 2 eps x 2 inits (heun, rk4 at eps 0: inf, drawn as markers)
+    assert n == 2 * 4 * 2 * 2
     off = [k for k in arts if dict(k)["stat"] == "offscale"]
-    assert off and all(dict(k)["scheme"] == "heun" and dict(k)["eps"] == "0" for k in off)
+    assert off and all(dict(k)["scheme"] in ("heun", "rk4") and dict(k)["eps"] == "0" for k in off)
+    # one (operator, σ, algorithm): the paper's layout, schemes on a grid of 3 columns
+    one = F.fig_vp_steps(ds.isel(algorithm=[1]))
+    visible = [ax for ax in one.fig.axes if ax.get_visible() and ax.get_title().startswith("scheme")]
+    assert [ax.get_title() for ax in visible] == [f"scheme {sc}" for sc in VP["scheme"]]
+    ln = artists_with_gid(one.fig, "vp")[tuple(sorted({"op": "0", "sigma": "0", "variant": "cgdm", "scheme": "rk4",
+                                                        "eps": "0.001", "init": "exact", "stat": "mean"}.items()))]
+    np.testing.assert_array_equal(ln.get_ydata(), final[0, 0, 0, 1, 3, :, 1, 1, :].mean(axis=1))
 
 
 def test_vp_table_paper_layout(vp_h5):
