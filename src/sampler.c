@@ -315,8 +315,9 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
     tr.f0 = f0;
     tr.f1 = f0 + chunk < nf ? f0 + chunk : nf;
     tr.y = s->y + 2 * (size_t)f0;
+    tr.undefined = 0;
     for (int k = 0; k < p.n; k++) {
-      GDS_CALL(gds_scheme_step(&tr, &p, k));
+      if (!tr.undefined) GDS_CALL(gds_scheme_step(&tr, &p, k)); /* else y stays NaN */
       if (s->slot[k + 1] >= 0)
         memcpy(s->ck + s->slot[k + 1] * n2 + 2 * (size_t)f0, tr.y, 2 * (size_t)(tr.f1 - f0) * sizeof(double));
       work += tr.f1 - f0;

@@ -290,7 +290,12 @@ static int gds_step_vp(gds_traj *tr, const gds_sampler_plan *p, int k) {
   }
   case GDS_SCHEME_DDPM: {
     double b = dt * b0;
-    if (!(b < 1)) GDS_ERROR(GDS_ERR_INPUT, "vp_sde ddpm step: dt beta(u) = %g must be < 1 (more steps)", b);
+    if (!(b < 1)) { /* 1/√(1 − Δt β) is not real: the trajectory has no value from here on (its
+                       law is reported as +inf by the law module, SPEC §7.3), not an error */
+      for (int i = 0; i < n2; i++) y[i] = NAN;
+      tr->undefined = 1;
+      return GDS_SUCCESS;
+    }
     GDS_CALL(gds_score(tr, p->ab[k], y, tr->w[GDS_W_X0], st));
     gds_noise(tr, block, z);
     gds_ddpm_kernel(n2, b, 1 / sqrt(1 - b), sqrt(b), st, z, y);

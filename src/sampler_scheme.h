@@ -32,6 +32,7 @@ typedef struct gds_traj {
   double *y;       /* the state on the range */
   double *w[GDS_W_COUNT];
   double *meas; /* m values (exact start) */
+  int undefined; /* a step had no real value: y is NaN and later steps are skipped */
 } gds_traj;
 
 /* Number of points of cfg's plan (steps + 1). */
