@@ -334,6 +334,33 @@ static void test_vp_backends_agree(void **st) {
   }
 }
 
+/* heun and rk4 at ε = 0 evaluate the score at u = 0, where Σ is singular (λ(0) = 0): the
+ * trajectory has no finite value (its law is +inf, SPEC §7.3), which is a result, not an
+ * error, on the Fourier and the generic (CG) backends alike. */
+static void test_vp_singular_score(void **st) {
+  (void)st;
+  const gds_operator_spec specs[2] = {OP_BLUR, OP_INPAINT};
+  for (int o = 0; o < 2; o++) {
+    problem p;
+    problem_make(&p, H, W, specs[o], GDS_VARIANCE_BETA, 0.07);
+    int d = p.h * p.w;
+    gds_sampler *smp;
+    assert_int_equal(gds_sampler_create_vp_sde(p.prior, 0.1, 20, p.op, 0.07, NULL, &smp), 0);
+    double *y = malloc(sizeof(double) * d);
+    const gds_scheme schemes[2] = {GDS_SCHEME_HEUN, GDS_SCHEME_RK4};
+    for (int k = 0; k < 2; k++) {
+      gds_sampler_config cfg = cfg_vp(GDS_ALG_CGDM, 1, schemes[k], 12, 0, GDS_INIT_NORMAL);
+      assert_int_equal(gds_sampler_run(smp, &cfg, p.v, 2, 3, 0, NULL, NULL, y, NULL), 0);
+      int finite = 1;
+      for (int i = 0; i < d; i++) finite &= isfinite(y[i]) != 0;
+      assert_false(finite);
+    }
+    free(y);
+    gds_sampler_destroy(&smp);
+    problem_free(&p);
+  }
+}
+
 /* ---- backends agree ---- */
 
 /* Every scheme × algorithm × start × respacing: the generic backend (operator in pixel space,
@@ -598,6 +625,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_mc_vp_em_inpainting_exact), cmocka_unit_test(test_mc_vp_ei_ddpm),
       cmocka_unit_test(test_mc_vp_heun),               cmocka_unit_test(test_mc_vp_rk4_euler_sr),
       cmocka_unit_test(test_vp_ode_flow),              cmocka_unit_test(test_vp_backends_agree),
+      cmocka_unit_test(test_vp_singular_score),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   MPI_Finalize();
