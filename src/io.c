@@ -1080,14 +1080,15 @@ static int gds_io_build_results(gds_io_builder *b, const gds_sweep *s) {
                         "sampler_steps, eps, init, seed); valid where /results/done = 1", NULL));
   const void *data[GDS_IO_NFIELDS] = {0};
   if (b->sh.process == GDS_PROCESS_VP_SDE) {
-    /* u_k = 1 − k Δt, Δt = (1 − ε)/K (SPEC §7.3), NaN past K. */
+    /* u_k = 1 − k Δt, Δt = (1 − ε)/K (SPEC §7.3), u_K = ε exactly (as the plans have it,
+     * gds_plan_create), NaN past K. */
     const int ns = s->n_steps, ne = s->n_eps, nt = (int)b->sh.n[GDS_IO_D_TIME];
     GDS_CALL(GDS_ALLOC(u, (size_t)ns * ne * nt));
     for (int i = 0; i < ns; i++)
       for (int e = 0; e < ne; e++)
         for (int k = 0; k < nt; k++) {
           int K = s->steps[i];
-          u[((size_t)i * ne + e) * nt + k] = k <= K ? 1.0 - k * ((1.0 - s->eps[e]) / K) : NAN;
+          u[((size_t)i * ne + e) * nt + k] = k < K ? 1.0 - k * ((1.0 - s->eps[e]) / K) : k == K ? s->eps[e] : NAN;
         }
     data[GDS_IO_F_TIME] = u;
   }

@@ -255,8 +255,9 @@ static int gds_run_load_sweep(gds_run_ctx *c, const char *path) {
 
 static int gds_run_setup(gds_run_ctx *c) {
   gds_sweep *s = c->sweep;
-  /* The discrete schedule; the VP SDE has none (β(u) from beta_min, beta_max). */
-  if (s->process != GDS_PROCESS_VP_SDE) GDS_CALL(gds_schedule_create(s->T, s->beta_start, s->beta_end, s->variance, &c->sched));
+  /* The discrete schedule, or the VP SDE's β(u) = β_min + u (β_max − β_min). */
+  if (s->process == GDS_PROCESS_VP_SDE) GDS_CALL(gds_schedule_create_vp_sde(s->beta_min, s->beta_max, &c->sched));
+  else GDS_CALL(gds_schedule_create(s->T, s->beta_start, s->beta_end, s->variance, &c->sched));
   GDS_CALL(gds_prior_create(&s->prior, &c->prior));
   GDS_CALL(GDS_ALLOC(c->ops, s->n_op));
   for (int i = 0; i < s->n_op; i++) {
@@ -268,6 +269,11 @@ static int gds_run_setup(gds_run_ctx *c) {
   for (int i = 0; i < s->n_w2t; i++)
     if (s->w2_times[i] >= 0 && s->w2_times[i] < c->ntime) c->w2_mask[s->w2_times[i]] = 1;
   gds_unit_axis_sizes(s, c->naxis);
+  /* The sampler runs in the Fourier basis of a stationary prior only. */
+  if (s->samples > 0 && c->prior->basis == GDS_PRIOR_BASIS_EIGEN)
+    GDS_ERROR(GDS_ERR_INPUT, "%s: output.samples: %d trajectories per point were asked for, but a prior given in its "
+              "own eigenbasis (a 1-D spectrum, %s) has exact laws only in this version: set output.samples: 0",
+              s->path, s->samples, s->spectrum);
   return GDS_SUCCESS;
 }
 
@@ -710,9 +716,6 @@ out:
       wmr[e] = wm + (size_t)e * T1;
       m0r[e] = mean0 + (size_t)e * d;
     }
-    if (!ierr && !c->sched) /* the law module has no VP SDE entry point yet (issue 10) */
-      ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
-                             "%s: the exact law of the vp_sde process is not available in this build", s->path);
     if (!ierr)
       ierr = gds_law_create_backend(lawcomm, op->spec.dense ? "dense" : NULL, c->prior, c->sched, op, sigma, &law);
     gds_run_service(c);
@@ -740,8 +743,9 @@ out:
     tc = gds_now();
     if (traj) {
       GDS_CALL_GOTO(ierr, cleanup,
-                    c->sched ? gds_sampler_create(c->prior, c->sched, op, sigma, &smp)
-                             : gds_sampler_create_vp_sde(c->prior, s->beta_min, s->beta_max, op, sigma, NULL, &smp));
+                    s->process == GDS_PROCESS_VP_SDE
+                        ? gds_sampler_create_vp_sde(c->prior, s->beta_min, s->beta_max, op, sigma, NULL, &smp)
+                        : gds_sampler_create(c->prior, c->sched, op, sigma, &smp));
       for (int e = 0; e < B && !ierr; e++)
         for (int k = 0; k < nsm && !ierr; k++)
           ierr = gds_sampler_run(smp, &cfg, vr[e], s->seed[u->seed0 + e], k, nck, s->ckpt,

@@ -309,10 +309,35 @@ static void test_vp_backends_agree(void **st) {
     assert_int_equal(gds_sampler_run(ss, &c, p.v, 2, 3, 0, NULL, NULL, ys, NULL), 0);
     assert_int_equal(gds_sampler_run(sg, &c, p.v, 2, 3, 0, NULL, NULL, yg, NULL), 0);
     for (int i = 0; i < d; i++) GDS_ASSERT_CLOSE(yg[i], ys[i], 1e-9, 1e-10);
-    /* vp_sde refuses the discrete-only configurations, and a ddpm step with Δt β(u) ≥ 1 */
-    int q = gds_error_set_quiet(1);
+    /* A ddpm step with Δt β(u) ≥ 1 has no real value: the output is +inf (as its law is, SPEC
+     * §7.3), on both backends, the start (checkpoint 0) stays finite. */
     c.steps = 9;
-    assert_int_equal(gds_sampler_run(ss, &c, p.v, 2, 3, 0, NULL, NULL, ys, NULL), GDS_ERR_INPUT);
+    int ck[2] = {0, 9};
+    float *tr = malloc(sizeof(float) * 2 * d);
+    for (int b = 0; b < 2; b++) {
+      assert_int_equal(gds_sampler_run(b ? sg : ss, &c, p.v, 2, 3, 2, ck, tr, ys, NULL), 0);
+      for (int i = 0; i < d; i++) {
+        assert_true(isfinite(tr[i]));
+        assert_true(isinf(tr[d + i]) && tr[d + i] > 0);
+        assert_true(isinf(ys[i]) && ys[i] > 0);
+      }
+    }
+    /* heun and rk4 at eps = 0 evaluate the score at u = 0 with a singular Σ (λ(0) = 0) on the
+     * last step only: +inf there, finite before */
+    for (int sch = GDS_SCHEME_HEUN; sch <= GDS_SCHEME_RK4; sch++) {
+      gds_sampler_config h = cfg_vp(GDS_ALG_PIGDM, 1, (gds_scheme)sch, 9, 0, GDS_INIT_NORMAL);
+      int ck2[2] = {8, 9};
+      for (int b = 0; b < 2; b++) {
+        assert_int_equal(gds_sampler_run(b ? sg : ss, &h, p.v, 2, 3, 2, ck2, tr, NULL, NULL), 0);
+        for (int i = 0; i < d; i++) {
+          assert_true(isfinite(tr[i]));
+          assert_true(isinf(tr[d + i]) && tr[d + i] > 0);
+        }
+      }
+    }
+    free(tr);
+    /* vp_sde refuses the discrete-only configurations */
+    int q = gds_error_set_quiet(1);
     gds_sampler_config bad[] = {cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_DDIM, 9, 0, GDS_INIT_NORMAL),
                                 cfg_ddrm(0.85, 1, 9, GDS_INIT_NORMAL),
                                 cfg_vp(GDS_ALG_CGDM, 1, GDS_SCHEME_EM, 0, 0, GDS_INIT_NORMAL),
