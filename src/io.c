@@ -36,6 +36,8 @@
 #include <unistd.h>
 
 #include "gdsweep/error.h"
+#include "gdsweep/rng.h"
+#include "gdsweep/sampler.h"
 #include "gdsweep_config.h"
 
 #define GDS_IO_FORMAT 2    /* root attribute gdsweep_format: bump on incompatible layouts */
@@ -831,6 +833,10 @@ static int gds_io_write_root_attrs(gds_io_builder *b, const gds_sweep *s, const 
     free(inputs);
     GDS_CALL(ierr_inputs);
   }
+  /* What the random numbers are (x0, measurement noise, trajectories): results of another
+   * generator or noise basis are not comparable, and a resume must not mix them. */
+  GDS_CALL(gds_io_attr_str(f, "/", "rng", gds_rng_description(), 0));
+  GDS_CALL(gds_io_attr_str(f, "/", "sampler_noise", gds_sampler_noise_description(), 0));
   GDS_CALL(gds_io_attr_str(f, "/", "version", GDS_VERSION, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "git_revision", GDS_GIT_REVISION, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "compiler", GDS_COMPILER, 0));
@@ -1554,6 +1560,21 @@ int gds_io_open_resume(const char *path, MPI_Comm comm, const char *fingerprint,
                              "this sweep's fingerprint %s)%s%s; use --force to start it over",
                              path, ro->fingerprint, fingerprint ? fingerprint : "(none)",
                              changed[0] ? ": " : "", changed);
+    }
+    /* The same random numbers (files that predate these attributes are not checked). */
+    const char *const attr[2] = {"rng", "sampler_noise"}, *const mine[2] = {gds_rng_description(),
+                                                                           gds_sampler_noise_description()};
+    for (int k = 0; k < 2 && !ierr; k++) {
+      char *theirs = NULL;
+      if (H5Aexists(ro->file, attr[k]) <= 0) continue;
+      ierr = gds_io_attr_read_str(ro->file, path, attr[k], &theirs);
+      if (!ierr && strcmp(theirs, mine[k]))
+        ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
+                               "cannot resume '%s': it was written by a gdsweep whose random numbers differ from "
+                               "this build's (root attribute %s: file '%s', this build '%s'), so its points and "
+                               "new ones would not be comparable; use --force to start it over, or resume with "
+                               "the gdsweep that created it", path, attr[k], theirs, mine[k]);
+      free(theirs);
     }
     if (ro) gds_io_free(ro);
     if (ierr && lock_fd >= 0) {
