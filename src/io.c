@@ -1015,7 +1015,9 @@ static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_opera
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "name", op->name, 0));
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "type", type, 0));
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "parameters", params, 0));
-    GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "law_backend", gds_law_backend_for(op), 0));
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "law_backend",
+                                              s->prior_basis == GDS_PRIOR_BASIS_EIGEN ? "eigen-diagonal"
+                                                                                       : gds_law_backend_for(op), 0));
     gds_io_close_id(&g, H5Gclose);
     hsize_t vd[4] = {(hsize_t)s->n_sigma, (hsize_t)s->n_seed, (hsize_t)op->mh, (hsize_t)op->mw};
     /* Measurement rows/columns: the image's row/col scales when v is an image of the same
