@@ -36,6 +36,8 @@
 #include <unistd.h>
 
 #include "gdsweep/error.h"
+#include "gdsweep/rng.h"
+#include "gdsweep/sampler.h"
 #include "gdsweep_config.h"
 
 #define GDS_IO_FORMAT 2    /* root attribute gdsweep_format: bump on incompatible layouts */
@@ -831,6 +833,10 @@ static int gds_io_write_root_attrs(gds_io_builder *b, const gds_sweep *s, const 
     free(inputs);
     GDS_CALL(ierr_inputs);
   }
+  /* What the random numbers are (x0, measurement noise, trajectories): results of another
+   * generator or noise basis are not comparable, and a resume must not mix them. */
+  GDS_CALL(gds_io_attr_str(f, "/", "rng", gds_rng_description(), 0));
+  GDS_CALL(gds_io_attr_str(f, "/", "sampler_noise", gds_sampler_noise_description(), 0));
   GDS_CALL(gds_io_attr_str(f, "/", "version", GDS_VERSION, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "git_revision", GDS_GIT_REVISION, 0));
   GDS_CALL(gds_io_attr_str(f, "/", "compiler", GDS_COMPILER, 0));
@@ -1009,7 +1015,9 @@ static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_opera
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "name", op->name, 0));
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "type", type, 0));
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "parameters", params, 0));
-    GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "law_backend", gds_law_backend_for(op), 0));
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "law_backend",
+                                              s->prior_basis == GDS_PRIOR_BASIS_EIGEN ? "eigen-diagonal"
+                                                                                       : gds_law_backend_for(op), 0));
     gds_io_close_id(&g, H5Gclose);
     hsize_t vd[4] = {(hsize_t)s->n_sigma, (hsize_t)s->n_seed, (hsize_t)op->mh, (hsize_t)op->mw};
     /* Measurement rows/columns: the image's row/col scales when v is an image of the same
@@ -1080,14 +1088,15 @@ static int gds_io_build_results(gds_io_builder *b, const gds_sweep *s) {
                         "sampler_steps, eps, init, seed); valid where /results/done = 1", NULL));
   const void *data[GDS_IO_NFIELDS] = {0};
   if (b->sh.process == GDS_PROCESS_VP_SDE) {
-    /* u_k = 1 − k Δt, Δt = (1 − ε)/K (SPEC §7.3), NaN past K. */
+    /* u_k = 1 − k Δt, Δt = (1 − ε)/K (SPEC §7.3), u_K = ε exactly (as the plans have it,
+     * gds_plan_create), NaN past K. */
     const int ns = s->n_steps, ne = s->n_eps, nt = (int)b->sh.n[GDS_IO_D_TIME];
     GDS_CALL(GDS_ALLOC(u, (size_t)ns * ne * nt));
     for (int i = 0; i < ns; i++)
       for (int e = 0; e < ne; e++)
         for (int k = 0; k < nt; k++) {
           int K = s->steps[i];
-          u[((size_t)i * ne + e) * nt + k] = k <= K ? 1.0 - k * ((1.0 - s->eps[e]) / K) : NAN;
+          u[((size_t)i * ne + e) * nt + k] = k < K ? 1.0 - k * ((1.0 - s->eps[e]) / K) : k == K ? s->eps[e] : NAN;
         }
     data[GDS_IO_F_TIME] = u;
   }
@@ -1553,6 +1562,21 @@ int gds_io_open_resume(const char *path, MPI_Comm comm, const char *fingerprint,
                              "this sweep's fingerprint %s)%s%s; use --force to start it over",
                              path, ro->fingerprint, fingerprint ? fingerprint : "(none)",
                              changed[0] ? ": " : "", changed);
+    }
+    /* The same random numbers (files that predate these attributes are not checked). */
+    const char *const attr[2] = {"rng", "sampler_noise"}, *const mine[2] = {gds_rng_description(),
+                                                                           gds_sampler_noise_description()};
+    for (int k = 0; k < 2 && !ierr; k++) {
+      char *theirs = NULL;
+      if (H5Aexists(ro->file, attr[k]) <= 0) continue;
+      ierr = gds_io_attr_read_str(ro->file, path, attr[k], &theirs);
+      if (!ierr && strcmp(theirs, mine[k]))
+        ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
+                               "cannot resume '%s': it was written by a gdsweep whose random numbers differ from "
+                               "this build's (root attribute %s: file '%s', this build '%s'), so its points and "
+                               "new ones would not be comparable; use --force to start it over, or resume with "
+                               "the gdsweep that created it", path, attr[k], theirs, mine[k]);
+      free(theirs);
     }
     if (ro) gds_io_free(ro);
     if (ierr && lock_fd >= 0) {

@@ -39,6 +39,11 @@ typedef struct fd_data {
   double *real;      /* d, FFT work */
   fftw_complex *spec;
   fftw_plan fwd, bwd;
+  /* per-seed spectra, kept from one evaluation (or posterior) to the next: every entry is
+   * written before it is read, and allocating them per call dominated tiny problems */
+  double *seedbuf, *postbuf;
+  struct fd_seed *seeds;
+  int seedcap;
 } fd_data;
 
 /* Per-seed spectra of one measurement: r̂ = conj(â)(v̂ − â μ̂), the reference mean q̂
@@ -48,8 +53,7 @@ typedef struct fd_seed {
 } fd_seed;
 
 typedef struct fd_eval {
-  fd_seed *sd;
-  double *buf;
+  fd_seed *sd; /* fd->seeds */
   const double *refvar; /* Σ_ref(ξ): λ (prior path) or Σ_post(ξ) */
   int mean_zero;        /* no guidance, μ = 0 and a zero start mean: m stays exactly 0 */
 } fd_eval;
@@ -62,6 +66,9 @@ static void fd_destroy(gds_law *law) {
   fftw_free(fd->real);
   fftw_free(fd->spec);
   free(fd->stg);
+  free(fd->seedbuf);
+  free(fd->postbuf);
+  free(fd->seeds);
   free(fd->lam); /* one block holds every per-frequency array */
   free(fd);
   law->data = NULL;
@@ -180,30 +187,32 @@ static void fd_measure(gds_law *law, const double *v, fd_seed *sd, int posterior
   }
 }
 
-static int fd_alloc_seeds(const fd_data *fd, int ns, fd_seed **out, double **buf) {
-  *buf = NULL;
-  GDS_CALL(GDS_ALLOC(*out, ns > 0 ? ns : 1));
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf * (ns > 0 ? ns : 1), buf));
-  for (int s = 0; s < ns; s++) {
-    double *b = *buf + 6 * (size_t)fd->nf * s;
-    (*out)[s] = (fd_seed){b, b + fd->nf, b + 2 * fd->nf, b + 3 * fd->nf, b + 4 * fd->nf, b + 5 * fd->nf};
-  }
+static fd_seed fd_seed_at(const fd_data *fd, double *b) {
+  return (fd_seed){b, b + fd->nf, b + 2 * fd->nf, b + 3 * fd->nf, b + 4 * fd->nf, b + 5 * fd->nf};
+}
+
+/* The per-seed spectra of ns seeds (fd->seeds), grown when needed. */
+static int fd_alloc_seeds(fd_data *fd, int ns) {
+  if (ns <= fd->seedcap) return GDS_SUCCESS;
+  free(fd->seedbuf);
+  free(fd->seeds);
+  fd->seedbuf = NULL;
+  fd->seeds = NULL;
+  fd->seedcap = 0;
+  GDS_CALL(GDS_ALLOC(fd->seeds, ns));
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf * ns, &fd->seedbuf));
+  for (int s = 0; s < ns; s++) fd->seeds[s] = fd_seed_at(fd, fd->seedbuf + 6 * (size_t)fd->nf * s);
+  fd->seedcap = ns;
   return GDS_SUCCESS;
 }
 
 static int fd_posterior(gds_law *law, const double *v, double *mean, double *var) {
   fd_data *fd = law->data;
   if (mean) {
-    fd_seed *sd;
-    double *buf;
-    int ierr = fd_alloc_seeds(fd, 1, &sd, &buf);
-    if (!ierr) {
-      fd_measure(law, v, sd, 1);
-      fd_inverse(fd, sd->qre, sd->qim, mean);
-    }
-    free(buf);
-    free(sd);
-    GDS_CALL(ierr);
+    if (!fd->postbuf) GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf, &fd->postbuf));
+    fd_seed sd = fd_seed_at(fd, fd->postbuf);
+    fd_measure(law, v, &sd, 1);
+    fd_inverse(fd, sd.qre, sd.qim, mean);
   }
   if (var && fd->eigen) memcpy(var, fd->postvar, sizeof(double) * (size_t)fd->d);
   else if (var) { /* a stationary covariance has a constant diagonal: (1/d) tr Σ_post */
@@ -225,7 +234,8 @@ static int fd_begin(gds_law *law, gds_law_eval *ev) {
   ev->st = fe;
   const gds_plan *p = ev->plan;
   int ns = ev->ns, nf = fd->nf;
-  GDS_CALL(fd_alloc_seeds(fd, ns, &fe->sd, &fe->buf));
+  GDS_CALL(fd_alloc_seeds(fd, ns));
+  fe->sd = fd->seeds;
   fe->refvar = ev->alg->target_posterior ? fd->postvar : fd->lam;
   fe->mean_zero = ev->alg->family == GDS_FAMILY_SCORE && ev->alg->guidance(0.5, 1.0, 1.0).on == 0;
   for (int f = 0; f < nf && fe->mean_zero; f++) fe->mean_zero = fd->mu[f] == 0;
@@ -257,8 +267,6 @@ static void fd_end(gds_law *law, gds_law_eval *ev) {
   (void)law;
   fd_eval *fe = ev->st;
   if (!fe) return;
-  free(fe->buf);
-  free(fe->sd);
   free(fe);
   ev->st = NULL;
 }

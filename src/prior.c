@@ -277,46 +277,60 @@ void gds_prior_destroy(gds_prior **p) {
 /* SPEC §1 sampling and §3 keying: x0 = μ + t ⊛ w, w ~ N(0, I) from stream X0 keyed by seed;
  * the periodic convolution is DFT⁻¹(DFT(t)·DFT(w)). */
 int gds_prior_sample(const gds_prior *p, int64_t seed, double *x0) {
-  if (!p || !x0) GDS_ERROR(GDS_ERR_RUNTIME, "gds_prior_sample: NULL argument");
+  GDS_CALL(gds_prior_sample_seeds(p, 1, &seed, x0));
+  return GDS_SUCCESS;
+}
+
+/* The same for n seeds, with the FFTs planned once (on buffers of their own, so the plans, hence
+ * the values, do not depend on where x0 lies in memory or on n). */
+int gds_prior_sample_seeds(const gds_prior *p, int n, const int64_t *seeds, double *x0) {
+  if (!p || !x0 || (n > 0 && !seeds)) GDS_ERROR(GDS_ERR_RUNTIME, "gds_prior_sample: NULL argument");
   const int H = p->H, W = p->W;
   const size_t d = (size_t)H * W, Wh = (size_t)W / 2 + 1;
-  gds_rng_normal(gds_rng_key_make(GDS_STREAM_X0, (uint64_t)seed, 0), 0, d, x0);
-  if (p->basis == GDS_PRIOR_BASIS_EIGEN) { /* Σ = diag(λ): x0 = μ + sqrt(λ) ⊙ w */
-    for (size_t k = 0; k < d; k++) x0[k] = p->mean + p->texton[k] * x0[k];
-    return GDS_SUCCESS;
-  }
-  if (p->white) {
-    /* t = std·δ_0, so t ⊛ w = std·w exactly (no FFT rounding). */
-    const double s = p->texton[0];
-    for (size_t k = 0; k < d; k++) x0[k] = p->mean + s * x0[k];
+  for (int e = 0; e < n; e++)
+    gds_rng_normal(gds_rng_key_make(GDS_STREAM_X0, (uint64_t)seeds[e], 0), 0, d, x0 + (size_t)e * d);
+  if (p->basis == GDS_PRIOR_BASIS_EIGEN || p->white) {
+    /* eigenbasis: Σ = diag(λ), x0 = μ + sqrt(λ) ⊙ w; white: t = std·δ_0, so t ⊛ w = std·w
+     * exactly (no FFT rounding) */
+    for (int e = 0; e < n; e++) {
+      double *x = x0 + (size_t)e * d;
+      for (size_t k = 0; k < d; k++) x[k] = p->mean + (p->white ? p->texton[0] : p->texton[k]) * x[k];
+    }
     return GDS_SUCCESS;
   }
   fftw_complex *th = fftw_alloc_complex((size_t)H * Wh), *wh = fftw_alloc_complex((size_t)H * Wh);
-  double *y = fftw_alloc_real(d);
-  fftw_plan bwd = NULL;
+  double *y = fftw_alloc_real(d), *w = fftw_alloc_real(d);
+  fftw_plan fwd = NULL, bwd = NULL;
   int ierr = GDS_SUCCESS;
-  if (!th || !wh || !y) {
+  if (!th || !wh || !y || !w) {
     ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "out of memory (prior sample)");
     goto cleanup;
   }
   GDS_CALL_GOTO(ierr, cleanup, gds_prior_rfft2(H, W, p->texton, th));
-  GDS_CALL_GOTO(ierr, cleanup, gds_prior_rfft2(H, W, x0, wh));
+  fwd = fftw_plan_dft_r2c_2d(H, W, w, wh, FFTW_ESTIMATE);
   bwd = fftw_plan_dft_c2r_2d(H, W, wh, y, FFTW_ESTIMATE);
-  if (!bwd) {
+  if (!fwd || !bwd) {
     ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "FFTW planning failed (%dx%d)", H, W);
     goto cleanup;
   }
-  for (size_t k = 0; k < (size_t)H * Wh; k++) {
-    const double a = th[k][0], b = th[k][1], c = wh[k][0], e = wh[k][1];
-    wh[k][0] = a * c - b * e;
-    wh[k][1] = a * e + b * c;
+  for (int e = 0; e < n; e++) {
+    double *x = x0 + (size_t)e * d;
+    memcpy(w, x, sizeof(double) * d);
+    fftw_execute(fwd);
+    for (size_t k = 0; k < (size_t)H * Wh; k++) {
+      const double a = th[k][0], b = th[k][1], c = wh[k][0], f = wh[k][1];
+      wh[k][0] = a * c - b * f;
+      wh[k][1] = a * f + b * c;
+    }
+    fftw_execute(bwd); /* unnormalised inverse: y = d·(t ⊛ w) */
+    for (size_t k = 0; k < d; k++) x[k] = p->mean + y[k] / (double)d;
   }
-  fftw_execute(bwd); /* unnormalised inverse: y = d·(t ⊛ w) */
-  for (size_t k = 0; k < d; k++) x0[k] = p->mean + y[k] / (double)d;
 cleanup:
+  if (fwd) fftw_destroy_plan(fwd);
   if (bwd) fftw_destroy_plan(bwd);
   fftw_free(th);
   fftw_free(wh);
   fftw_free(y);
+  fftw_free(w);
   return ierr;
 }

@@ -147,6 +147,13 @@ typedef struct gds_run_ctx {
   double *x0c, *vc;
   size_t x0c_len, vc_len;
   int x0c_seed0, x0c_n, vc_op, vc_sigma, vc_seed0, vc_n;
+  /* the exact law and the sampler of the last (operator, σ) this rank computed alone (units of
+   * the same (operator, σ) reuse them: their setup — FFTW plans, spectra, for the dense backend
+   * the posterior's eigen-decomposition — depends on nothing else); at most one of each, so a
+   * different (operator, σ) first frees the old one */
+  gds_law *lawc;
+  gds_sampler *smpc;
+  int lawc_op, lawc_sigma, smpc_op, smpc_sigma;
 } gds_run_ctx;
 
 /* ---------------------------------------------------------------------------------------
@@ -255,8 +262,9 @@ static int gds_run_load_sweep(gds_run_ctx *c, const char *path) {
 
 static int gds_run_setup(gds_run_ctx *c) {
   gds_sweep *s = c->sweep;
-  /* The discrete schedule; the VP SDE has none (β(u) from beta_min, beta_max). */
-  if (s->process != GDS_PROCESS_VP_SDE) GDS_CALL(gds_schedule_create(s->T, s->beta_start, s->beta_end, s->variance, &c->sched));
+  /* The discrete schedule, or the VP SDE's β(u) = β_min + u (β_max − β_min). */
+  if (s->process == GDS_PROCESS_VP_SDE) GDS_CALL(gds_schedule_create_vp_sde(s->beta_min, s->beta_max, &c->sched));
+  else GDS_CALL(gds_schedule_create(s->T, s->beta_start, s->beta_end, s->variance, &c->sched));
   GDS_CALL(gds_prior_create(&s->prior, &c->prior));
   GDS_CALL(GDS_ALLOC(c->ops, s->n_op));
   for (int i = 0; i < s->n_op; i++) {
@@ -268,6 +276,11 @@ static int gds_run_setup(gds_run_ctx *c) {
   for (int i = 0; i < s->n_w2t; i++)
     if (s->w2_times[i] >= 0 && s->w2_times[i] < c->ntime) c->w2_mask[s->w2_times[i]] = 1;
   gds_unit_axis_sizes(s, c->naxis);
+  /* The sampler runs in the Fourier basis of a stationary prior only. */
+  if (s->samples > 0 && c->prior->basis == GDS_PRIOR_BASIS_EIGEN)
+    GDS_ERROR(GDS_ERR_INPUT, "%s: output.samples: %d trajectories per point were asked for, but a prior given in its "
+              "own eigenbasis (a 1-D spectrum, %s) has exact laws only in this version: set output.samples: 0",
+              s->path, s->samples, s->spectrum);
   return GDS_SUCCESS;
 }
 
@@ -292,6 +305,8 @@ static void gds_run_teardown(gds_run_ctx *c) {
   free(c->ws);
   free(c->x0c);
   free(c->vc);
+  gds_law_destroy(&c->lawc);
+  gds_sampler_destroy(&c->smpc);
   gds_prior_destroy(&c->prior);
   gds_schedule_destroy(&c->sched);
   gds_sweep_destroy(&c->sweep);
@@ -591,6 +606,13 @@ static int gds_coord_service(gds_run_ctx *c, int force_flush) {
  * One unit: x0 and measurements, (posterior), exact law for the seed block, trajectories,
  * writes. */
 
+/* The exact-law backend of a unit: eigen-diagonal for a prior given in its own eigenbasis (SPEC
+ * §7.6; the law module picks by operator structure only, which would read the eigenvalues as a
+ * Fourier spectrum), dense when the sweep asks for it, else by the operator's structure. */
+static const char *gds_run_law_backend(const gds_prior *prior, const gds_operator *op) {
+  return prior->basis == GDS_PRIOR_BASIS_EIGEN ? "eigen" : op->spec.dense ? "dense" : NULL;
+}
+
 /* Whether the operator's exact law comes from the dense backend (its structure, or asked). */
 static int gds_run_op_dense(const gds_operator *op) { return op->structure == GDS_STRUCTURE_DENSE || op->spec.dense; }
 
@@ -630,8 +652,12 @@ static int gds_unit_problem(gds_run_ctx *c, const gds_unit *u, const double **x0
     c->x0c_n = -1;
     c->vc_n = -1; /* v is built on x0 */
     GDS_CALL(gds_grow(&c->x0c, &c->x0c_len, (size_t)B * d));
-    for (int e = 0; e < B; e++) {
-      GDS_CALL(gds_prior_sample(c->prior, s->seed[u->seed0 + e], c->x0c + (size_t)e * d));
+    /* In chunks of about 2^20 pixels: FFTs planned once per chunk, rank 0 still services its
+     * workers between chunks. */
+    const int chunk = d < (1 << 20) ? (1 << 20) / d : 1;
+    for (int e = 0; e < B; e += chunk) {
+      GDS_CALL(gds_prior_sample_seeds(c->prior, B - e < chunk ? B - e : chunk, s->seed + u->seed0 + e,
+                                      c->x0c + (size_t)e * d));
       gds_run_service(c);
     }
     c->x0c_seed0 = u->seed0;
@@ -710,11 +736,16 @@ out:
       wmr[e] = wm + (size_t)e * T1;
       m0r[e] = mean0 + (size_t)e * d;
     }
-    if (!ierr && !c->sched) /* the law module has no VP SDE entry point yet (issue 10) */
-      ierr = gds_error_raise(GDS_ERR_INPUT, __FILE__, __LINE__, __func__,
-                             "%s: the exact law of the vp_sde process is not available in this build", s->path);
-    if (!ierr)
-      ierr = gds_law_create_backend(lawcomm, op->spec.dense ? "dense" : NULL, c->prior, c->sched, op, sigma, &law);
+    if (!ierr && !grouped && c->lawc && c->lawc_op == u->op && c->lawc_sigma == u->sigma) law = c->lawc;
+    else if (!ierr) {
+      if (!grouped) gds_law_destroy(&c->lawc); /* before a new one: never two cached laws */
+      ierr = gds_law_create_backend(lawcomm, gds_run_law_backend(c->prior, op), c->prior, c->sched, op, sigma, &law);
+      if (!ierr && !grouped) {
+        c->lawc = law;
+        c->lawc_op = u->op;
+        c->lawc_sigma = u->sigma;
+      }
+    }
     gds_run_service(c);
     for (int e = 0; u->problem && e < B && !ierr; e++) {
       ierr = gds_law_posterior(law, vr[e], pmean + (size_t)e * d, e == 0 ? pvar : NULL);
@@ -739,9 +770,17 @@ out:
 
     tc = gds_now();
     if (traj) {
-      GDS_CALL_GOTO(ierr, cleanup,
-                    c->sched ? gds_sampler_create(c->prior, c->sched, op, sigma, &smp)
-                             : gds_sampler_create_vp_sde(c->prior, s->beta_min, s->beta_max, op, sigma, NULL, &smp));
+      if (c->smpc && c->smpc_op == u->op && c->smpc_sigma == u->sigma) smp = c->smpc;
+      else {
+        gds_sampler_destroy(&c->smpc);
+        GDS_CALL_GOTO(ierr, cleanup,
+                      s->process == GDS_PROCESS_VP_SDE
+                          ? gds_sampler_create_vp_sde(c->prior, s->beta_min, s->beta_max, op, sigma, NULL, &smp)
+                          : gds_sampler_create(c->prior, c->sched, op, sigma, &smp));
+        c->smpc = smp;
+        c->smpc_op = u->op;
+        c->smpc_sigma = u->sigma;
+      }
       for (int e = 0; e < B && !ierr; e++)
         for (int k = 0; k < nsm && !ierr; k++)
           ierr = gds_sampler_run(smp, &cfg, vr[e], s->seed[u->seed0 + e], k, nck, s->ckpt,
@@ -785,8 +824,15 @@ out:
   }
 cleanup:
   if (ierr && ierr != GDS_ERR_INTERRUPTED && !agreed) c->failed_here = 1;
-  gds_sampler_destroy(&smp);
-  gds_law_destroy(&law);
+  /* the cached law and sampler stay for the next unit, unless this one failed with them */
+  if (ierr || law != c->lawc) {
+    if (law == c->lawc) c->lawc = NULL;
+    gds_law_destroy(&law);
+  }
+  if (ierr || smp != c->smpc) {
+    if (smp == c->smpc) c->smpc = NULL;
+    gds_sampler_destroy(&smp);
+  }
   free(traj);
   free(rows);
   return ierr;

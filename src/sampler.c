@@ -117,6 +117,7 @@ static int gds_sampler_new(const gds_prior *prior, const gds_schedule *sched, do
   for (int q = 0; q < s->H; q++)
     for (int r = 0; r < s->Wh; r++) {
       s->lam[q * s->Wh + r] = prior->spectrum[q * s->W + r];
+      if (!(s->lam[q * s->Wh + r] > 0)) s->singular = 1;
       if ((2 * q) % s->H == 0 && (2 * r) % s->W == 0) s->selfconj[s->nselfconj++] = q * s->Wh + r;
     }
   GDS_CALL_GOTO(ierr, fail, be->setup(s));
@@ -315,9 +316,13 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
     tr.f0 = f0;
     tr.f1 = f0 + chunk < nf ? f0 + chunk : nf;
     tr.y = s->y + 2 * (size_t)f0;
-    tr.undefined = 0;
+    tr.novalue = 0;
     for (int k = 0; k < p.n; k++) {
-      if (!tr.undefined) GDS_CALL(gds_scheme_step(&tr, &p, k)); /* else y stays NaN */
+      if (!tr.novalue) {
+        GDS_CALL(gds_scheme_step(&tr, &p, k));
+        if (tr.novalue) /* this step and every later one have no finite value */
+          for (size_t i = 0; i < 2 * (size_t)(tr.f1 - f0); i++) tr.y[i] = INFINITY;
+      }
       if (s->slot[k + 1] >= 0)
         memcpy(s->ck + s->slot[k + 1] * n2 + 2 * (size_t)f0, tr.y, 2 * (size_t)(tr.f1 - f0) * sizeof(double));
       work += tr.f1 - f0;
@@ -330,8 +335,12 @@ int gds_sampler_run(gds_sampler *s, const gds_sampler_config *cfg, const double 
   double *px = tr.w[GDS_W_X0]; /* d ≤ 2nf doubles of scratch for the pixels */
   for (int c = 0; c < n_ckpt && traj; c++) {
     gds_sampler_to_pixels(s, s->ck + (size_t)c * n2, px);
-    for (int i = 0; i < d; i++) traj[(size_t)c * d + i] = (float)px[i];
+    for (int i = 0; i < d; i++) traj[(size_t)c * d + i] = isfinite(px[i]) ? (float)px[i] : INFINITY;
   }
-  if (y0) gds_sampler_to_pixels(s, s->y, y0);
+  if (y0) {
+    gds_sampler_to_pixels(s, s->y, y0);
+    for (int i = 0; i < d; i++)
+      if (!isfinite(y0[i])) y0[i] = INFINITY; /* no finite value (inf − inf in the transform) */
+  }
   return GDS_SUCCESS;
 }

@@ -77,6 +77,7 @@ struct gds_sampler {
   double sqd;       /* √d */
   double mu0;       /* state of the prior mean: Y(0) = m·√d, 0 elsewhere */
   double *lam;      /* λ(ξ) on the half spectrum */
+  int singular;     /* some λ(ξ) is 0: a score at ᾱ = 1 is infinite */
   int selfconj[4], nselfconj; /* the self-conjugate frequencies (q, r ∈ {0, H/2} × {0, W/2}) */
   double *pix;      /* d: pixel scratch (FFTW-aligned) */
   fftw_complex *spec; /* nf: spectrum scratch */

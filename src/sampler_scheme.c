@@ -55,6 +55,10 @@ GDS_SIMD_CLONES static void gds_score_block(int n, int fb, double ab, double mu0
  * Tweedie", "Algorithms"), J = √ᾱ Σ Σ_ᾱ⁻¹, with the algorithm's C (none: no guidance). */
 static int gds_score(gds_traj *tr, double ab, const double *y, double *x0, double *sc) {
   gds_sampler *s = tr->s;
+  if (ab >= 1 && s->singular) { /* Σ_ᾱ = Σ is singular: no finite score (SPEC §7.3) */
+    tr->novalue = 1;
+    return GDS_SUCCESS;
+  }
   for (int fb = tr->f0; fb < tr->f1; fb += s->B) {
     const int n = gds_block_len(s, fb);
     const size_t o = 2 * (size_t)(fb - tr->f0);
@@ -290,10 +294,8 @@ static int gds_step_vp(gds_traj *tr, const gds_sampler_plan *p, int k) {
   }
   case GDS_SCHEME_DDPM: {
     double b = dt * b0;
-    if (!(b < 1)) { /* 1/√(1 − Δt β) is not real: the trajectory has no value from here on (its
-                       law is reported as +inf by the law module, SPEC §7.3), not an error */
-      for (int i = 0; i < n2; i++) y[i] = NAN;
-      tr->undefined = 1;
+    if (!(b < 1)) { /* no real value (1/√(1 − b)): +inf, like its law (gds_step.undefined) */
+      tr->novalue = 1;
       return GDS_SUCCESS;
     }
     GDS_CALL(gds_score(tr, p->ab[k], y, tr->w[GDS_W_X0], st));

@@ -32,7 +32,9 @@ typedef struct gds_traj {
   double *y;       /* the state on the range */
   double *w[GDS_W_COUNT];
   double *meas; /* m values (exact start) */
-  int undefined; /* a step had no real value: y is NaN and later steps are skipped */
+  /* Set by a step that has no finite value (a score at ᾱ = 1 with a singular Σ, a vp_sde ddpm
+   * step with Δt β ≥ 1; SPEC §7.3): the driver makes the state +inf from there on. */
+  int novalue;
 } gds_traj;
 
 /* Number of points of cfg's plan (steps + 1). */

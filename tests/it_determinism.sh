@@ -4,7 +4,8 @@
 #     /results, /problem, /prior and /schedule bitwise identical (h5diff).
 #  1b. A sweep on all three law backends (Fourier-diagonal, Fourier-block, dense) whose seeds
 #     are split into blocks of different sizes depending on the rank count (the test checks
-#     that the unit counts differ), and with --seed-block 1: bitwise identical.
+#     that the unit counts differ), and with --seed-block 1: bitwise identical; a vp_sde sweep
+#     on the three backends with trajectories, -n 1 vs -n 3.
 #  2. A bigger sweep killed with SIGKILL (the whole MPI job) at a random moment, then resumed
 #     with another rank count, equals an uninterrupted run.
 #  3. The same sweep stopped by SIGTERM sent to the ranks (what srun/scancel do) exits 3 with a
@@ -55,6 +56,31 @@ else
   fail "1 and 4 ranks made the same units (${units[0]:-?}): the test would not see a dependence on the blocks"
 fi
 for n in 2 3 4 b1; do h5_same backends-1.h5 "backends-$n.h5" "backends: -n 1 vs $n"; done
+
+note "--- vp_sde on the three backends (trajectories by step index, +inf laws and samples)"
+cat >vp.yaml <<'EOF'
+name: det-vp
+prior: {texture: builtin:fabric, size: [8, 6], periodic: true}
+diffusion: {process: vp_sde, beta_min: 0.1, beta_max: 20}
+grid:
+  operator:
+    - gaussian_blur: {std: 1.2}
+    - super_resolution: {factor: 2}
+    - inpainting: {mask: random, keep: 0.6, mask_seed: 3}
+  sigma: [0.05]
+  algorithm: [none, dps, cgdm]
+  scheme: [em, ddpm, heun]
+  sampler_steps: [8, 25]
+  eps: [0, 1.0e-3]
+  init: [normal, exact]
+  seed: [0, 1, 2, 3, 4]
+output: {samples: 1, checkpoints: [0, 4, 8], w2_times: all}
+EOF
+for n in 1 3; do
+  gds_mpi "$n" run vp.yaml -o "vp-$n.h5" --quiet
+  expect_rc 0 "vp.yaml with mpirun -n $n"
+done
+h5_same vp-1.h5 vp-3.h5 "vp_sde: -n 1 vs -n 3"
 
 # 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points in about 30 work
 # units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t. The interrupted runs

@@ -24,6 +24,8 @@
 
 #include "gdsweep/error.h"
 #include "gdsweep/io.h"
+#include "gdsweep/rng.h"
+#include "gdsweep/sampler.h"
 #include "testutil.h"
 
 /* axis sizes: operator, sigma, alpha, algorithm, scheme, sampler_steps, eps, init, seed */
@@ -290,6 +292,20 @@ static char *read_str_attr(hid_t obj, const char *name) {
   H5Aclose(a);
   return buf;
 }
+/* Replace a root string attribute of a closed file (what another build would have written). */
+static void set_str_attr(const char *path, const char *name, const char *value) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  if (f < 0) fail_msg("cannot open %s", path);
+  if (H5Aexists(f, name) > 0) assert_true(H5Adelete(f, name) >= 0);
+  hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+  H5Tset_size(t, strlen(value) + 1);
+  hid_t a = H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(a >= 0 && H5Awrite(a, t, value) >= 0);
+  H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Fclose(f);
+}
 static int read_int_attr(hid_t obj, const char *name) {
   int v = -1;
   hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
@@ -332,7 +348,7 @@ static void verify_file(const char *path, const fixture *fx, plan_t plan, int co
   /* root attributes */
   static const char *const str_attrs[] = {"description", "process", "name", "config", "fingerprint", "version",
                                           "git_revision", "compiler", "mpi_library_version", "hdf5_version",
-                                          "fftw_version", "host", "start_time", "end_time"};
+                                          "fftw_version", "host", "start_time", "end_time", "rng", "sampler_noise"};
   for (size_t k = 0; k < sizeof str_attrs / sizeof *str_attrs; k++) {
     char *v = read_str_attr(f, str_attrs[k]);
     if (strcmp(str_attrs[k], "end_time") && strcmp(str_attrs[k], "host"))
@@ -340,6 +356,9 @@ static void verify_file(const char *path, const fixture *fx, plan_t plan, int co
     if (!strcmp(str_attrs[k], "config")) assert_string_equal(v, s->text);
     if (!strcmp(str_attrs[k], "fingerprint")) assert_string_equal(v, FP);
     if (!strcmp(str_attrs[k], "process")) assert_string_equal(v, "ddpm");
+    /* the generator and the trajectories' noise basis (issue 11): the running build's */
+    if (!strcmp(str_attrs[k], "rng")) assert_string_equal(v, gds_rng_description());
+    if (!strcmp(str_attrs[k], "sampler_noise")) assert_string_equal(v, gds_sampler_noise_description());
     if (!strcmp(str_attrs[k], "start_time")) assert_int_equal(strlen(v), 20); /* ...Z */
     /* end_time is written by close: empty in a file whose job was killed (complete < 0) */
     if (!strcmp(str_attrs[k], "end_time")) assert_int_equal(strlen(v), complete >= 0 ? 20 : 0);
@@ -991,6 +1010,17 @@ static void test_resume(void **state) {
   quiet = gds_error_set_quiet(1);
   assert_int_equal(gds_io_open_resume(path, MPI_COMM_WORLD, "fp-other", &io), GDS_ERR_INPUT);
   assert_null(io);
+  /* a file written with other random numbers (another generator or noise basis) is refused,
+   * and resumes again once the attribute is the build's */
+  for (int k = 0; k < 2; k++) {
+    const char *name = k ? "sampler_noise" : "rng", *mine = k ? gds_sampler_noise_description() : gds_rng_description();
+    set_str_attr(path, name, "gdsweep-noise-1: another generator");
+    assert_int_equal(gds_io_open_resume(path, MPI_COMM_WORLD, FP, &io), GDS_ERR_INPUT);
+    assert_null(io);
+    set_str_attr(path, name, mine);
+  }
+  assert_int_equal(gds_io_open_resume(path, MPI_COMM_WORLD, FP, &io), 0);
+  assert_int_equal(gds_io_close(&io), 0);
   char *missing = temp_path("missing");
   assert_int_equal(gds_io_open_resume(missing, MPI_COMM_WORLD, FP, &io), GDS_ERR_INPUT);
   /* an HDF5 file that is not ours, a file that is not HDF5, an empty file */

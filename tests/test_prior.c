@@ -337,6 +337,29 @@ static void check_periodic_property(int H, int W, uint64_t seed) {
   free(p);
 }
 
+/* gds_prior_sample_seeds (FFTs planned once for a block of seeds) gives gds_prior_sample's
+ * values bitwise, whatever the block and the alignment of the output (odd and even sizes). */
+static void test_sample_seeds_bitwise(void **state) {
+  (void)state;
+  const int sizes[3][2] = {{5, 7}, {8, 6}, {1, 9}};
+  for (int k = 0; k < 3; k++) {
+    const int H = sizes[k][0], W = sizes[k][1], d = H * W, n = 5;
+    gds_prior_options o = {.texture = "builtin:fabric", .H = H, .W = W, .periodic = 1};
+    gds_prior *p = NULL;
+    assert_int_equal(gds_prior_create(&o, &p), 0);
+    const int64_t seeds[5] = {3, 0, 17, 3, 123456789};
+    double *one = malloc(sizeof(double) * d), *blk = malloc(sizeof(double) * (n * d + 1));
+    assert_int_equal(gds_prior_sample_seeds(p, n, seeds, blk + 1), 0); /* 8-byte offset: unaligned */
+    for (int e = 0; e < n; e++) {
+      assert_int_equal(gds_prior_sample(p, seeds[e], one), 0);
+      assert_memory_equal(one, blk + 1 + (size_t)e * d, sizeof(double) * d);
+    }
+    free(one);
+    free(blk);
+    gds_prior_destroy(&p);
+  }
+}
+
 static void test_periodic_component(void **state) {
   (void)state;
   check_periodic_property(12, 10, 1);
@@ -856,7 +879,8 @@ static void test_spectrum_prior_eigen(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spectrum_bruteforce), cmocka_unit_test(test_sample_convolution),
-      cmocka_unit_test(test_sample_statistics),   cmocka_unit_test(test_periodic_component),
+      cmocka_unit_test(test_sample_statistics),   cmocka_unit_test(test_sample_seeds_bitwise),
+      cmocka_unit_test(test_periodic_component),
       cmocka_unit_test(test_png_formats),         cmocka_unit_test(test_pgm_formats),
       cmocka_unit_test(test_crop),                cmocka_unit_test(test_errors),
       cmocka_unit_test(test_builtins),            cmocka_unit_test(test_white),

@@ -28,7 +28,10 @@
  * their scale names. Root soft links /<axis> -> /grid/<axis> exist because netCDF tools only
  * resolve dimensions defined in a variable's own or an ancestor group. Strings in datasets are
  * variable-length ASCII; attributes are fixed-length ASCII. File format of HDF5 1.8. Root
- * attributes: gdsweep_format (2), process, name, config, fingerprint, version, git_revision,
+ * attributes: gdsweep_format (2), process, name, config, fingerprint, inputs, rng (the generator,
+ * gds_rng_description), sampler_noise (the trajectories' noise: generator, basis, keying,
+ * gds_sampler_noise_description; a resume refuses a file whose rng or sampler_noise differs
+ * from the running build's), version, git_revision,
  * compiler, mpi_library_version, hdf5_version, fftw_version, host, ranks, start_time,
  * end_time (empty while running or if killed), complete, resume_count.
  *

@@ -51,6 +51,9 @@ void gds_prior_destroy(gds_prior **p);
 /* x0 = μ + t ⊛ w, w ~ N(0, I) from the stream GDS_STREAM_X0 keyed by `seed` (SPEC §3); for an
  * eigenbasis prior x0 = μ + sqrt(λ) ⊙ w. */
 int gds_prior_sample(const gds_prior *p, int64_t seed, double *x0);
+/* x0[e] (n images of H·W, one after the other) = gds_prior_sample(p, seeds[e]), bitwise, with the
+ * FFTs planned once. */
+int gds_prior_sample_seeds(const gds_prior *p, int n, const int64_t *seeds, double *x0);
 
 /* Textures. Values in [0,1]; 8-bit /255, 16-bit /65535, colour → luma 0.299R+0.587G+0.114B. */
 int gds_texture_load(const char *path, int *H, int *W, double **pixels); /* PNG or PGM */
