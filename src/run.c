@@ -141,6 +141,10 @@ typedef struct gds_run_ctx {
   int tty;
   double tm[GDS_TM_N];
   double cpu0; /* process CPU time when gds_run started */
+  /* input files' contents as rank 0 read them (every rank builds its prior and masks from
+   * these; the sweep's prior.data and op[].mask_data point here) */
+  double *in_prior;
+  unsigned char **in_mask; /* [n_op], NULL where the operator has no mask file */
   /* per-rank workspace, reused by consecutive units: buffers, and x0 / v of the last block
    * (x0 depends on the seed only, v on (operator, σ, seed): units of one block share them) */
   double *ws;
@@ -220,45 +224,121 @@ static void gds_run_service(gds_run_ctx *c) { (void)gds_run_poll_stop(c); }
 /* ---------------------------------------------------------------------------------------
  * Setup: the validated inputs every rank builds identically */
 
-/* Rank 0 reads and validates the sweep file (with its texture and mask files) and broadcasts
- * its text; the other ranks parse the text (the file is read once, errors are reported once). */
+/* MPI_Bcast of n elements in pieces whose count fits an int. */
+static int gds_bcast_big(void *buf, uint64_t n, MPI_Datatype type, size_t size, MPI_Comm comm) {
+  for (uint64_t off = 0; off < n;) {
+    int k = n - off > (1u << 30) ? 1 << 30 : (int)(n - off);
+    GDS_MPI_CALL(MPI_Bcast((char *)buf + off * size, k, type, 0, comm));
+    off += (uint64_t)k;
+  }
+  return GDS_SUCCESS;
+}
+
+/* Rank 0's reading of the input files (texture or spectrum, mask files): c->in_prior and
+ * c->in_mask, wired into the sweep's prior and operator specs. */
+static int gds_run_read_inputs(gds_run_ctx *c, int hdr[3]) {
+  gds_sweep *s = c->sweep;
+  const int is_tex = !s->prior.white && s->prior.texture && strncmp(s->prior.texture, "builtin:", 8);
+  const int is_spec = !s->prior.white && s->prior.spectrum && s->prior.spectrum[0];
+  if (is_tex) GDS_CALL(gds_texture_load(s->texture_file, &hdr[0], &hdr[1], &c->in_prior));
+  else if (is_spec) {
+    char why[1024];
+    gds_prior_basis b;
+    int ierr = gds_prior_spectrum_load(s->texture_file, &hdr[0], &hdr[1], &b, &c->in_prior, why, sizeof why);
+    if (ierr == GDS_ERR_INPUT) GDS_ERROR(GDS_ERR_INPUT, "prior: %s", why);
+    GDS_CALL(ierr);
+    hdr[2] = (int)b;
+  }
+  const int d = s->prior.H * s->prior.W;
+  for (int i = 0; i < s->n_op; i++) {
+    const gds_operator_spec *o = &s->op[i];
+    if (o->type != GDS_OP_INPAINTING || o->mask != GDS_MASK_FILE) continue;
+    int h = 0, w = 0;
+    double *img = NULL;
+    GDS_CALL(gds_texture_load(o->mask_path, &h, &w, &img));
+    if (h != s->prior.H || w != s->prior.W) {
+      free(img);
+      GDS_ERROR(GDS_ERR_INPUT, "mask file %s is %d x %d (rows x columns) but the image is %d x %d", o->mask_path, h, w,
+                s->prior.H, s->prior.W);
+    }
+    int ierr = GDS_ALLOC(c->in_mask[i], d);
+    for (int k = 0; !ierr && k < d; k++) c->in_mask[i][k] = img[k] != 0.0;
+    free(img);
+    GDS_CALL(ierr);
+  }
+  return GDS_SUCCESS;
+}
+
+/* Rank 0 reads and validates the sweep file and the input files it names (texture or spectrum,
+ * mask files) and broadcasts the sweep's text, the files' hashes and their decoded contents;
+ * the other ranks parse the text without touching the file system (gds_sweep_parse_trusted).
+ * Each file is read by rank 0 only, errors are reported once, and every rank builds its prior
+ * and operators from the same values (docs/scaling.md). */
 static int gds_run_load_sweep(gds_run_ctx *c, const char *path) {
   int ierr = GDS_SUCCESS;
   uint64_t len = 0;
+  int trust[3] = {0, 0, 0}; /* prior H, W, basis */
   char *text = NULL, dir[4096] = ".";
   if (c->rank == 0) {
     ierr = gds_sweep_load(path, &c->sweep);
     if (!ierr) {
       len = c->sweep->text_len;
       snprintf(dir, sizeof dir, "%s", c->sweep->dir);
+      trust[0] = c->sweep->prior.H;
+      trust[1] = c->sweep->prior.W;
+      trust[2] = (int)c->sweep->prior_basis;
     }
   }
   ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
-  if (ierr || c->size == 1) return ierr;
-  GDS_MPI_CALL(MPI_Bcast(&len, 1, MPI_UINT64_T, 0, c->comm));
-  GDS_MPI_CALL(MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, c->comm));
-  if (c->rank == 0) text = c->sweep->text;
-  else ierr = gds_calloc(len + 1, 1, &text);
-  ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
-  if (ierr) {
+  if (ierr) return ierr;
+  if (c->size > 1) {
+    GDS_MPI_CALL(MPI_Bcast(&len, 1, MPI_UINT64_T, 0, c->comm));
+    GDS_MPI_CALL(MPI_Bcast(trust, 3, MPI_INT, 0, c->comm));
+    GDS_MPI_CALL(MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, c->comm));
+    if (c->rank == 0) text = c->sweep->text;
+    else ierr = gds_calloc(len + 1, 1, &text);
+    ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
+    if (!ierr) ierr = gds_bcast_big(text, len, MPI_CHAR, 1, c->comm);
+    if (!ierr && c->rank) {
+      const gds_sweep_trust tr = {.H = trust[0], .W = trust[1], .basis = (gds_prior_basis)trust[2]};
+      ierr = gds_sweep_parse_trusted(text, len, path, dir, &tr, &c->sweep);
+    }
     if (c->rank) free(text);
-    return ierr;
+    ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
+    if (ierr) return ierr;
+    /* The hashes enter the fingerprint and the file's attributes: rank 0's on every rank. */
+    gds_sweep *s = c->sweep;
+    GDS_MPI_CALL(MPI_Bcast(s->texture_sha256, sizeof s->texture_sha256, MPI_CHAR, 0, c->comm));
+    for (int i = 0; i < s->n_op; i++)
+      GDS_MPI_CALL(MPI_Bcast(s->op[i].mask_sha256, sizeof s->op[i].mask_sha256, MPI_CHAR, 0, c->comm));
   }
-  for (uint64_t off = 0; off < len;) { /* MPI counts are ints */
-    int n = len - off > (1u << 30) ? 1 << 30 : (int)(len - off);
-    int e = MPI_Bcast(text + off, n, MPI_CHAR, 0, c->comm);
-    if (e != MPI_SUCCESS) {
-      if (c->rank) free(text);
-      return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Bcast");
-    }
-    off += (uint64_t)n;
-  }
-  if (c->rank) {
-    ierr = gds_sweep_parse(text, len, path, dir, &c->sweep);
-    free(text);
-  }
+  gds_sweep *s = c->sweep;
+  int hdr[3] = {0, 0, 0}; /* h, w, basis of the prior's file values (0 x 0: none) */
+  ierr = GDS_ALLOC(c->in_mask, s->n_op > 0 ? s->n_op : 1);
+  if (!ierr && c->rank == 0) ierr = gds_run_read_inputs(c, hdr);
   ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
-  return ierr;
+  if (ierr) return ierr;
+  const size_t d = (size_t)s->prior.H * s->prior.W;
+  if (c->size > 1) {
+    GDS_MPI_CALL(MPI_Bcast(hdr, 3, MPI_INT, 0, c->comm));
+    const uint64_t n = (uint64_t)hdr[0] * (uint64_t)hdr[1];
+    if (c->rank && n) ierr = GDS_ALLOC(c->in_prior, n);
+    for (int i = 0; i < s->n_op && !ierr; i++)
+      if (c->rank && s->op[i].type == GDS_OP_INPAINTING && s->op[i].mask == GDS_MASK_FILE) ierr = GDS_ALLOC(c->in_mask[i], d);
+    ierr = gds_run_agree(c, c->comm, ierr, GDS_TM_NONE);
+    if (ierr) return ierr;
+    if (n) GDS_CALL(gds_bcast_big(c->in_prior, n, MPI_DOUBLE, sizeof(double), c->comm));
+    for (int i = 0; i < s->n_op; i++)
+      if (c->in_mask[i]) GDS_CALL(gds_bcast_big(c->in_mask[i], d, MPI_UNSIGNED_CHAR, 1, c->comm));
+  }
+  if (c->in_prior) {
+    s->prior.data = c->in_prior;
+    s->prior.data_h = hdr[0];
+    s->prior.data_w = hdr[1];
+    s->prior.data_basis = (gds_prior_basis)hdr[2];
+  }
+  for (int i = 0; i < s->n_op; i++) s->op[i].mask_data = c->in_mask[i];
+  return GDS_SUCCESS;
 }
 
 static int gds_run_setup(gds_run_ctx *c) {
@@ -286,6 +366,14 @@ static int gds_run_setup(gds_run_ctx *c) {
 }
 
 static void gds_run_teardown(gds_run_ctx *c) {
+  if (c->sweep) {
+    c->sweep->prior.data = NULL;
+    for (int i = 0; i < c->sweep->n_op; i++) c->sweep->op[i].mask_data = NULL;
+  }
+  if (c->in_mask && c->sweep)
+    for (int i = 0; i < c->sweep->n_op; i++) free(c->in_mask[i]);
+  free(c->in_mask);
+  free(c->in_prior);
   if (c->sweep && c->ops)
     for (int i = 0; i < c->sweep->n_op; i++) gds_operator_destroy(&c->ops[i]);
   free(c->ops);

@@ -2,6 +2,8 @@
 # Integration test: results are a pure function of the sweep file and the grid point (SPEC §3).
 #  1. sweeps/tiny.yaml run twice with mpirun -n 1, and with -n 2, 3 and 4 (oversubscribed):
 #     /results, /problem, /prior and /schedule bitwise identical (h5diff).
+#  1a. Sweeps with input files (a texture and a mask file; a spectrum .npy), which rank 0 alone
+#     reads and broadcasts: bitwise identical on 1 and 3 ranks, same fingerprint and hashes.
 #  1b. A sweep on all three law backends (Fourier-diagonal, Fourier-block, dense) whose seeds
 #     are split into blocks of different sizes depending on the rank count (the test checks
 #     that the unit counts differ), and with --seed-block 1: bitwise identical; a vp_sde sweep
@@ -24,6 +26,42 @@ h5_same tiny-1a.h5 tiny-1b.h5 "tiny: two runs with -n 1"
 h5_same tiny-1a.h5 tiny-2.h5 "tiny: -n 1 vs -n 2"
 h5_same tiny-1a.h5 tiny-3.h5 "tiny: -n 1 vs -n 3"
 h5_same tiny-1a.h5 tiny-4.h5 "tiny: -n 1 vs -n 4"
+
+note "--- input files (texture, mask, spectrum) read by rank 0 only, their contents broadcast"
+{ printf 'P2\n8 8\n255\n'; seq 0 3 189; } >tex.pgm
+{ printf 'P2\n8 8\n255\n'; awk 'BEGIN { for (i = 0; i < 64; i++) print ((i % 7 == 2) ? 0 : 255) }'; } >mask.pgm
+cat >files.yaml <<'EOF'
+name: det-files
+prior: {texture: tex.pgm, size: [8, 8]}
+diffusion: {steps: 20, beta_start: 0.001, beta_end: 0.3}
+grid:
+  operator:
+    - inpainting: {mask: file, path: mask.pgm}
+    - gaussian_blur: {std: 1.0}
+  sigma: [0.05]
+  algorithm: [pigdm, cgdm]
+  seed: [0, 1, 2, 3]
+output: {samples: 0, w2_times: all}
+EOF
+cat >spectrum.yaml <<EOF
+name: det-spectrum
+prior: {spectrum: $GDS_SOURCE_DIR/tests/data/cifar10_spectrum.npy, mean: 0.25}
+diffusion: {process: vp_sde}
+grid: {operator: [identity: {}], sigma: [0.1], algorithm: [none, pigdm], sampler_steps: [10], seed: [0, 1, 2]}
+output: {samples: 0}
+EOF
+for f in files spectrum; do
+  for n in 1 3; do
+    gds_mpi "$n" run "$f.yaml" -o "$f-$n.h5" --quiet
+    expect_rc 0 "$f.yaml with mpirun -n $n"
+  done
+  h5_same "$f-1.h5" "$f-3.h5" "$f: -n 1 vs -n 3"
+  a1=$(h5dump -a /fingerprint -a /inputs "$f-1.h5" 2>/dev/null | grep -v HDF5)
+  a3=$(h5dump -a /fingerprint -a /inputs "$f-3.h5" 2>/dev/null | grep -v HDF5)
+  if [ -n "$a1" ] && [ "$a1" = "$a3" ] && echo "$a1" | grep -qE '[0-9a-f]{64}'; then
+    pass "$f: fingerprint and input hashes the same on 1 and 3 ranks"
+  else fail "$f: fingerprint/inputs attributes differ between 1 and 3 ranks or lack hashes"; fi
+done
 
 note "--- three law backends, seed blocks that depend on the rank count"
 cat >backends.yaml <<'EOF'
