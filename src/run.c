@@ -42,6 +42,9 @@
 #define GDS_RUN_FLUSH_SECONDS 1.0
 /* Inside a computation, MPI is polled at most this often (s). */
 #define GDS_RUN_POLL_SECONDS 1e-3
+/* The exact law of a unit is evaluated for tiles of seeds whose per-seed arrays fit this many
+ * bytes (a core's L2 cache; bench/RESULTS.md). */
+#define GDS_RUN_LAW_TILE_BYTES (256.0 * 1024)
 
 /* The one piece of process-wide state: a signal handler can only set a flag. */
 static volatile sig_atomic_t gds_run_signal_ = 0;
@@ -770,6 +773,19 @@ static int gds_unit_problem(gds_run_ctx *c, const gds_unit *u, const double **x0
   return GDS_SUCCESS;
 }
 
+/* Seeds per call of the exact law in a unit: B for the dense backend (whose shared recursion
+ * dominates), else as many as keep the law's per-seed spectra and result rows within
+ * GDS_RUN_LAW_TILE_BYTES (at least 16 seeds). */
+static int gds_run_law_tile(const gds_run_ctx *c, const gds_operator *op, int B) {
+  if (gds_run_op_dense(op)) return B;
+  const gds_sweep *s = c->sweep;
+  const double d = (double)s->prior.H * s->prior.W, nf = (double)s->prior.H * (s->prior.W / 2 + 1);
+  const double per_seed = 8 * (6 * nf + 3 * (double)c->ntime + d);
+  const double t = GDS_RUN_LAW_TILE_BYTES / per_seed;
+  const int tile = t < 16 ? 16 : t > B ? B : (int)t;
+  return tile > 0 ? tile : 1;
+}
+
 static void gds_fill_nan(double *x, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = NAN;
 }
@@ -847,11 +863,19 @@ out:
      * implemented) stay NaN. */
     gds_fill_nan(w2, 3 * (size_t)B * T1 + 3 * (size_t)B);
     tc = gds_now();
-    gds_law_request rq = {.cfg = cfg, .nseeds = B, .v = (const double *const *)vr, .w2_mask = c->w2_mask,
-                          .poll = &c->poll};
-    gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmr, .w2 = w2r, .mean0 = m0r,
-                         .w2_final_cov = wfc, .w2_final_mean = wfm, .w2_final = wf};
-    ierr = gds_law_evaluate(law, &rq, &rs);
+    /* The seed block in tiles whose per-seed arrays stay in cache (the law streams them once
+     * per step); a seed's results do not depend on the seeds evaluated with it. The shared
+     * covariance recursion is repeated per tile: cheap for the Fourier backends (as one seed's
+     * mean), never done for the dense backend (its recursion is the cost). */
+    const int tile = gds_run_law_tile(c, op, B);
+    for (int e0 = 0; e0 < B && !ierr; e0 += tile) {
+      const int nt = B - e0 < tile ? B - e0 : tile;
+      gds_law_request rq = {.cfg = cfg, .nseeds = nt, .v = (const double *const *)vr + e0, .w2_mask = c->w2_mask,
+                            .poll = &c->poll};
+      gds_law_result rs = {.w2_cov = wc, .var0 = var0, .w2_mean = wmr + e0, .w2 = w2r + e0, .mean0 = m0r + e0,
+                           .w2_final_cov = wfc, .w2_final_mean = wfm + e0, .w2_final = wf + e0};
+      ierr = gds_law_evaluate(law, &rq, &rs);
+    }
     gds_run_service(c);
     c->tm[GDS_TM_COMPUTE] += gds_now() - tc;
     if (grouped) ierr = gds_unit_agree(c, ierr, &agreed);
