@@ -116,6 +116,32 @@ print(f"{sorted(ts)[len(ts) // 2]:.4f}")
 PY
 }
 
+# h5py_all OUT.h5 → "median_s median_with_fsync_s" of h5py writing EVERY dataset gdsweep's output
+# holds (/results, /problem, /provenance, ...: the same shapes, dtypes and bytes, read from OUT.h5
+# beforehand, not timed), one call each; the second number adds os.fsync before the close, as
+# gdsweep makes its `complete = 1` durable. Not the issue's reference: the floor of the same I/O.
+h5py_all() {
+  $py - "$1" "$reps" "$work/h5py-all.h5" <<'PY'
+import os, sys, time, h5py, numpy as np
+src, reps, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+arrs = []
+with h5py.File(src, "r") as f:
+    f.visititems(lambda name, o: arrs.append((name, o[()])) if isinstance(o, h5py.Dataset) else None)
+res = {0: [], 1: []}
+for r in range(reps):
+    for sync in (0, 1):
+        t0 = time.perf_counter()
+        with h5py.File(path, "w") as g:
+            for name, a in arrs:
+                g.create_dataset(name, data=a)
+            if sync:
+                g.flush(); os.fsync(g.id.get_vfd_handle())
+        res[sync].append(time.perf_counter() - t0)
+med = lambda x: sorted(x)[len(x) // 2]
+print(f"{med(res[0]):.4f} {med(res[1]):.4f} {sum(a.nbytes for _, a in arrs) / 1e6:.0f}")
+PY
+}
+
 fail=0
 if [[ " $parts " == *" tiny "* ]]; then
   echo "## tiny sweeps: 8x8, T = 20, samples 0 (1 operator x 10 sigma x 2 algorithms x seeds)"
@@ -155,10 +181,16 @@ if [[ " $parts " == *" tiny "* ]]; then
                'BEGIN {printf "%.3f", a + b + c + d}')
       echo "$P $np $run $pps $rel $href $ratio $io" >>"$work/tiny.txt"
     done
+    read -r hall hsync mb < <(h5py_all "$work/tiny$P-$(echo $nps | cut -d' ' -f1).h5")
+    echo "$P $hall $hsync $mb" >>"$work/tiny-all.txt"
   done
+  echo
+  echo "h5py writing every dataset of gdsweep's output (same bytes, one call each; not the issue's reference):"
+  awk '{printf "  %s points: %s MB, %.4f s, with fsync %.4f s\n", $1, $4, $2, $3}' "$work/tiny-all.txt"
   echo
   awk '$1 == 100000 && $2 == 1 {printf "acceptance: 10^5 points on 1 rank: %.3f s, h5py %.4f s: %.1fx (<= 10x %s)\n", $3, $6, $7, ($7 <= 10 ? "PASS" : "FAIL")
     printf "  of which the file (create + writes + done batches + close, with its one fsync): %.3f s = %.1fx h5py; the rest is computing the points\n", $8, $8 / $6}' "$work/tiny.txt"
+  awk 'NR == FNR {if ($1 == 100000) {a = $2; b = $3; mb = $4}; next} $1 == 100000 && $2 == 1 && b {printf "  against h5py writing the same %s MB (all datasets): %.2fx, with fsync %.2fx\n", mb, $3 / a, $3 / b}' "$work/tiny-all.txt" "$work/tiny.txt"
   awk '$1 == 100000 {if ($5 < min || min == "") {min = $5; at = $2}} END {if (min != "") printf "acceptance: 10^5 points, slowest points/s relative to 1 rank: %.2fx at %d ranks (no slower per point up to 16 ranks: %s)\n", min, at, (min >= 0.9 ? "PASS" : "FAIL")}' "$work/tiny.txt"
   echo
 fi
