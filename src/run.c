@@ -774,17 +774,17 @@ static int gds_unit_problem(gds_run_ctx *c, const gds_unit *u, const double **x0
   return GDS_SUCCESS;
 }
 
-/* Seeds per call of the exact law in a unit: B for the dense backend (whose shared recursion
- * dominates), else as many as keep the law's per-seed spectra and result rows within
- * GDS_RUN_LAW_TILE_BYTES (at least 16 seeds). */
+/* Seeds per call of the exact law in a unit: as many as keep the law's per-seed spectra and
+ * result rows within GDS_RUN_LAW_TILE_BYTES, when that is at least 64 seeds (the shared
+ * recursion, repeated per tile, costs a few seeds' work per step: <= ~5 %); else, and for the
+ * dense backend (whose shared recursion dominates), the whole block. */
 static int gds_run_law_tile(const gds_run_ctx *c, const gds_operator *op, int B) {
   if (gds_run_op_dense(op)) return B;
   const gds_sweep *s = c->sweep;
   const double d = (double)s->prior.H * s->prior.W, nf = (double)s->prior.H * (s->prior.W / 2 + 1);
   const double per_seed = 8 * (6 * nf + 3 * (double)c->ntime + d);
   const double t = GDS_RUN_LAW_TILE_BYTES / per_seed;
-  const int tile = t < 16 ? 16 : t > B ? B : (int)t;
-  return tile > 0 ? tile : 1;
+  return t < 64 || t >= B ? B : (int)t;
 }
 
 static void gds_fill_nan(double *x, size_t n) {

@@ -6,8 +6,8 @@
 #     reads and broadcasts: bitwise identical on 1 and 3 ranks, same fingerprint and hashes.
 #  1b. A sweep on all three law backends (Fourier-diagonal, Fourier-block, dense) whose seeds
 #     are split into blocks of different sizes depending on the rank count (the test checks
-#     that the unit counts differ), and with --seed-block 1: bitwise identical; 60 seeds in one
-#     unit (the exact law evaluated in tiles of 25 seeds) vs one seed per unit; a vp_sde sweep
+#     that the unit counts differ), and with --seed-block 1: bitwise identical; 200 seeds in one
+#     unit (the exact law evaluated in tiles of 71 seeds) vs one seed per unit; a vp_sde sweep
 #     on the three backends with trajectories, -n 1 vs -n 3.
 #  2. A bigger sweep killed with SIGKILL (the whole MPI job) at a random moment, then resumed
 #     with another rank count, equals an uninterrupted run.
@@ -96,23 +96,23 @@ else
 fi
 for n in 2 3 4 b1; do h5_same backends-1.h5 "backends-$n.h5" "backends: -n 1 vs $n"; done
 
-note "--- law tiles: units of more seeds than a tile (16x16: 25 seeds per tile) vs one seed per unit"
+note "--- law tiles: a unit of more seeds than a tile (8x8, T = 50: 71 seeds per tile) vs one seed per unit"
 cat >tiles.yaml <<'EOF'
 name: det-tiles
-prior: {texture: builtin:fabric, size: [16, 16]}
+prior: {texture: builtin:fabric, size: [8, 8]}
 diffusion: {steps: 50, beta_start: 0.001, beta_end: 0.2}
 grid:
   operator: [gaussian_blur: {std: 1.5}, super_resolution: {factor: 2}]
   sigma: [0.05]
   algorithm: [cgdm]
-  seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59]
+  seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199]
 output: {samples: 0, w2_times: all}
 EOF
-gds run tiles.yaml -o tiles-60.h5 --seed-block 60
-expect_rc 0 "tiles.yaml with 60 seeds per unit"
+gds run tiles.yaml -o tiles-200.h5 --quiet --seed-block 200
+expect_rc 0 "tiles.yaml with 200 seeds per unit"
 gds run tiles.yaml -o tiles-1.h5 --quiet --seed-block 1
 expect_rc 0 "tiles.yaml with 1 seed per unit"
-h5_same tiles-60.h5 tiles-1.h5 "tiles: 60 seeds per unit (3 law tiles) vs 1"
+h5_same tiles-200.h5 tiles-1.h5 "tiles: 200 seeds per unit (3 law tiles) vs 1"
 
 note "--- vp_sde on the three backends (trajectories by step index, +inf laws and samples)"
 cat >vp.yaml <<'EOF'
