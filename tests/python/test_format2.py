@@ -252,3 +252,27 @@ def test_report_vp_sde(vp_h5, tmp_path):
     assert "rows scheme × ε, columns steps × init" in html
     assert html.count("<caption>w2_final") == 2  # none and cgdm
     assert "<td>∞</td>" in html  # heun at eps = 0
+
+
+def test_report_vp_sde_csv(vp_h5, tmp_path):
+    """Every (operator, σ, algorithm) table is also written as CSV, values straight from the file."""
+    import csv
+    out = run_report(vp_h5, tmp_path / "rep")
+    files = sorted(p.name for p in out.glob("w2_final_*.csv"))
+    assert len(files) == 2  # none and cgdm
+    with h5py.File(vp_h5, "r") as f:
+        final = f["results/w2_final"][...]
+    cg = [n for n in files if n.endswith("_cgdm.csv")]
+    assert len(cg) == 1
+    with open(out / cg[0], newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["scheme", "eps"] + [f"K={K} {i}" for K in sorted(VP["sampler_steps"]) for i in VP["init"]]
+    assert len(rows) == 1 + len(VP["scheme"]) * len(VP["eps"])
+    g = VP["algorithm"].index("cgdm")
+    for r in rows[1:]:
+        sc, e = VP["scheme"].index(r[0]), VP["eps"].index(float(r[1]))
+        for j, cell in enumerate(r[2:]):
+            K, iname = rows[0][2 + j].split(" ")
+            st, ini = VP["sampler_steps"].index(int(K[2:])), VP["init"].index(iname)
+            expect = final[0, 0, 0, g, sc, st, e, ini, :].mean()
+            assert float(cell) == expect or (np.isinf(expect) and cell == "inf")
