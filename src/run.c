@@ -606,13 +606,6 @@ static int gds_coord_service(gds_run_ctx *c, int force_flush) {
  * One unit: x0 and measurements, (posterior), exact law for the seed block, trajectories,
  * writes. */
 
-/* The exact-law backend of a unit: eigen-diagonal for a prior given in its own eigenbasis (SPEC
- * §7.6; the law module picks by operator structure only, which would read the eigenvalues as a
- * Fourier spectrum), dense when the sweep asks for it, else by the operator's structure. */
-static const char *gds_run_law_backend(const gds_prior *prior, const gds_operator *op) {
-  return prior->basis == GDS_PRIOR_BASIS_EIGEN ? "eigen" : op->spec.dense ? "dense" : NULL;
-}
-
 /* Whether the operator's exact law comes from the dense backend (its structure, or asked). */
 static int gds_run_op_dense(const gds_operator *op) { return op->structure == GDS_STRUCTURE_DENSE || op->spec.dense; }
 
@@ -739,7 +732,8 @@ out:
     if (!ierr && !grouped && c->lawc && c->lawc_op == u->op && c->lawc_sigma == u->sigma) law = c->lawc;
     else if (!ierr) {
       if (!grouped) gds_law_destroy(&c->lawc); /* before a new one: never two cached laws */
-      ierr = gds_law_create_backend(lawcomm, gds_run_law_backend(c->prior, op), c->prior, c->sched, op, sigma, &law);
+      ierr = gds_law_create_backend(lawcomm, op->spec.dense ? "dense" : NULL, c->prior, c->sched, op, sigma,
+                                    &law); /* NULL: the law module's choice for the prior and operator */
       if (!ierr && !grouped) {
         c->lawc = law;
         c->lawc_op = u->op;
