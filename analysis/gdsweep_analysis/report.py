@@ -151,31 +151,28 @@ def _tables_w2_final(ds, max_tables=6):
 
 
 def write_w2_final_csv(ds, outdir):
-    """Every w2_final table of _tables_w2_final (all of them, not only those shown) as CSV, for a
-    paper's table: `w2_final_<operator>_sigma<σ>_<variant key>.csv`, rows scheme × ε, one column per
-    (steps, init), each cell the mean over done seeds ('inf' for ∞, empty when not done), full
-    precision. Returns the file names."""
+    """Every w2_final table of _tables_w2_final (all of them, not only those shown) in one CSV file,
+    `w2_final_table.csv`, for a paper's table: one row per (operator, σ, algorithm, scheme, ε), one
+    column per (steps, init) as in the paper's layout; each cell the mean over done seeds ('inf'
+    for ∞, empty when not done), full precision. Returns the file name, or None."""
     if "w2_final" not in ds or "scheme" not in ds.dims:
-        return []
+        return None
     from .figures import vp_combos
     kind = "K" if ds.attrs.get("process") == "vp_sde" else "S"
-    names = []
-    for op, sig, v in vp_combos(ds):
-        rows, cols = table_w2_final(ds, op, sig, v)
-        tag = "".join(c if c.isalnum() or c in "-.=" else "_" for c in
-                      f"{ds.operator.values[op]}_sigma{fmt(ds.sigma.values[sig])}_{v.key}")
-        name = f"w2_final_{tag}.csv"
-        with open(os.path.join(outdir, name), "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["scheme", "eps"] + [f"{kind}={k} {i}" for k, i in cols])
+    name = "w2_final_table.csv"
+    with open(os.path.join(outdir, name), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        for n, (op, sig, v) in enumerate(vp_combos(ds)):
+            rows, cols = table_w2_final(ds, op, sig, v)
+            if n == 0:
+                w.writerow(["operator", "sigma", "algorithm", "scheme", "eps"] + [f"{kind}={k} {i}" for k, i in cols])
             for sc, e, vals in rows:
                 cells = []
                 for x in vals:
                     x = x[~np.isnan(x)]
                     cells.append("" if not x.size else repr(float(np.mean(x))))
-                w.writerow([sc, repr(e)] + cells)
-        names.append(name)
-    return names
+                w.writerow([str(ds.operator.values[op]), repr(float(ds.sigma.values[sig])), v.key, sc, repr(e)] + cells)
+    return name
 
 
 _CSS = """

@@ -255,24 +255,25 @@ def test_report_vp_sde(vp_h5, tmp_path):
 
 
 def test_report_vp_sde_csv(vp_h5, tmp_path):
-    """Every (operator, σ, algorithm) table is also written as CSV, values straight from the file."""
+    """Every (operator, σ, algorithm) table also goes to w2_final_table.csv, values straight from the file."""
     import csv
     out = run_report(vp_h5, tmp_path / "rep")
-    files = sorted(p.name for p in out.glob("w2_final_*.csv"))
-    assert len(files) == 2  # none and cgdm
+    assert sorted(p.name for p in out.glob("*.csv")) == ["w2_final_table.csv"]
     with h5py.File(vp_h5, "r") as f:
         final = f["results/w2_final"][...]
-    cg = [n for n in files if n.endswith("_cgdm.csv")]
-    assert len(cg) == 1
-    with open(out / cg[0], newline="", encoding="utf-8") as fh:
+    with open(out / "w2_final_table.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["scheme", "eps"] + [f"K={K} {i}" for K in sorted(VP["sampler_steps"]) for i in VP["init"]]
-    assert len(rows) == 1 + len(VP["scheme"]) * len(VP["eps"])
-    g = VP["algorithm"].index("cgdm")
+    assert rows[0] == ["operator", "sigma", "algorithm", "scheme", "eps"] + \
+        [f"K={K} {i}" for K in sorted(VP["sampler_steps"]) for i in VP["init"]]
+    assert len(rows) == 1 + len(VP["algorithm"]) * len(VP["scheme"]) * len(VP["eps"])
+    seen = set()
     for r in rows[1:]:
-        sc, e = VP["scheme"].index(r[0]), VP["eps"].index(float(r[1]))
-        for j, cell in enumerate(r[2:]):
-            K, iname = rows[0][2 + j].split(" ")
+        assert r[0] == VP["operator"][0] and float(r[1]) == VP["sigma"][0]
+        g, sc, e = VP["algorithm"].index(r[2]), VP["scheme"].index(r[3]), VP["eps"].index(float(r[4]))
+        seen.add((g, sc, e))
+        for j, cell in enumerate(r[5:]):
+            K, iname = rows[0][5 + j].split(" ")
             st, ini = VP["sampler_steps"].index(int(K[2:])), VP["init"].index(iname)
             expect = final[0, 0, 0, g, sc, st, e, ini, :].mean()
             assert float(cell) == expect or (np.isinf(expect) and cell == "inf")
+    assert len(seen) == len(rows) - 1
