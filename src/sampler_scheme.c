@@ -1,7 +1,8 @@
 /* The samplers, each written once (SPEC §1 "Sampler", §7.1 respacing, DDPM and DDIM, §7.2
- * DDRM, §7.3 the VP SDE schemes, §7.4 initialisation; docs/sampler.md) on the state space and algebra of
- * sampler_impl.h: the guided score s̃ (prior multipliers here, the operator's part by the
- * backend's gls), Tweedie's x̂0, ε̂ and the update y_s = … exactly as the SPEC writes them.
+ * DDRM, §7.3 the VP SDE schemes, §7.4 initialisation; docs/sampler.md) on the state space and
+ * algebra of sampler_impl.h: the guided score s̃ (the prior's multipliers by the state space,
+ * the operator's part by the backend's gls), Tweedie's x̂0, ε̂ and the update y_s = … exactly
+ * as the SPEC writes them, for every space (Fourier half spectrum, eigen coordinates).
  * Nothing here uses the exact law's P_t / b_t, so Monte Carlo moments of these trajectories
  * test the law backends.
  *
