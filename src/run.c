@@ -276,11 +276,6 @@ static int gds_run_setup(gds_run_ctx *c) {
   for (int i = 0; i < s->n_w2t; i++)
     if (s->w2_times[i] >= 0 && s->w2_times[i] < c->ntime) c->w2_mask[s->w2_times[i]] = 1;
   gds_unit_axis_sizes(s, c->naxis);
-  /* The sampler runs in the Fourier basis of a stationary prior only. */
-  if (s->samples > 0 && c->prior->basis == GDS_PRIOR_BASIS_EIGEN)
-    GDS_ERROR(GDS_ERR_INPUT, "%s: output.samples: %d trajectories per point were asked for, but a prior given in its "
-              "own eigenbasis (a 1-D spectrum, %s) has exact laws only in this version: set output.samples: 0",
-              s->path, s->samples, s->spectrum);
   return GDS_SUCCESS;
 }
 
