@@ -40,8 +40,11 @@ typedef struct fd_data {
   fftw_complex *spec;
   fftw_plan fwd, bwd;
   /* per-seed spectra, kept from one evaluation (or posterior) to the next: every entry is
-   * written before it is read, and allocating them per call dominated tiny problems */
-  double *seedbuf, *postbuf;
+   * written before it is read, and allocating them per call dominated tiny problems. The
+   * posterior's and the first seed's live in the setup block (one allocation per law: separate
+   * buffers kept across calls made glibc return and re-fault memory when a sweep creates one law
+   * per unit, 1.4x slower at 256², bench/RESULTS.md); seedbuf holds more seeds when needed. */
+  double *seedbuf, *postbuf, *seed1;
   struct fd_seed *seeds;
   int seedcap;
 } fd_data;
@@ -67,7 +70,6 @@ static void fd_destroy(gds_law *law) {
   fftw_free(fd->spec);
   free(fd->stg);
   free(fd->seedbuf);
-  free(fd->postbuf);
   free(fd->seeds);
   free(fd->lam); /* one block holds every per-frequency array */
   free(fd);
@@ -90,12 +92,13 @@ static int fd_setup_any(gds_law *law, int eigen) {
   if (eigen && op->spec.type != GDS_OP_IDENTITY)
     GDS_ERROR(GDS_ERR_INPUT, "operator %s: a prior given in its eigenbasis works with the identity operator only",
               op->name);
-  double *blk;
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * 14 * (size_t)nf, &blk));
-  memset(blk, 0, sizeof(double) * 14 * (size_t)nf);
+  double *blk; /* 14 per-frequency arrays, then the posterior's and the first seed's spectra */
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * (14 + 2 * 6) * (size_t)nf, &blk)); /* zeroed */
   double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar, &fd->sv,
                      &fd->k,   &fd->p,  &fd->cr,  &fd->nz,  &fd->mu,  &fd->cmu, &fd->tw};
   for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) *arrs[i] = blk + i * (size_t)nf;
+  fd->postbuf = blk + 14 * (size_t)nf;
+  fd->seed1 = blk + 20 * (size_t)nf;
   double s2 = law->sigma * law->sigma;
   if (eigen) { /* Σ = diag(λ), A = I, μ = m·1 in the coordinates */
     for (int f = 0; f < nf; f++) {
@@ -200,8 +203,9 @@ static int fd_alloc_seeds(fd_data *fd, int ns) {
   fd->seeds = NULL;
   fd->seedcap = 0;
   GDS_CALL(GDS_ALLOC(fd->seeds, ns));
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf * ns, &fd->seedbuf));
-  for (int s = 0; s < ns; s++) fd->seeds[s] = fd_seed_at(fd, fd->seedbuf + 6 * (size_t)fd->nf * s);
+  if (ns > 1) GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf * ns, &fd->seedbuf));
+  for (int s = 0; s < ns; s++)
+    fd->seeds[s] = fd_seed_at(fd, ns > 1 ? fd->seedbuf + 6 * (size_t)fd->nf * s : fd->seed1);
   fd->seedcap = ns;
   return GDS_SUCCESS;
 }
@@ -209,7 +213,6 @@ static int fd_alloc_seeds(fd_data *fd, int ns) {
 static int fd_posterior(gds_law *law, const double *v, double *mean, double *var) {
   fd_data *fd = law->data;
   if (mean) {
-    if (!fd->postbuf) GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf, &fd->postbuf));
     fd_seed sd = fd_seed_at(fd, fd->postbuf);
     fd_measure(law, v, &sd, 1);
     fd_inverse(fd, sd.qre, sd.qim, mean);

@@ -361,11 +361,6 @@ static int gds_run_setup(gds_run_ctx *c) {
   for (int i = 0; i < s->n_w2t; i++)
     if (s->w2_times[i] >= 0 && s->w2_times[i] < c->ntime) c->w2_mask[s->w2_times[i]] = 1;
   gds_unit_axis_sizes(s, c->naxis);
-  /* The sampler runs in the Fourier basis of a stationary prior only. */
-  if (s->samples > 0 && c->prior->basis == GDS_PRIOR_BASIS_EIGEN)
-    GDS_ERROR(GDS_ERR_INPUT, "%s: output.samples: %d trajectories per point were asked for, but a prior given in its "
-              "own eigenbasis (a 1-D spectrum, %s) has exact laws only in this version: set output.samples: 0",
-              s->path, s->samples, s->spectrum);
   return GDS_SUCCESS;
 }
 
@@ -699,13 +694,6 @@ static int gds_coord_service(gds_run_ctx *c, int force_flush) {
  * One unit: x0 and measurements, (posterior), exact law for the seed block, trajectories,
  * writes. */
 
-/* The exact-law backend of a unit: eigen-diagonal for a prior given in its own eigenbasis (SPEC
- * §7.6; the law module picks by operator structure only, which would read the eigenvalues as a
- * Fourier spectrum), dense when the sweep asks for it, else by the operator's structure. */
-static const char *gds_run_law_backend(const gds_prior *prior, const gds_operator *op) {
-  return prior->basis == GDS_PRIOR_BASIS_EIGEN ? "eigen" : op->spec.dense ? "dense" : NULL;
-}
-
 /* Whether the operator's exact law comes from the dense backend (its structure, or asked). */
 static int gds_run_op_dense(const gds_operator *op) { return op->structure == GDS_STRUCTURE_DENSE || op->spec.dense; }
 
@@ -845,7 +833,8 @@ out:
     if (!ierr && !grouped && c->lawc && c->lawc_op == u->op && c->lawc_sigma == u->sigma) law = c->lawc;
     else if (!ierr) {
       if (!grouped) gds_law_destroy(&c->lawc); /* before a new one: never two cached laws */
-      ierr = gds_law_create_backend(lawcomm, gds_run_law_backend(c->prior, op), c->prior, c->sched, op, sigma, &law);
+      ierr = gds_law_create_backend(lawcomm, op->spec.dense ? "dense" : NULL, c->prior, c->sched, op, sigma,
+                                    &law); /* NULL: the law module's choice for the prior and operator */
       if (!ierr && !grouped) {
         c->lawc = law;
         c->lawc_op = u->op;

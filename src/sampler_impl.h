@@ -1,7 +1,12 @@
 /* Private: the sampler's state space, its small algebra of structured operators, and the
  * backends that implement that algebra for an operator structure (docs/sampler.md).
  *
- * State space. Every trajectory lives in the real-FFT half spectrum: a state vector holds
+ * State space (gds_sampler_space, chosen by the prior's basis). A stationary prior's
+ * trajectories live in the real-FFT half spectrum (below); a prior given in its own eigenbasis
+ * (SPEC §7.6, images 1 × n) in its n coordinates: one real per component, blocks of B
+ * coordinates stored as they are, white noise coordinate j = normal j of the step's block.
+ *
+ * Fourier space. A stationary prior's trajectory lives in the real-FFT half spectrum: a state vector holds
  * Y = DFT(y)/√d on the H × (W/2+1) half spectrum (nf frequencies f = q(W/2+1) + r), so
  * y = c2r(Y)/√d. Layout: blocks of B consecutive frequencies (B = the backend's chunk, or nf),
  * each stored as its n real parts then its n imaginary parts (planar within a block, so that
@@ -13,8 +18,9 @@
  * Im Z(f) = N_{NA+f}/√2 (NA = nf rounded up to a multiple of 16), and Z(f) = N_f (real) on
  * self-conjugate frequencies, with N the normals of the step's block (gds_sampler_noise).
  *
- * Algebra. The prior is stationary, so its score, Tweedie denoiser and Σ_t, J_t are Fourier
- * multipliers, applied by shared code (sampler.c). What depends on the operator is
+ * Algebra. The prior's Σ is diagonal in the state basis, so its score, Tweedie denoiser and
+ * Σ_t, J_t are multipliers per component, applied by the space (sampler.c). What depends on the
+ * operator is
  *   gls:  Aᵀ M⁻¹ (v + shift − A x),  M = c0 I + c1 A Aᵀ + c2 A Σ (dp Σ + dq I)⁻¹ Aᵀ
  *         (the guidance term of dps/pigdm/cgdm, and the posterior correction of an exact
  *         start), and
@@ -45,6 +51,28 @@ typedef struct gds_ddrm_rule {
 } gds_ddrm_rule;
 void gds_ddrm_coefs(const gds_ddrm_rule *rule, double s, double c[4]);
 
+/* The state space of a trajectory: an orthonormal basis in which the prior's Σ is diagonal
+ * (docs/sampler.md "State space and noise"). Vectors are blocks of B components, each block
+ * stored as its n first reals, then (nr = 2) its n second reals; a range [f0, f1) starts at
+ * double nr·f0. */
+typedef struct gds_sampler_space {
+  const char *name;
+  int nr; /* reals per component: 2 (Fourier coefficient: re, im) or 1 (a real coordinate) */
+  /* Sizes (nf, d), λ per component, the mean's state, transforms; called before the backend's. */
+  int (*setup)(gds_sampler *s);
+  /* Pixels → state and state → pixels (x may be NULL: only make Y consistent). Full vectors. */
+  void (*to_state)(gds_sampler *s, const double *x, double *Y);
+  void (*to_pixels)(gds_sampler *s, double *Y, double *x);
+  /* Z[f0..f1) = white noise N(0, I) of block `block` of the stream `key`, in the state basis. */
+  void (*noise)(const gds_sampler *s, gds_rng_key key, uint64_t block, int f0, int f1, double *Z);
+  /* One block of n components starting at fb, at level ᾱ = ab (SPEC §1 "Score and Tweedie"):
+   * J = √ᾱ Σ Σ_ᾱ⁻¹ (one real per component), x0 = μ + J (y − √ᾱ μ) and, when sc is not NULL,
+   * sc = −Σ_ᾱ⁻¹ (y − √ᾱ μ). */
+  void (*tweedie)(const gds_sampler *s, int n, int fb, double ab, const double *y, double *J, double *x0, double *sc);
+  /* One block: x = μ + Σ^½ w (a prior draw). */
+  void (*prior_draw)(const gds_sampler *s, int n, int fb, const double *w, double *x);
+} gds_sampler_space;
+
 typedef struct gds_sampler_backend {
   const char *name;
   /* Non-zero: gls and ddrm act frequency by frequency, so callers may run them on any range
@@ -65,6 +93,7 @@ typedef struct gds_sampler_backend {
 } gds_sampler_backend;
 
 struct gds_sampler {
+  const gds_sampler_space *space;
   const gds_sampler_backend *backend;
   const gds_prior *prior;
   const gds_schedule *sched; /* the discrete process; NULL for the VP SDE */
@@ -72,22 +101,23 @@ struct gds_sampler {
   double beta_min, beta_max; /* VP SDE: β(u) = β_min + u (β_max − β_min) */
   gds_operator *op;
   double sigma;
-  int H, W, Wh, nf, d;
-  int B;            /* frequencies per block of the state layout */
+  int H, W, Wh, nf, d; /* nf: components of the state (frequencies, or coordinates) */
+  int nr;           /* reals per component (space->nr) */
+  int B;            /* components per block of the state layout */
   double sqd;       /* √d */
-  double mu0;       /* state of the prior mean: Y(0) = m·√d, 0 elsewhere */
-  double *lam;      /* λ(ξ) on the half spectrum */
-  int singular;     /* some λ(ξ) is 0: a score at ᾱ = 1 is infinite */
+  double mu0;       /* the prior mean's state: Fourier Y(0) = m·√d (0 elsewhere); eigen m in every coordinate */
+  double *lam;      /* λ per component (half spectrum, or coordinates) */
+  int singular;     /* some λ is 0: a score at ᾱ = 1 is infinite */
   int selfconj[4], nselfconj; /* the self-conjugate frequencies (q, r ∈ {0, H/2} × {0, W/2}) */
-  double *pix;      /* d: pixel scratch (FFTW-aligned) */
-  fftw_complex *spec; /* nf: spectrum scratch */
-  fftw_plan fwd, bwd; /* pix → spec (r2c), spec → pix (c2r) */
+  double *pix;      /* d: pixel scratch (FFTW-aligned; Fourier space) */
+  fftw_complex *spec; /* nf: spectrum scratch (Fourier space) */
+  fftw_plan fwd, bwd; /* pix → spec (r2c), spec → pix (c2r) (Fourier space) */
   void *data;       /* backend state */
   /* run buffers, kept across runs */
-  double *y;        /* 2nf: the state */
-  double *work;     /* GDS_W_COUNT × 2nf (sampler_scheme.h) */
+  double *y;        /* nr·nf: the state */
+  double *work;     /* GDS_W_COUNT × nr·nf (sampler_scheme.h) */
   double *meas;     /* m */
-  double *ck;       /* ck_cap × 2nf: checkpoint states */
+  double *ck;       /* ck_cap × nr·nf: checkpoint states */
   int ck_cap;
   int plan_cap;     /* room of the plan arrays (points) */
   int *plan_t;      /* plan_cap: curve index of each point (t, or k for the VP SDE) */
@@ -99,6 +129,9 @@ struct gds_sampler {
 extern const gds_sampler_backend gds_sampler_fourier;
 extern const gds_sampler_backend gds_sampler_generic;
 extern const gds_sampler_backend gds_sampler_fourier_block;
+/* A prior in its own eigenbasis, identity operator (sampler_eigen.c). */
+extern const gds_sampler_backend gds_sampler_eigen;
+extern const gds_sampler_space gds_sampler_space_fourier, gds_sampler_space_eigen;
 /* c with A Aᵀ = c I (identity, inpainting: 1; super-resolution ×s: 1/s²), 0 if not known. */
 double gds_sampler_generic_aat(const gds_operator *op);
 
@@ -107,16 +140,18 @@ static inline int gds_block_len(const gds_sampler *s, int fb) { return s->nf - f
 /* Index of Re Y(f) in a full state vector (Im: + the block's length). */
 static inline size_t gds_state_re(const gds_sampler *s, int f) {
   int fb = f / s->B * s->B;
-  return 2 * (size_t)fb + (size_t)(f - fb);
+  return (size_t)s->nr * (size_t)fb + (size_t)(f - fb);
 }
 
-/* Pixels → state (Y = DFT(x)/√d) and state → pixels (x = c2r(Y)/√d, duplicates fixed first;
- * x may be NULL to fix the duplicates of Y in place only). Full vectors. */
-void gds_sampler_to_state(gds_sampler *s, const double *x, double *Y);
-void gds_sampler_to_pixels(gds_sampler *s, double *Y, double *x);
-/* Duplicated entries := conj(their mirror), self-conjugate ones real. */
+/* The space's operations (s->space): pixels → state (Fourier: Y = DFT(x)/√d) and state →
+ * pixels (Fourier: x = c2r(Y)/√d, duplicates fixed first; x may be NULL to fix the duplicates
+ * of Y in place only), full vectors; white noise of a block on [f0, f1). */
+static inline void gds_sampler_to_state(gds_sampler *s, const double *x, double *Y) { s->space->to_state(s, x, Y); }
+static inline void gds_sampler_to_pixels(gds_sampler *s, double *Y, double *x) { s->space->to_pixels(s, Y, x); }
+static inline void gds_sampler_noise(const gds_sampler *s, gds_rng_key key, uint64_t block, int f0, int f1, double *Z) {
+  s->space->noise(s, key, block, f0, f1, Z);
+}
+/* Fourier space: duplicated entries := conj(their mirror), self-conjugate ones real. */
 void gds_sampler_hermitian(const gds_sampler *s, double *Y);
-/* Z[f0..f1) = white noise of block `block` in the state basis (see above). */
-void gds_sampler_noise(const gds_sampler *s, gds_rng_key key, uint64_t block, int f0, int f1, double *Z);
 
 #endif

@@ -1,7 +1,8 @@
 /* The samplers, each written once (SPEC §1 "Sampler", §7.1 respacing, DDPM and DDIM, §7.2
- * DDRM, §7.3 the VP SDE schemes, §7.4 initialisation; docs/sampler.md) on the state space and algebra of
- * sampler_impl.h: the guided score s̃ (prior multipliers here, the operator's part by the
- * backend's gls), Tweedie's x̂0, ε̂ and the update y_s = … exactly as the SPEC writes them.
+ * DDRM, §7.3 the VP SDE schemes, §7.4 initialisation; docs/sampler.md) on the state space and
+ * algebra of sampler_impl.h: the guided score s̃ (the prior's multipliers by the state space,
+ * the operator's part by the backend's gls), Tweedie's x̂0, ε̂ and the update y_s = … exactly
+ * as the SPEC writes them, for every space (Fourier half spectrum, eigen coordinates).
  * Nothing here uses the exact law's P_t / b_t, so Monte Carlo moments of these trajectories
  * test the law backends.
  *
@@ -28,28 +29,6 @@ static int gds_sampler_guidance(gds_algorithm a, double ab, double s2, double al
   return 1;
 }
 
-/* One block (frequencies fb..fb+n−1): J, x̂0 and, if sr is not NULL, the prior score. */
-GDS_SIMD_CLONES static void gds_score_block(int n, int fb, double ab, double mu0, const double *restrict lam,
-                            const double *restrict yr, const double *restrict yi, double *restrict J,
-                            double *restrict xr, double *restrict xi, double *restrict sr, double *restrict si) {
-  const double sab = sqrt(ab);
-  for (int j = 0; j < n; j++) {
-    double ist = 1.0 / (ab * lam[j] + 1.0 - ab), jj = sab * lam[j] * ist;
-    J[j] = jj;
-    xr[j] = jj * yr[j];
-    xi[j] = jj * yi[j];
-    if (sr) {
-      sr[j] = -ist * yr[j];
-      si[j] = -ist * yi[j];
-    }
-  }
-  if (fb == 0) { /* the mean lives at ξ = 0: u = y − √ᾱ μ there */
-    double ist = 1.0 / (ab * lam[0] + 1.0 - ab), u = yr[0] - sab * mu0;
-    xr[0] = mu0 + J[0] * u;
-    if (sr) sr[0] = -ist * u;
-  }
-}
-
 /* At level ᾱ = ab on the trajectory's range: x0 = x̂0(y) = μ + J (y − √ᾱ μ) and, when sc is
  * not NULL, sc = s̃(y) = −Σ_ᾱ⁻¹ (y − √ᾱ μ) + J Aᵀ C⁻¹ (v − A x̂0) (SPEC §1 "Score and
  * Tweedie", "Algorithms"), J = √ᾱ Σ Σ_ᾱ⁻¹, with the algorithm's C (none: no guidance). */
@@ -59,11 +38,10 @@ static int gds_score(gds_traj *tr, double ab, const double *y, double *x0, doubl
     tr->novalue = 1;
     return GDS_SUCCESS;
   }
-  for (int fb = tr->f0; fb < tr->f1; fb += s->B) {
-    const int n = gds_block_len(s, fb);
-    const size_t o = 2 * (size_t)(fb - tr->f0);
-    gds_score_block(n, fb, ab, s->mu0, s->lam + fb, y + o, y + o + n, tr->w[GDS_W_J] + (fb - tr->f0), x0 + o,
-                    x0 + o + n, sc ? sc + o : NULL, sc ? sc + o + n : NULL);
+  for (int fb = tr->f0; fb < tr->f1; fb += s->B) { /* the prior's part: per component (the space) */
+    const size_t o = (size_t)s->nr * (size_t)(fb - tr->f0);
+    s->space->tweedie(s, gds_block_len(s, fb), fb, ab, y + o, tr->w[GDS_W_J] + (fb - tr->f0), x0 + o,
+                      sc ? sc + o : NULL);
   }
   gds_gls M;
   if (!sc || !gds_sampler_guidance(tr->cfg->alg.kind, ab, s->sigma * s->sigma, tr->cfg->alpha_dps, &M)) return GDS_SUCCESS;
@@ -122,19 +100,11 @@ int gds_scheme_plan(const gds_sampler *s, const gds_sampler_config *cfg, gds_sam
  * exact for a Gaussian prior). Full range. */
 static int gds_start_exact(gds_traj *tr, double ab, double *y) {
   gds_sampler *s = tr->s;
-  const int nf = s->nf, m = s->op->m;
+  const int nf = s->nf, m = s->op->m, nr = s->nr;
   double *x = tr->w[GDS_W_X0], *w = tr->w[GDS_W_Z], *g = tr->w[GDS_W_G];
   gds_noise(tr, GDS_BLOCK_START_PRIOR, w);
-  for (int fb = 0; fb < nf; fb += s->B) { /* x = μ + Σ^½ w1 */
-    const int n = gds_block_len(s, fb);
-    double *xr = x + 2 * (size_t)fb, *xi = xr + n;
-    const double *wr = w + 2 * (size_t)fb, *wi = wr + n;
-    for (int j = 0; j < n; j++) {
-      double r = sqrt(s->lam[fb + j]);
-      xr[j] = r * wr[j] + (fb + j == 0 ? s->mu0 : 0.0);
-      xi[j] = r * wi[j];
-    }
-  }
+  for (int fb = 0; fb < nf; fb += s->B) /* x = μ + Σ^½ w1 */
+    s->space->prior_draw(s, gds_block_len(s, fb), fb, w + nr * (size_t)fb, x + nr * (size_t)fb);
   if (tr->cfg->alg.kind != GDS_ALG_NONE) {
     double *shift = tr->meas;
     gds_rng_normal(tr->key, GDS_BLOCK_START_MEAS, (size_t)m, shift);
@@ -143,17 +113,15 @@ static int gds_start_exact(gds_traj *tr, double ab, double *y) {
     GDS_CALL(s->backend->gls(s, &M, x, shift, NULL, g, 0, nf));
     for (int fb = 0; fb < nf; fb += s->B) { /* + Σ Aᵀ (A Σ Aᵀ + σ² I)⁻¹ (v − σ n − A x) */
       const int n = gds_block_len(s, fb);
-      double *xr = x + 2 * (size_t)fb;
-      const double *gr = g + 2 * (size_t)fb;
-      for (int j = 0; j < n; j++) {
-        xr[j] += s->lam[fb + j] * gr[j];
-        xr[n + j] += s->lam[fb + j] * gr[n + j];
-      }
+      double *xr = x + nr * (size_t)fb;
+      const double *gr = g + nr * (size_t)fb;
+      for (int c = 0; c < nr; c++) /* re, then im (Fourier) */
+        for (int j = 0; j < n; j++) xr[c * n + j] += s->lam[fb + j] * gr[c * n + j];
     }
   }
   gds_noise(tr, 0, w);
   double a = sqrt(ab), b = sqrt(1 - ab);
-  for (int i = 0; i < 2 * nf; i++) y[i] = a * x[i] + b * w[i];
+  for (int i = 0; i < nr * nf; i++) y[i] = a * x[i] + b * w[i];
   return GDS_SUCCESS;
 }
 
@@ -169,11 +137,11 @@ int gds_scheme_start(gds_traj *tr, const gds_sampler_plan *p) {
      * in the start coefficients) */
     gds_ddrm_rule rule = {.vs = gds_ddrm_vs(ab), .sigma = s->sigma, .alg = cfg->alg, .init = 1};
     double *zero = tr->w[GDS_W_E];
-    memset(zero, 0, sizeof(double) * 2 * (size_t)(tr->f1 - tr->f0));
+    memset(zero, 0, sizeof(double) * (size_t)s->nr * (size_t)(tr->f1 - tr->f0));
     GDS_CALL(s->backend->ddrm(s, &rule, zero, zero, z, y, tr->f0, tr->f1));
     return GDS_SUCCESS;
   }
-  memcpy(y, z, sizeof(double) * 2 * (size_t)(tr->f1 - tr->f0)); /* y ~ N(0, I) */
+  memcpy(y, z, sizeof(double) * (size_t)s->nr * (size_t)(tr->f1 - tr->f0)); /* y ~ N(0, I) */
   return GDS_SUCCESS;
 }
 
@@ -203,7 +171,7 @@ GDS_SIMD_CLONES static void gds_ddim_kernel(int n, double ab, double sabs, doubl
  * With s = t − 1 these are the schedule's own α_t, β_t, σ_t² (§1) to the last bit. */
 static int gds_step_ddpm(gds_traj *tr, int t, int s_) {
   const gds_schedule *sc = tr->s->sched;
-  const int n2 = 2 * (tr->f1 - tr->f0);
+  const int n2 = tr->s->nr * (tr->f1 - tr->f0);
   double *y = tr->y, *x0 = tr->w[GDS_W_X0], *st = tr->w[GDS_W_SC], *z = tr->w[GDS_W_Z];
   double ab = sc->alpha_bar[t], abs_ = sc->alpha_bar[s_];
   double a1 = s_ == t - 1 ? sc->alpha[t] : ab / abs_, b1 = s_ == t - 1 ? sc->beta[t] : 1 - a1;
@@ -221,7 +189,7 @@ static int gds_step_ddpm(gds_traj *tr, int t, int s_) {
  * y_s = √ᾱ_s x̂0 + √(1 − ᾱ_s − c²) ε̂ + c z (s = 0: x̂0). η = 0 draws no noise. */
 static int gds_step_ddim(gds_traj *tr, int t, int s_) {
   const gds_schedule *sc = tr->s->sched;
-  const int n2 = 2 * (tr->f1 - tr->f0);
+  const int n2 = tr->s->nr * (tr->f1 - tr->f0);
   double *y = tr->y, *x0 = tr->w[GDS_W_X0], *st = tr->w[GDS_W_SC], *z = tr->w[GDS_W_Z];
   double ab = sc->alpha_bar[t], abs_ = sc->alpha_bar[s_], eta = tr->cfg->scheme.eta;
   double c = eta * sqrt((1 - abs_) / (1 - ab)) * sqrt(1 - ab / abs_);
@@ -237,7 +205,7 @@ static int gds_step_ddim(gds_traj *tr, int t, int s_) {
 static int gds_step_ddrm(gds_traj *tr, int t, int s_) {
   gds_sampler *s = tr->s;
   const gds_schedule *sc = s->sched;
-  const int n2 = 2 * (tr->f1 - tr->f0);
+  const int n2 = tr->s->nr * (tr->f1 - tr->f0);
   double *y = tr->y, *x0 = tr->w[GDS_W_X0], *e = tr->w[GDS_W_E], *z = tr->w[GDS_W_Z];
   double ab = sc->alpha_bar[t], abs_ = sc->alpha_bar[s_], sab = sqrt(ab), se = sqrt(1 - ab);
   GDS_CALL(gds_score(tr, ab, y, x0, NULL));
@@ -255,7 +223,7 @@ static int gds_step_ddrm(gds_traj *tr, int t, int s_) {
 
 /* k = F(x, u) = ½ β(u) (x + s̃(x, ᾱ(u))), the probability-flow drift. Uses X0, SC, G, J. */
 static int gds_flow(gds_traj *tr, double u, const double *x, double *k) {
-  const int n2 = 2 * (tr->f1 - tr->f0);
+  const int n2 = tr->s->nr * (tr->f1 - tr->f0);
   double *st = tr->w[GDS_W_SC], h = 0.5 * gds_vp_beta(tr->s, u);
   GDS_CALL(gds_score(tr, gds_vp_abar(tr->s, u), x, tr->w[GDS_W_X0], st));
   for (int i = 0; i < n2; i++) k[i] = h * (x[i] + st[i]);
@@ -272,7 +240,7 @@ static int gds_flow(gds_traj *tr, double u, const double *x, double *k) {
  *   rk4    the classical four stages at u_k, u_k − Δt/2 (twice), u_{k+1}. */
 static int gds_step_vp(gds_traj *tr, const gds_sampler_plan *p, int k) {
   gds_sampler *s = tr->s;
-  const int n2 = 2 * (tr->f1 - tr->f0);
+  const int n2 = tr->s->nr * (tr->f1 - tr->f0);
   const double u0 = p->u[k], u1 = p->u[k + 1], dt = u0 - u1, b0 = gds_vp_beta(s, u0);
   const uint64_t block = (uint64_t)(p->n - k);
   double *y = tr->y, *st = tr->w[GDS_W_SC], *z = tr->w[GDS_W_Z], *y2 = tr->w[GDS_W_Y2], *acc = tr->w[GDS_W_ACC];

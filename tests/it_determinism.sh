@@ -8,7 +8,8 @@
 #     are split into blocks of different sizes depending on the rank count (the test checks
 #     that the unit counts differ), and with --seed-block 1: bitwise identical; 200 seeds in one
 #     unit (the exact law evaluated in tiles of 71 seeds) vs one seed per unit; a vp_sde sweep
-#     on the three backends with trajectories, -n 1 vs -n 3.
+#     on the three backends with trajectories, -n 1 vs -n 3, and on a prior given by a 1-D
+#     spectrum (trajectories in its coordinates).
 #  2. A bigger sweep killed with SIGKILL (the whole MPI job) at a random moment, then resumed
 #     with another rank count, equals an uninterrupted run.
 #  3. The same sweep stopped by SIGTERM sent to the ranks (what srun/scancel do) exits 3 with a
@@ -138,6 +139,41 @@ for n in 1 3; do
   expect_rc 0 "vp.yaml with mpirun -n $n"
 done
 h5_same vp-1.h5 vp-3.h5 "vp_sde: -n 1 vs -n 3"
+
+note "--- vp_sde trajectories of a prior given by a 1-D spectrum (its coordinates, images 1 x n)"
+/usr/bin/python3 -c "import numpy as np; np.save('eig.npy', np.array([0, 0.02, 0.1, 0.35, 0.8, 1.6, 3.0, 0.5]))"
+cat >eig.yaml <<'EOF'
+name: det-eigen
+prior: {spectrum: eig.npy, mean: 0.3}
+diffusion: {process: vp_sde, beta_min: 0.1, beta_max: 20}
+grid:
+  operator: [identity: {}]
+  sigma: [0.05]
+  algorithm: [none, dps, cgdm]
+  scheme: [em, ei, ddpm, euler, heun, rk4]
+  sampler_steps: [8, 25]
+  eps: [0, 1.0e-3]
+  init: [normal, exact]
+  seed: [0, 1, 2]
+output: {samples: 2, checkpoints: [0, 4, 8], w2_times: all}
+EOF
+for n in 1 3; do
+  gds_mpi "$n" run eig.yaml -o "eig-$n.h5" --quiet
+  expect_rc 0 "eig.yaml with mpirun -n $n"
+done
+h5_same eig-1.h5 eig-3.h5 "eigenbasis prior, vp_sde trajectories: -n 1 vs -n 3"
+# [op, sigma, alpha, alg, scheme, steps, eps, init, seed, sample, checkpoint, 1, 8]: em finite
+# everywhere; a normal start is block 0 of (seed, sample), the same for every algorithm and scheme.
+if /usr/bin/python3 - eig-1.h5 <<'EOF'
+import sys, h5py, numpy as np
+t = h5py.File(sys.argv[1], "r")["/results/trajectories"][...]
+assert t.shape == (1, 1, 1, 3, 6, 2, 2, 2, 3, 2, 3, 1, 8), t.shape
+assert np.isfinite(t[:, :, :, :, 0]).all()
+start = t[:, :, :, :, :, :, :, 0, :, :, 0]  # normal init, checkpoint 0
+assert (start == start[:, :, :, :1, :1, :1, :1]).all() and np.ptp(start) > 0
+EOF
+then pass "eigenbasis prior: trajectories 1 x 8 in /results/trajectories, common start noise"
+else fail "eigenbasis prior: /results/trajectories wrong (shape, values or start noise)"; fi
 
 # 2 operators x 3 sigmas x 3 alphas x 3 algorithms x 4 seeds = 216 points in about 30 work
 # units, 32x32, T = 400, 2 sampled trajectories per point, W2 at every t. The interrupted runs

@@ -100,56 +100,16 @@ void gds_test_prior_free(struct gds_prior *p) {
 
 #include "gdsweep/law.h"
 #include "gdsweep/sampler.h"
+#include "testutil_sampler.h"
 
 void gds_test_mc_check(gds_law *law, gds_sampler *smp, int alg, double alpha, const double *v, int H,
                        int W, int t_mid, int ntraj) {
   const int D = H * W, ck[2] = {t_mid, 0};
-  float *traj = malloc(sizeof(float) * 2 * D);
-  double *sum = calloc(2 * (size_t)D, sizeof(double)), *sq = calloc(2 * (size_t)D, sizeof(double));
-  double *pw = calloc(2 * (size_t)D, sizeof(double)), *cen = malloc(sizeof(double) * D);
   double *mean = malloc(sizeof(double) * 2 * D), *cov = malloc(sizeof(double) * 2 * D * D);
   gds_sampler_config cfg = {.alg = {.kind = (gds_algorithm)alg}, .alpha_dps = alpha};
   for (int c = 0; c < 2; c++)
     assert_int_equal(gds_law_moments(law, &cfg, v, ck[c], mean + c * D, cov + (size_t)c * D * D, NULL, NULL), 0);
-  for (int n = 0; n < ntraj; n++) {
-    assert_int_equal(gds_sampler_run(smp, &cfg, v, 11, n, 2, ck, traj, NULL, NULL), 0);
-    for (int c = 0; c < 2; c++) {
-      for (int i = 0; i < D; i++) {
-        cen[i] = traj[c * D + i] - mean[c * D + i];
-        sum[c * D + i] += traj[c * D + i];
-        sq[c * D + i] += cen[i] * cen[i];
-      }
-      for (int q = 0; q < H; q++)
-        for (int r = 0; r < W; r++) {
-          double re, im;
-          gds_test_dft_coef(H, W, cen, q, r, &re, &im);
-          pw[c * D + q * W + r] += re * re + im * im;
-        }
-    }
-  }
-  for (int c = 0; c < 2; c++) {
-    const double *K = cov + (size_t)c * D * D;
-    for (int i = 0; i < D; i++) {
-      double kii = K[(size_t)i * D + i], se = sqrt(kii / ntraj) + 1e-6; /* float32 trajectories */
-      GDS_ASSERT_CLOSE(sum[c * D + i] / ntraj, mean[c * D + i], 0, 5 * se);
-      GDS_ASSERT_CLOSE(sq[c * D + i] / ntraj, kii, 5 * sqrt(2.0 / ntraj), 1e-12);
-    }
-    for (int q = 0; q < H; q++)
-      for (int r = 0; r < W; r++) {
-        double ex = 0;
-        for (int i = 0; i < D; i++)
-          for (int j = 0; j < D; j++) {
-            double ph = -2 * M_PI * ((double)q * (i / W - j / W) / H + (double)r * (i % W - j % W) / W);
-            ex += K[(size_t)i * D + j] * cos(ph);
-          }
-        GDS_ASSERT_CLOSE(pw[c * D + q * W + r] / ntraj, ex, 5 * sqrt(2.0 / ntraj), 1e-12);
-      }
-  }
-  free(traj);
-  free(sum);
-  free(sq);
-  free(pw);
-  free(cen);
+  gds_ts_mc_compare(smp, &cfg, v, H, W, ck, mean, cov, ntraj);
   free(mean);
   free(cov);
 }

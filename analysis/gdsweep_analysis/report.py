@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import html
 import os
 import sys
@@ -149,6 +150,31 @@ def _tables_w2_final(ds, max_tables=6):
     return "\n".join(out)
 
 
+def write_w2_final_csv(ds, outdir):
+    """Every w2_final table of _tables_w2_final (all of them, not only those shown) in one CSV file,
+    `w2_final_table.csv`, for a paper's table: one row per (operator, σ, algorithm, scheme, ε), one
+    column per (steps, init) as in the paper's layout; each cell the mean over done seeds ('inf'
+    for ∞, empty when not done), full precision. Returns the file name, or None."""
+    if "w2_final" not in ds or "scheme" not in ds.dims:
+        return None
+    from .figures import vp_combos
+    kind = "K" if ds.attrs.get("process") == "vp_sde" else "S"
+    name = "w2_final_table.csv"
+    with open(os.path.join(outdir, name), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        for n, (op, sig, v) in enumerate(vp_combos(ds)):
+            rows, cols = table_w2_final(ds, op, sig, v)
+            if n == 0:
+                w.writerow(["operator", "sigma", "algorithm", "scheme", "eps"] + [f"{kind}={k} {i}" for k, i in cols])
+            for sc, e, vals in rows:
+                cells = []
+                for x in vals:
+                    x = x[~np.isnan(x)]
+                    cells.append("" if not x.size else repr(float(np.mean(x))))
+                w.writerow([str(ds.operator.values[op]), repr(float(ds.sigma.values[sig])), v.key, sc, repr(e)] + cells)
+    return name
+
+
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}
 figure{margin:2em 0;padding:1em;border:1px solid #ddd;border-radius:6px}
@@ -183,6 +209,7 @@ def make_report(path, outdir, traj_seeds="first", traj_max=24, spectra_times=Non
             print(f"report: {png or p.name + ' (skipped)'} in {time.time() - t:.1f} s", file=sys.stderr)
         entries.append((png, p))
     _write_html(ds, outdir, entries)
+    write_w2_final_csv(ds, outdir)
     return entries
 
 

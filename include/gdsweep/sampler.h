@@ -2,7 +2,8 @@
  * and DDRM(η, η_b) with normal or exact start, the guided score of dps / pigdm / cgdm
  * evaluated the way a user evaluates it around a network (Tweedie, residual, C_t⁻¹, Aᵀ, J_t),
  * run in the real-FFT half spectrum with noise drawn as white Fourier coefficients from the
- * Philox stream (seed, sample) (SPEC §3; gds_sampler_noise_description). */
+ * Philox stream (seed, sample) (SPEC §3; gds_sampler_noise_description) — or, for a prior given
+ * in its own eigenbasis (SPEC §7.6), in its n coordinates with white noise drawn per coordinate. */
 #ifndef GDSWEEP_SAMPLER_H
 #define GDSWEEP_SAMPLER_H
 
@@ -22,7 +23,9 @@ int gds_sampler_create(const gds_prior *prior, const gds_schedule *sched, gds_op
 /* Same with an explicit backend: "fourier" (identity and blurs: every operator a multiplier),
  * "fourier-block" (super-resolution: s²×s² blocks of aliased frequencies) or "generic" (any
  * operator, applied in pixel space, C_t⁻¹ by conjugate gradients; ddrm when A Aᵀ = c I:
- * identity, inpainting, super-resolution); NULL picks by structure. */
+ * identity, inpainting, super-resolution); NULL picks by structure. A prior given in its own
+ * eigenbasis (SPEC §7.6; identity only) runs in its coordinates with "eigen-diagonal", the only
+ * backend for it (NULL picks it). */
 int gds_sampler_create_with(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                             double sigma, const char *backend, gds_sampler **out);
 /* The continuous VP SDE of SPEC §7.3 (β(u) = β_min + u (β_max − β_min)): schemes em, ei, ddpm

@@ -252,3 +252,28 @@ def test_report_vp_sde(vp_h5, tmp_path):
     assert "rows scheme × ε, columns steps × init" in html
     assert html.count("<caption>w2_final") == 2  # none and cgdm
     assert "<td>∞</td>" in html  # heun at eps = 0
+
+
+def test_report_vp_sde_csv(vp_h5, tmp_path):
+    """Every (operator, σ, algorithm) table also goes to w2_final_table.csv, values straight from the file."""
+    import csv
+    out = run_report(vp_h5, tmp_path / "rep")
+    assert sorted(p.name for p in out.glob("*.csv")) == ["w2_final_table.csv"]
+    with h5py.File(vp_h5, "r") as f:
+        final = f["results/w2_final"][...]
+    with open(out / "w2_final_table.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["operator", "sigma", "algorithm", "scheme", "eps"] + \
+        [f"K={K} {i}" for K in sorted(VP["sampler_steps"]) for i in VP["init"]]
+    assert len(rows) == 1 + len(VP["algorithm"]) * len(VP["scheme"]) * len(VP["eps"])
+    seen = set()
+    for r in rows[1:]:
+        assert r[0] == VP["operator"][0] and float(r[1]) == VP["sigma"][0]
+        g, sc, e = VP["algorithm"].index(r[2]), VP["scheme"].index(r[3]), VP["eps"].index(float(r[4]))
+        seen.add((g, sc, e))
+        for j, cell in enumerate(r[5:]):
+            K, iname = rows[0][5 + j].split(" ")
+            st, ini = VP["sampler_steps"].index(int(K[2:])), VP["init"].index(iname)
+            expect = final[0, 0, 0, g, sc, st, e, ini, :].mean()
+            assert float(cell) == expect or (np.isinf(expect) and cell == "inf")
+    assert len(seen) == len(rows) - 1

@@ -234,6 +234,9 @@ done:
 /* Sampler law (SPEC §2)                                                                      */
 /* ---------------------------------------------------------------------------------------- */
 
+static int guided_score(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
+                        const double *r, dref_alg alg, double alpha_dps, double a, double *Hm, double *h);
+
 int dref_law(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
              const double *v, dref_alg alg, double alpha_dps, const dref_schedule *s, double *w2,
              double *w2_mean, double *w2_cov, int t_snap, double *mean_snap, double *cov_snap,
@@ -248,18 +251,14 @@ int dref_law(int d, int m, const double *mu, const double *Sigma, const double *
   const int want_snap = mean_snap || cov_snap || ref_mean_snap || ref_cov_snap;
   if (want_snap && (t_snap < 0 || t_snap > T)) return DREF_EINPUT;
 
-  const size_t dd = (size_t)d * d, md = (size_t)m * d;
+  const size_t dd = (size_t)d * d;
   int rc = DREF_ENOMEM;
   double *abar = dalloc((size_t)T + 1), *pmean = dalloc((size_t)d), *pcov = dalloc(dd);
-  double *St = dalloc(dd), *RHS = dalloc(2 * dd), *Sinv = dalloc(dd), *SSinv = dalloc(dd);
-  double *J = dalloc(dd), *G = dalloc(md), *AM = dalloc(md), *C = dalloc((size_t)m * m);
-  double *XY = dalloc((size_t)m * (d + 1)), *X = dalloc(md), *y = dalloc((size_t)m);
   double *Hm = dalloc(dd), *P = dalloc(dd), *K = dalloc(dd), *PK = dalloc(dd);
   double *mt = dalloc((size_t)d), *mnew = dalloc((size_t)d), *bt = dalloc((size_t)d);
-  double *gt = dalloc((size_t)d), *Hmu = dalloc((size_t)d), *r = dalloc((size_t)m);
+  double *h = dalloc((size_t)d), *r = dalloc((size_t)m);
   double *refm = dalloc((size_t)d), *refK = dalloc(dd);
-  if (!abar || !pmean || !pcov || !St || !RHS || !Sinv || !SSinv || !J || !G || !AM || !C || !XY ||
-      !X || !y || !Hm || !P || !K || !PK || !mt || !mnew || !bt || !gt || !Hmu || !r || !refm || !refK)
+  if (!abar || !pmean || !pcov || !Hm || !P || !K || !PK || !mt || !mnew || !bt || !h || !r || !refm || !refK)
     goto done;
 
   /* ᾱ_t = ∏_{s≤t} (1 − β_s), ᾱ_0 = 1 (product accumulated in long double) */
@@ -319,72 +318,15 @@ int dref_law(int d, int m, const double *mu, const double *Sigma, const double *
     else
       sig2 = beta;
 
-    /* Σ_t = ᾱ_t Σ + (1 − ᾱ_t) I (positive definite for t ≥ 1 since ᾱ_t < 1) */
-    for (size_t k = 0; k < dd; k++) St[k] = a * Sigma[k];
-    for (int i = 0; i < d; i++) St[(size_t)i * d + i] += 1.0 - a;
-    symmetrise(d, St);
-    /* Solve Σ_t [Sinv | SSinv] = [I | Σ]: Sinv = Σ_t⁻¹, SSinv = Σ_t⁻¹ Σ = Σ Σ_t⁻¹ (Σ_t is a
-     * polynomial in Σ, so they commute; the product is symmetric in exact arithmetic). */
-    memset(RHS, 0, 2 * dd * sizeof *RHS);
-    for (int i = 0; i < d; i++) {
-      RHS[(size_t)i * 2 * d + i] = 1.0;
-      memcpy(RHS + (size_t)i * 2 * d + d, Sigma + (size_t)i * d, (size_t)d * sizeof *RHS);
-    }
-    if ((rc = solve_spd(d, St, 2 * d, RHS))) goto done;
-    for (int i = 0; i < d; i++) {
-      memcpy(Sinv + (size_t)i * d, RHS + (size_t)i * 2 * d, (size_t)d * sizeof *Sinv);
-      memcpy(SSinv + (size_t)i * d, RHS + (size_t)i * 2 * d + d, (size_t)d * sizeof *SSinv);
-    }
-    symmetrise(d, Sinv);
-    symmetrise(d, SSinv);
-    /* J_t = sqrt(ᾱ_t) Σ Σ_t⁻¹ (symmetric) */
-    for (size_t k = 0; k < dd; k++) J[k] = sa * SSinv[k];
-
-    /* H_t and the guidance term g_t = J_t Aᵀ C_t⁻¹ (v − A μ) */
-    memcpy(Hm, Sinv, dd * sizeof *Hm);
-    memset(gt, 0, (size_t)d * sizeof *gt);
-    if (alg != DREF_NONE) {
-      /* C_t */
-      memset(C, 0, (size_t)m * m * sizeof *C);
-      if (alg == DREF_PIGDM) { /* (1 − ᾱ_t) A Aᵀ */
-        if ((rc = matmul(m, m, d, A, 0, A, 1, C))) goto done;
-        for (size_t k = 0; k < (size_t)m * m; k++) C[k] *= 1.0 - a;
-      } else if (alg == DREF_CGDM) { /* (1 − ᾱ_t) A Σ Σ_t⁻¹ Aᵀ */
-        if ((rc = matmul(m, d, d, A, 0, SSinv, 0, AM))) goto done;
-        if ((rc = matmul(m, m, d, AM, 0, A, 1, C))) goto done;
-        for (size_t k = 0; k < (size_t)m * m; k++) C[k] *= 1.0 - a;
-      }
-      /* + σ² I_m  (dps: C_t = σ²/α_dps I_m) */
-      const double diag = (alg == DREF_DPS) ? sigma * sigma / alpha_dps : sigma * sigma;
-      for (int i = 0; i < m; i++) C[(size_t)i * m + i] += diag;
-      symmetrise(m, C);
-
-      /* G = A J_t (m×d); [X | y] = C_t⁻¹ [G | r] */
-      if ((rc = matmul(m, d, d, A, 0, J, 0, G))) goto done;
-      for (int i = 0; i < m; i++) {
-        memcpy(XY + (size_t)i * (d + 1), G + (size_t)i * d, (size_t)d * sizeof *XY);
-        XY[(size_t)i * (d + 1) + d] = r[i];
-      }
-      if ((rc = solve_spd(m, C, d + 1, XY))) goto done;
-      for (int i = 0; i < m; i++) {
-        memcpy(X + (size_t)i * d, XY + (size_t)i * (d + 1), (size_t)d * sizeof *X);
-        y[i] = XY[(size_t)i * (d + 1) + d];
-      }
-      /* H_t = Σ_t⁻¹ + Gᵀ X = Σ_t⁻¹ + J_t Aᵀ C_t⁻¹ A J_t   (Gᵀ = J_tᵀ Aᵀ = J_t Aᵀ) */
-      if ((rc = matmul(d, d, m, G, 1, X, 0, PK))) goto done;
-      for (size_t k = 0; k < dd; k++) Hm[k] += PK[k];
-      symmetrise(d, Hm);
-      /* g_t = Gᵀ y = J_t Aᵀ C_t⁻¹ (v − A μ) */
-      matvec_t(m, d, G, y, gt);
-    }
+    /* the guided score at ᾱ_t: s̃(y) = −H_t y + h_t, h_t = sqrt(ᾱ_t) H_t μ + g_t */
+    if ((rc = guided_score(d, m, mu, Sigma, A, sigma, r, alg, alpha_dps, a, Hm, h))) goto done;
 
     /* P_t = (I − β_t H_t)/sqrt(α_t) */
     const double isa = 1.0 / sqrt(alpha);
     for (size_t k = 0; k < dd; k++) P[k] = -beta * Hm[k] * isa;
     for (int i = 0; i < d; i++) P[(size_t)i * d + i] += isa;
-    /* b_t = β_t/sqrt(α_t) [sqrt(ᾱ_t) H_t μ + g_t] */
-    matvec(d, d, Hm, mu, Hmu);
-    for (int i = 0; i < d; i++) bt[i] = beta * isa * (sa * Hmu[i] + gt[i]);
+    /* b_t = β_t/sqrt(α_t) [sqrt(ᾱ_t) H_t μ + g_t] = β_t/sqrt(α_t) h_t */
+    for (int i = 0; i < d; i++) bt[i] = beta * isa * h[i];
     /* m_{t−1} = P_t m_t + b_t */
     matvec(d, d, P, mt, mnew);
     for (int i = 0; i < d; i++) mt[i] = mnew[i] + bt[i];
@@ -396,10 +338,8 @@ int dref_law(int d, int m, const double *mu, const double *Sigma, const double *
   }
   rc = DREF_OK;
 done:
-  free(abar); free(pmean); free(pcov); free(St); free(RHS); free(Sinv); free(SSinv);
-  free(J); free(G); free(AM); free(C); free(XY); free(X); free(y); free(Hm); free(P);
-  free(K); free(PK); free(mt); free(mnew); free(bt); free(gt); free(Hmu); free(r);
-  free(refm); free(refK);
+  free(abar); free(pmean); free(pcov); free(Hm); free(P); free(K); free(PK); free(mt); free(mnew);
+  free(bt); free(h); free(r); free(refm); free(refK);
   return rc;
 }
 
@@ -497,7 +437,7 @@ int dref_motion_blur_kernel(int H, int W, double length, double angle_deg, doubl
 /* Samplers of SPEC §7.1–7.5 (see dense_ref.h)                                                */
 /* ---------------------------------------------------------------------------------------- */
 
-/* H and h of the guided score s̃(y) = −H y + h at ᾱ = a (SPEC §1, as in dref_law):
+/* H and h of the guided score s̃(y) = −H y + h at ᾱ = a (SPEC §1; dref_law and every sampler):
  * H = Σ_a⁻¹ + J Aᵀ C⁻¹ A J, h = √a H μ + J Aᵀ C⁻¹ r, r = v − A μ; none: H = Σ_a⁻¹, h = √a H μ. */
 static int guided_score(int d, int m, const double *mu, const double *Sigma, const double *A, double sigma,
                         const double *r, dref_alg alg, double alpha_dps, double a, double *Hm, double *h) {
