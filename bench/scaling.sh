@@ -18,7 +18,8 @@
 # usage: bench/scaling.sh [BUILD_DIR] [--parts "tiny create real"] [--np "1 2 4 8 16"]
 #                         [--points "1000 10000 100000"] [--reps R] [--real-seeds N] [--keep DIR]
 # env: WAIT_IDLE=S waits up to S s for an idle machine before each timed run (bench/idle.sh).
-# Times: "run" is gdsweep's own wall time (gds_run, from the parse to the close); "mpirun" is
+# Times: "run" is gdsweep's own wall time (gds_run, from the moment every rank has entered it to
+# the close; "start" is the wait at entry for ranks still in MPI start-up); "mpirun" is
 # the wall time of the whole command including MPI start-up (measured separately as "startup":
 # mpirun of `gdsweep --version`). Medians of R runs.
 set -euo pipefail
@@ -101,7 +102,7 @@ startup() { # np → wall of mpirun of gdsweep --version
 h5py_ref() { # points → median seconds of h5py writing w2, w2_mean, w2_cov, done (one call each)
   $py - "$1" "$reps" "$work/h5py.h5" <<'PY'
 import sys, time, h5py, numpy as np
-n, reps, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+n, reps, path = int(sys.argv[1]), max(7, int(sys.argv[2])), sys.argv[3]  # cheap: >= 7 for a stable median
 shape = (1, 10, 1, 2, 1, 1, 1, 1, n // 20)   # the gdsweep file's grid shape
 w2 = np.random.default_rng(0).random(shape + (21,)); wm = 0.5 * w2; wc = 0.25 * w2
 done = np.ones(shape, np.uint8)
@@ -116,14 +117,41 @@ print(f"{sorted(ts)[len(ts) // 2]:.4f}")
 PY
 }
 
+# h5py_all OUT.h5 → "median_s median_with_fsync_s" of h5py writing EVERY dataset gdsweep's output
+# holds (/results, /problem, /provenance, ...: the same shapes, dtypes and bytes, read from OUT.h5
+# beforehand, not timed), one call each; the second number adds os.fsync before the close, as
+# gdsweep makes its `complete = 1` durable. Not the issue's reference: the floor of the same I/O.
+h5py_all() {
+  $py - "$1" "$reps" "$work/h5py-all.h5" <<'PY'
+import os, sys, time, h5py, numpy as np
+src, reps, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+arrs = []
+with h5py.File(src, "r") as f:
+    f.visititems(lambda name, o: arrs.append((name, o[()])) if isinstance(o, h5py.Dataset) else None)
+res = {0: [], 1: []}
+for r in range(reps):
+    for sync in (0, 1):
+        t0 = time.perf_counter()
+        with h5py.File(path, "w") as g:
+            for name, a in arrs:
+                g.create_dataset(name, data=a)
+            if sync:
+                g.flush(); os.fsync(g.id.get_vfd_handle())
+        res[sync].append(time.perf_counter() - t0)
+med = lambda x: sorted(x)[len(x) // 2]
+print(f"{med(res[0]):.4f} {med(res[1]):.4f} {sum(a.nbytes for _, a in arrs) / 1e6:.0f}")
+PY
+}
+
 fail=0
 if [[ " $parts " == *" tiny "* ]]; then
   echo "## tiny sweeps: 8x8, T = 20, samples 0 (1 operator x 10 sigma x 2 algorithms x seeds)"
   echo
-  echo "| points | ranks | run s | points/s | vs 1 rank | h5py s | run / h5py | create | dispatch (sum) | compute (sum) | write (sum) | done-write | close | CPU (sum) | mpirun s | startup s |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| points | ranks | run s | points/s | vs 1 rank | h5py s | run / h5py | start | create | dispatch (sum) | compute (sum) | write (sum) | done-write | close | CPU (sum) | CPU/rank | mpirun s | startup s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for P in $pointss; do
     tiny_sweep "$P" "$work/tiny$P.yaml"
+    wait_idle "h5py P=$P" >/dev/null
     href=$(h5py_ref "$P")
     base=
     for np in $nps; do
@@ -132,33 +160,40 @@ if [[ " $parts " == *" tiny "* ]]; then
         wait_idle "tiny P=$P np=$np #$r" >/dev/null
         w=$(run_once "$np" "$work/tiny$P.yaml" "$work/tiny$P-$np.h5" "$work/tiny$P-$np-$r.log") || { echo "run failed" >&2; exit 2; }
         walls+=("$w")
-        runs+=("$(timing_field "$work/tiny$P-$np-$r.log" total | cut -d' ' -f1)")
+        runs+=("$(timing_field "$work/tiny$P-$np-$r.log" run | cut -d' ' -f1)")
       done
       run=$(printf '%s\n' "${runs[@]}" | median)
       wall=$(printf '%s\n' "${walls[@]}" | median)
       # phases of the median run
       mid=1
-      for r in $(seq "$reps"); do [ "$(timing_field "$work/tiny$P-$np-$r.log" total | cut -d' ' -f1)" = "$run" ] && mid=$r; done
+      for r in $(seq "$reps"); do [ "$(timing_field "$work/tiny$P-$np-$r.log" run | cut -d' ' -f1)" = "$run" ] && mid=$r; done
       log=$work/tiny$P-$np-$mid.log
       st=$(startup "$np")
       pps=$(awk -v p="$P" -v t="$run" 'BEGIN {printf "%.0f", p / t}')
       [ -n "$base" ] || base=$pps
       rel=$(awk -v a="$pps" -v b="$base" 'BEGIN {printf "%.2f", a / b}')
       ratio=$(awk -v a="$run" -v b="$href" 'BEGIN {printf "%.1f", a / b}')
-      printf '| %s | %s | %.3f | %s | %sx | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$P" "$np" "$run" "$pps" "$rel" \
-        "$href" "$ratio" "$(timing_field "$log" create | cut -d' ' -f1)" "$(timing_field "$log" dispatch | cut -d' ' -f2)" \
+      cpu=$(timing_field "$log" cpu | cut -d' ' -f2)
+      printf '| %s | %s | %.3f | %s | %sx | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.3f | %s | %s |\n' "$P" "$np" "$run" "$pps" "$rel" \
+        "$href" "$ratio" "$(timing_field "$log" start | cut -d' ' -f1)" "$(timing_field "$log" create | cut -d' ' -f1)" "$(timing_field "$log" dispatch | cut -d' ' -f2)" \
         "$(timing_field "$log" compute | cut -d' ' -f2)" "$(timing_field "$log" write | cut -d' ' -f2)" \
         "$(timing_field "$log" done-write | cut -d' ' -f1)" "$(timing_field "$log" close | cut -d' ' -f1)" \
-        "$(timing_field "$log" cpu | cut -d' ' -f2)" "$wall" "$st"
+        "$cpu" "$(awk -v a="$cpu" -v n="$np" 'BEGIN {print a / n}')" "$wall" "$st"
       io=$(awk -v a="$(timing_field "$log" create | cut -d' ' -f1)" -v b="$(timing_field "$log" write | cut -d' ' -f2)" \
                -v c="$(timing_field "$log" done-write | cut -d' ' -f1)" -v d="$(timing_field "$log" close | cut -d' ' -f1)" \
                'BEGIN {printf "%.3f", a + b + c + d}')
       echo "$P $np $run $pps $rel $href $ratio $io" >>"$work/tiny.txt"
     done
+    read -r hall hsync mb < <(h5py_all "$work/tiny$P-$(echo $nps | cut -d' ' -f1).h5")
+    echo "$P $hall $hsync $mb" >>"$work/tiny-all.txt"
   done
+  echo
+  echo "h5py writing every dataset of gdsweep's output (same bytes, one call each; not the issue's reference):"
+  awk '{printf "  %s points: %s MB, %.4f s, with fsync %.4f s\n", $1, $4, $2, $3}' "$work/tiny-all.txt"
   echo
   awk '$1 == 100000 && $2 == 1 {printf "acceptance: 10^5 points on 1 rank: %.3f s, h5py %.4f s: %.1fx (<= 10x %s)\n", $3, $6, $7, ($7 <= 10 ? "PASS" : "FAIL")
     printf "  of which the file (create + writes + done batches + close, with its one fsync): %.3f s = %.1fx h5py; the rest is computing the points\n", $8, $8 / $6}' "$work/tiny.txt"
+  awk 'NR == FNR {if ($1 == 100000) {a = $2; b = $3; mb = $4}; next} $1 == 100000 && $2 == 1 && b {printf "  against h5py writing the same %s MB (all datasets): %.2fx, with fsync %.2fx\n", mb, $3 / a, $3 / b}' "$work/tiny-all.txt" "$work/tiny.txt"
   awk '$1 == 100000 {if ($5 < min || min == "") {min = $5; at = $2}} END {if (min != "") printf "acceptance: 10^5 points, slowest points/s relative to 1 rank: %.2fx at %d ranks (no slower per point up to 16 ranks: %s)\n", min, at, (min >= 0.9 ? "PASS" : "FAIL")}' "$work/tiny.txt"
   echo
 fi
@@ -214,7 +249,7 @@ if [[ " $parts " == *" real "* ]]; then
     for r in $(seq "$reps"); do
       wait_idle "real np=$np #$r" >/dev/null
       run_once "$np" "$work/real.yaml" "$work/real-$np.h5" "$work/real-$np-$r.log" >/dev/null || exit 2
-      runs+=("$(timing_field "$work/real-$np-$r.log" total | cut -d' ' -f1)")
+      runs+=("$(timing_field "$work/real-$np-$r.log" run | cut -d' ' -f1)")
     done
     run=$(printf '%s\n' "${runs[@]}" | median)
     lo=$(printf '%s\n' "${runs[@]}" | sort -g | head -1)

@@ -349,12 +349,13 @@ static void gds_io_close_id(hid_t *id, herr_t (*closer)(hid_t)) {
 /* Rank 0's decision to every rank. The others may wait for a while (rank 0 builds or checks the
  * file alone): they test and sleep instead of spinning in a blocking broadcast, which would
  * take the cores rank 0 needs when ranks share them. */
-static int gds_io_bcast_decision(MPI_Comm comm, int *ierr) {
-  MPI_Request rq;
-  int e = MPI_Ibcast(ierr, 1, MPI_INT, 0, comm, &rq), flag = 0;
-  if (e != MPI_SUCCESS) return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Ibcast");
+/* Wait for a nonblocking collective asleep (20 µs doubling to 1 ms between tests): a rank
+ * waiting for others (rank 0 creating the file, reading the done flags, syncing) must not take
+ * the cores of oversubscribed ranks by spinning in a blocking call. */
+static int gds_io_wait(MPI_Request *rq) {
+  int e, flag = 0;
   for (long nap = 20000;;) {
-    if ((e = MPI_Test(&rq, &flag, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
+    if ((e = MPI_Test(rq, &flag, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
       return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Test");
     if (flag) return GDS_SUCCESS;
     struct timespec ts = {0, nap};
@@ -363,12 +364,21 @@ static int gds_io_bcast_decision(MPI_Comm comm, int *ierr) {
   }
 }
 
+static int gds_io_bcast_decision(MPI_Comm comm, int *ierr) {
+  MPI_Request rq;
+  int e = MPI_Ibcast(ierr, 1, MPI_INT, 0, comm, &rq);
+  if (e != MPI_SUCCESS) return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Ibcast");
+  return gds_io_wait(&rq);
+}
+
 /* Every rank returns the worst code of all ranks (messages were printed where raised). */
 static int gds_io_agree(MPI_Comm comm, int ierr) {
   int worst = ierr;
-  if (MPI_Allreduce(&ierr, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
-    return gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Allreduce failed");
-  return worst;
+  MPI_Request rq;
+  if (MPI_Iallreduce(&ierr, &worst, 1, MPI_INT, MPI_MAX, comm, &rq) != MPI_SUCCESS)
+    return gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Iallreduce failed");
+  int e = gds_io_wait(&rq);
+  return e ? e : worst;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1860,8 +1870,10 @@ int gds_io_mark_complete(gds_io *io) {
   /* Rank 0 reads the done flags once every rank is here (has finished its writes). In a run it
    * wrote them itself; done flags of other ranks are visible after the barrier on POSIX-
    * consistent file systems (no MPI_File_sync needed: no fsync of the whole file here). */
-  int e = MPI_Barrier(io->comm);
-  if (e != MPI_SUCCESS) ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Barrier");
+  MPI_Request rq;
+  int e = MPI_Ibarrier(io->comm, &rq);
+  if (e != MPI_SUCCESS) ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Ibarrier");
+  else ierr = gds_io_wait(&rq);
   if (!ierr && io->rank == 0) {
     ierr = GDS_ALLOC(done, io->npoints);
     if (!ierr) ierr = gds_io_read_done(io, done);

@@ -137,6 +137,8 @@ static int gds_operator_mask_fill(const gds_operator_spec *s, int H, int W, unsi
     for (int i = 0; i < d; i++) mask[i] = 1;
     for (int64_t r = s->box[0]; r < (int64_t)s->box[0] + s->box[2] && r < H; r++)
       for (int64_t c = s->box[1]; c < (int64_t)s->box[1] + s->box[3] && c < W; c++) mask[r * W + c] = 0;
+  } else if (s->mask_data) {
+    for (int i = 0; i < d; i++) mask[i] = s->mask_data[i] != 0;
   } else {
     int h, w;
     double *img = NULL;
@@ -351,6 +353,7 @@ int gds_operator_create(const gds_operator_spec *spec, int H, int W, gds_operato
   case GDS_OP_INPAINTING:
     op->structure = gds_operator_structure_of(spec);
     GDS_CALL_GOTO(ierr, fail, gds_operator_make_mask(op));
+    op->spec.mask_data = NULL; /* the caller's: copied into op->mask */
     break;
   case GDS_OP_SUPER_RESOLUTION:
     if (spec->factor < 1 || H % spec->factor || W % spec->factor) {

@@ -39,6 +39,10 @@ static int gds_prior_texture(const gds_prior_options *opt, double *u) {
     GDS_CALL(gds_texture_builtin(tex + strlen(GDS_BUILTIN_PREFIX), opt->H, opt->W, u));
     return GDS_SUCCESS;
   }
+  if (opt->data) { /* read by another rank */
+    GDS_CALL(gds_texture_crop(opt->data, opt->data_h, opt->data_w, opt->H, opt->W, u, tex));
+    return GDS_SUCCESS;
+  }
   char *path = NULL;
   if (tex[0] != '/' && opt->base_dir && opt->base_dir[0]) {
     size_t n = strlen(opt->base_dir) + strlen(tex) + 2;
@@ -131,12 +135,22 @@ static int gds_prior_from_spectrum(const gds_prior_options *opt, gds_prior *p) {
   int h = 0, w = 0, ierr = GDS_SUCCESS;
   gds_prior_basis basis;
   double *lam = NULL;
-  char *path = gds_prior_path(opt->base_dir, opt->spectrum);
-  if (!path) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
-  ierr = gds_prior_spectrum_load(path, &h, &w, &basis, &lam, why, sizeof why);
   snprintf(p->name, sizeof p->name, "spectrum:%s", opt->spectrum);
-  free(path);
-  if (ierr) GDS_ERROR(GDS_ERR_INPUT, "prior: %s", why);
+  if (opt->data) { /* read (and checked) by another rank */
+    h = opt->data_h;
+    w = opt->data_w;
+    basis = opt->data_basis;
+    if (h > 0 && w > 0 && h == p->H && w == p->W) {
+      GDS_CALL(GDS_ALLOC(lam, (size_t)h * w));
+      memcpy(lam, opt->data, sizeof(double) * (size_t)h * w);
+    }
+  } else {
+    char *path = gds_prior_path(opt->base_dir, opt->spectrum);
+    if (!path) GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
+    ierr = gds_prior_spectrum_load(path, &h, &w, &basis, &lam, why, sizeof why);
+    free(path);
+    if (ierr) GDS_ERROR(GDS_ERR_INPUT, "prior: %s", why);
+  }
   if (h != p->H || w != p->W) {
     free(lam);
     GDS_ERROR(GDS_ERR_INPUT, "prior: the spectrum is %d x %d but the prior size is %d x %d", h, w, p->H, p->W);

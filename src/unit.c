@@ -9,6 +9,12 @@
 
 #include "gdsweep/error.h"
 
+/* A unit's per-seed buffers (its per-seed model bytes times its seeds) above this are split
+ * into more blocks, down to GDS_UNIT_WORKSET_MIN_SEEDS seeds, when that costs little (see
+ * gds_unit_plan_make). */
+#define GDS_UNIT_WORKSET_BYTES (8.0 * 1024 * 1024)
+#define GDS_UNIT_WORKSET_MIN_SEEDS 256
+
 void gds_unit_axis_sizes(const gds_sweep *s, int n[GDS_IO_NAXES]) {
   const int v[GDS_IO_NAXES] = {s->n_op,    s->n_sigma, s->n_alpha, s->n_alg, s->n_scheme,
                                s->n_steps, s->n_eps,   s->n_init,  s->n_seed};
@@ -148,6 +154,24 @@ int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, do
         }
       const int smem = (int)ceil(ns / bmem);
       if (split < smem) split = smem;
+      /* Working set: a unit's buffers (x0, v, curves, m_0, diag K_0, the law's spectra) are
+       * filled, written and copied seed after seed; beyond a few MiB they stream from memory
+       * (10^5 tiny points on 1 rank: 0.45 s with 5000-seed units, 0.40 s with 1250; 250 is
+       * slower again: per-unit costs; bench/RESULTS.md). Blocks of >= 256 seeds, while the
+       * repeated shared work stays under 5 % of the total. */
+      const double bws = mps > 0 ? fmax(GDS_UNIT_WORKSET_MIN_SEEDS, floor(GDS_UNIT_WORKSET_BYTES / mps)) : ns;
+      const int sws = (int)ceil(ns / bws);
+      if (sws > split) {
+        double shared = 0, total = 0;
+        for (int i = 0; i < nbase; i++)
+          if (!dense[i]) {
+            shared += model[i].shared;
+            total += model[i].shared + ns * model[i].per_seed;
+          }
+        int sp = sws;
+        while (sp > split && (sp - 1) * shared > 0.05 * total) sp--;
+        split = sp;
+      }
       B = ns / split > 0 ? ns / split : 1; /* rounded down: at least `split` blocks */
     }
   }

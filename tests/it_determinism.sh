@@ -2,9 +2,12 @@
 # Integration test: results are a pure function of the sweep file and the grid point (SPEC §3).
 #  1. sweeps/tiny.yaml run twice with mpirun -n 1, and with -n 2, 3 and 4 (oversubscribed):
 #     /results, /problem, /prior and /schedule bitwise identical (h5diff).
+#  1a. Sweeps with input files (a texture and a mask file; a spectrum .npy), which rank 0 alone
+#     reads and broadcasts: bitwise identical on 1 and 3 ranks, same fingerprint and hashes.
 #  1b. A sweep on all three law backends (Fourier-diagonal, Fourier-block, dense) whose seeds
 #     are split into blocks of different sizes depending on the rank count (the test checks
-#     that the unit counts differ), and with --seed-block 1: bitwise identical; a vp_sde sweep
+#     that the unit counts differ), and with --seed-block 1: bitwise identical; 200 seeds in one
+#     unit (the exact law evaluated in tiles of 71 seeds) vs one seed per unit; a vp_sde sweep
 #     on the three backends with trajectories, -n 1 vs -n 3, and on a prior given by a 1-D
 #     spectrum (trajectories in its coordinates).
 #  2. A bigger sweep killed with SIGKILL (the whole MPI job) at a random moment, then resumed
@@ -25,6 +28,42 @@ h5_same tiny-1a.h5 tiny-1b.h5 "tiny: two runs with -n 1"
 h5_same tiny-1a.h5 tiny-2.h5 "tiny: -n 1 vs -n 2"
 h5_same tiny-1a.h5 tiny-3.h5 "tiny: -n 1 vs -n 3"
 h5_same tiny-1a.h5 tiny-4.h5 "tiny: -n 1 vs -n 4"
+
+note "--- input files (texture, mask, spectrum) read by rank 0 only, their contents broadcast"
+{ printf 'P2\n8 8\n255\n'; seq 0 3 189; } >tex.pgm
+{ printf 'P2\n8 8\n255\n'; awk 'BEGIN { for (i = 0; i < 64; i++) print ((i % 7 == 2) ? 0 : 255) }'; } >mask.pgm
+cat >files.yaml <<'EOF'
+name: det-files
+prior: {texture: tex.pgm, size: [8, 8]}
+diffusion: {steps: 20, beta_start: 0.001, beta_end: 0.3}
+grid:
+  operator:
+    - inpainting: {mask: file, path: mask.pgm}
+    - gaussian_blur: {std: 1.0}
+  sigma: [0.05]
+  algorithm: [pigdm, cgdm]
+  seed: [0, 1, 2, 3]
+output: {samples: 0, w2_times: all}
+EOF
+cat >spectrum.yaml <<EOF
+name: det-spectrum
+prior: {spectrum: $GDS_SOURCE_DIR/tests/data/cifar10_spectrum.npy, mean: 0.25}
+diffusion: {process: vp_sde}
+grid: {operator: [identity: {}], sigma: [0.1], algorithm: [none, pigdm], sampler_steps: [10], seed: [0, 1, 2]}
+output: {samples: 0}
+EOF
+for f in files spectrum; do
+  for n in 1 3; do
+    gds_mpi "$n" run "$f.yaml" -o "$f-$n.h5" --quiet
+    expect_rc 0 "$f.yaml with mpirun -n $n"
+  done
+  h5_same "$f-1.h5" "$f-3.h5" "$f: -n 1 vs -n 3"
+  a1=$(h5dump -a /fingerprint -a /inputs "$f-1.h5" 2>/dev/null | grep -v HDF5)
+  a3=$(h5dump -a /fingerprint -a /inputs "$f-3.h5" 2>/dev/null | grep -v HDF5)
+  if [ -n "$a1" ] && [ "$a1" = "$a3" ] && echo "$a1" | grep -qE '[0-9a-f]{64}'; then
+    pass "$f: fingerprint and input hashes the same on 1 and 3 ranks"
+  else fail "$f: fingerprint/inputs attributes differ between 1 and 3 ranks or lack hashes"; fi
+done
 
 note "--- three law backends, seed blocks that depend on the rank count"
 cat >backends.yaml <<'EOF'
@@ -57,6 +96,24 @@ else
   fail "1 and 4 ranks made the same units (${units[0]:-?}): the test would not see a dependence on the blocks"
 fi
 for n in 2 3 4 b1; do h5_same backends-1.h5 "backends-$n.h5" "backends: -n 1 vs $n"; done
+
+note "--- law tiles: a unit of more seeds than a tile (8x8, T = 50: 71 seeds per tile) vs one seed per unit"
+cat >tiles.yaml <<'EOF'
+name: det-tiles
+prior: {texture: builtin:fabric, size: [8, 8]}
+diffusion: {steps: 50, beta_start: 0.001, beta_end: 0.2}
+grid:
+  operator: [gaussian_blur: {std: 1.5}, super_resolution: {factor: 2}]
+  sigma: [0.05]
+  algorithm: [cgdm]
+  seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199]
+output: {samples: 0, w2_times: all}
+EOF
+gds run tiles.yaml -o tiles-200.h5 --quiet --seed-block 200
+expect_rc 0 "tiles.yaml with 200 seeds per unit"
+gds run tiles.yaml -o tiles-1.h5 --quiet --seed-block 1
+expect_rc 0 "tiles.yaml with 1 seed per unit"
+h5_same tiles-200.h5 tiles-1.h5 "tiles: 200 seeds per unit (3 law tiles) vs 1"
 
 note "--- vp_sde on the three backends (trajectories by step index, +inf laws and samples)"
 cat >vp.yaml <<'EOF'

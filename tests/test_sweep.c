@@ -346,6 +346,50 @@ static void test_parse_api(void **state) {
   assert_contains(msg, "/nonexistent-dir/x.yaml");
 }
 
+/* gds_sweep_parse_trusted (a run's ranks other than 0) does not touch the file system: input
+ * files that do not exist pass, their hashes stay empty, and a spectrum's shape and basis come
+ * from the trust; the same text through gds_sweep_parse fails on each missing file. */
+static void test_parse_trusted(void **state) {
+  (void)state;
+  const char *tex = "name: t\nprior: {texture: no-such-texture.png, size: [4, 6]}\ndiffusion: {steps: 100}\n"
+                    "grid: {algorithm: [pigdm], operator: [inpainting: {mask: file, path: no-such-mask.png}], sigma: [0.1]}\n";
+  const char *spec = "name: t\nprior: {spectrum: no-such-spectrum.npy, mean: 0.5}\ndiffusion: {steps: 100}\n"
+                     "grid: {algorithm: [pigdm], operator: [gaussian_blur: {std: 1}], sigma: [0.1]}\n";
+  const char *dir = "/nonexistent-dir";
+  const gds_sweep_trust tr = {.H = 3, .W = 5, .basis = GDS_PRIOR_BASIS_FOURIER};
+  gds_sweep *s = NULL;
+  int old = gds_error_set_quiet(1);
+  assert_int_equal(gds_sweep_parse(tex, strlen(tex), "mem.yaml", dir, &s), GDS_ERR_INPUT);
+  assert_null(s);
+  assert_int_equal(gds_sweep_parse(spec, strlen(spec), "mem.yaml", dir, &s), GDS_ERR_INPUT);
+  assert_null(s);
+  gds_error_set_quiet(old);
+
+  assert_int_equal(gds_sweep_parse_trusted(tex, strlen(tex), "mem.yaml", dir, &tr, &s), GDS_SUCCESS);
+  assert_true(s->prior.H == 4 && s->prior.W == 6); /* a texture prior's size is its own */
+  assert_string_equal(s->texture_file, "/nonexistent-dir/no-such-texture.png");
+  assert_string_equal(s->texture_sha256, "");
+  assert_int_equal(s->n_op, 1);
+  assert_string_equal(s->op[0].mask_path, "/nonexistent-dir/no-such-mask.png");
+  assert_string_equal(s->op[0].mask_sha256, "");
+  assert_null(s->op[0].mask_data);
+  gds_sweep_destroy(&s);
+
+  assert_int_equal(gds_sweep_parse_trusted(spec, strlen(spec), "mem.yaml", dir, &tr, &s), GDS_SUCCESS);
+  assert_true(s->prior.H == 3 && s->prior.W == 5 && s->prior_basis == GDS_PRIOR_BASIS_FOURIER);
+  assert_string_equal(s->texture_file, "/nonexistent-dir/no-such-spectrum.npy");
+  assert_string_equal(s->texture_sha256, "");
+  gds_sweep_destroy(&s);
+
+  /* what does not depend on files is still checked (the texts above are valid but for their files) */
+  const char *bad = "name: t\nprior: {texture: no-such-texture.png, size: [4, 6]}\ndiffusion: {steps: 100}\n"
+                    "grid: {algorithm: [pigdm], sigma: [-1]}\n";
+  old = gds_error_set_quiet(1);
+  assert_int_equal(gds_sweep_parse_trusted(bad, strlen(bad), "mem.yaml", dir, &tr, &s), GDS_ERR_INPUT);
+  gds_error_set_quiet(old);
+  assert_null(s);
+}
+
 /* The fingerprint depends on what the sweep means, not how it is written. */
 static void test_fingerprint(void **state) {
   (void)state;
@@ -1196,7 +1240,7 @@ int main(void) {
       cmocka_unit_test(test_demo),        cmocka_unit_test(test_tiny),
       cmocka_unit_test(test_defaults),    cmocka_unit_test(test_small_T),
       cmocka_unit_test(test_white_prior_and_output), cmocka_unit_test(test_operators), cmocka_unit_test(test_backend_dense),
-      cmocka_unit_test(test_parse_api),   cmocka_unit_test(test_fingerprint),
+      cmocka_unit_test(test_parse_api),   cmocka_unit_test(test_parse_trusted),   cmocka_unit_test(test_fingerprint),
       cmocka_unit_test(test_sampler_axes), cmocka_unit_test(test_sampler_axes_defaults),
       cmocka_unit_test(test_input_content), cmocka_unit_test(test_load_limits),
       cmocka_unit_test(test_seed_range),  cmocka_unit_test(test_grid_overflow),

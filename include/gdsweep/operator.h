@@ -34,6 +34,9 @@ typedef struct gds_operator_spec {
   int box[4];              /*   box: row, col, height, width (missing) */
   char mask_path[4096];    /*   file: resolved path, non-zero = observed */
   char mask_sha256[65];    /*   file: SHA-256 of its bytes when the sweep read it ("" if not) */
+  const unsigned char *mask_data; /* file: the mask already read elsewhere (H×W, non-zero =
+                              observed; a run's rank 0 broadcasts it), used instead of reading
+                              mask_path; NULL: read the file. Not kept by the operator. */
   int dense;               /* `backend: dense`: exact law by the dense backend whatever the
                               structure (cross-checks); 0 = the structure's own backend */
 } gds_operator_spec;

@@ -25,6 +25,14 @@ typedef struct gds_prior_options {
   int periodic;         /* replace the crop by its periodic component (Moisan 2011) */
   int white;            /* prior `white`: Σ = std²·I, μ = mean */
   double white_std, white_mean;
+  /* The texture or spectrum file's values already read elsewhere (a run's rank 0 reads the file
+   * and broadcasts them, so that other ranks never touch it), used instead of reading the file:
+   * a texture's data_h × data_w pixels as gds_texture_load returns them, or a spectrum's
+   * data_h × data_w eigenvalues and data_basis as gds_prior_spectrum_load returns them.
+   * NULL: read the file. Not kept by the prior. */
+  const double *data;
+  int data_h, data_w;
+  gds_prior_basis data_basis;
 } gds_prior_options;
 
 /* Read-only after create. All images are H×W row-major. */

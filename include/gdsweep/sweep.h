@@ -75,6 +75,17 @@ int gds_sweep_load(const char *path, gds_sweep **out);
  * (NULL: the current directory). */
 int gds_sweep_parse(const char *text, size_t len, const char *filename, const char *dir,
                     gds_sweep **out);
+/* The same for text that gds_sweep_load already validated on another rank (a run's rank 0),
+ * without touching the file system: input files (texture, spectrum, masks) are neither
+ * checked, read nor hashed (texture_sha256 and mask_sha256 stay ""; the caller copies rank
+ * 0's), and the size and basis of a spectrum prior come from `trust`. NULL trust: as
+ * gds_sweep_parse. */
+typedef struct gds_sweep_trust {
+  int H, W;              /* prior.H, prior.W of a spectrum prior */
+  gds_prior_basis basis; /* prior_basis */
+} gds_sweep_trust;
+int gds_sweep_parse_trusted(const char *text, size_t len, const char *filename, const char *dir,
+                            const gds_sweep_trust *trust, gds_sweep **out);
 void gds_sweep_destroy(gds_sweep **s);
 
 /* Number of grid points: the product of the nine axis lengths. */
