@@ -1,5 +1,6 @@
 /* gdsweep command line (SPEC §6). The only place that turns error codes into exit codes:
  * 0 done, 1 usage or input error, 2 runtime failure, 3 interrupted (resumable). */
+#include <dlfcn.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,12 @@ static int cmd_run(int argc, char **argv) {
   int ierr = test_knobs(&opt);
   if (ierr) return ierr;
 
+  /* One BLAS thread per rank, whatever OPENBLAS_NUM_THREADS says: a threaded BLAS rounds the dense
+   * backend's sums in an order that depends on its thread count, so results would depend on how
+   * the job was launched (README "Randomness and determinism"); ranks, and --group-size for dense
+   * units, are the parallelism. Looked up at run time: another BLAS simply has no such call. */
+  void (*blas_threads)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (blas_threads) blas_threads(1);
   /* Handlers first: a stop request arriving during MPI start-up must not kill the rank. */
   ierr = gds_run_install_signal_handlers();
   if (ierr) return ierr;
