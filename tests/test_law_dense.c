@@ -9,7 +9,8 @@
  *    inpainting problem against (m_t, K_t);
  *  - bad inputs (empty mask, mask file of the wrong size), w2 mask, seed bundles.
  * Extra modes (not cmocka), run under mpirun:
- *    test_law_dense --groups    group sizes 1, 2, 4 (split MPI_COMM_WORLD) agree to 1e-10
+ *    test_law_dense --groups [--quick]   group sizes 1, 2, 4 (split MPI_COMM_WORLD) agree to 1e-10
+ *                               (--quick: 1 and the whole world only, 2 problems × 3 samplers)
  *    test_law_dense --bench H W T NW2 [alg...]   timing and peak memory of one evaluation */
 #include <math.h>
 #include <mpi.h>
@@ -530,7 +531,10 @@ static void test_bad_masks(void **st) {
 
 static int groups_poll_stop(void *ctx) { return ++*(int *)ctx >= 3; }
 
-static int groups_mode(void) {
+/* quick: only the group of the whole world against one rank, on two problems (an inpainting
+ * and a super-resolution, the 2-D process grid when the world has 4 ranks) and three samplers:
+ * what an oversubscribed run can afford (it_law_dense_mpi runs the full set on 2 ranks). */
+static int groups_mode(int quick) {
   int rank, size, fails = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -550,11 +554,12 @@ static int groups_mode(void) {
                                                  : more[a - GDS_ALG_CGDM - 1];
       if (cases[c].k == OP_BLUR && cfg.alg.kind == GDS_ALG_DDRM) continue; /* no SVD on this backend */
       if (a > GDS_ALG_CGDM && cases[c].H * cases[c].W > 96) continue;      /* keep the run short */
+      if (quick && (c == 1 || c > 2 || !(a == GDS_ALG_PIGDM || a == GDS_ALG_CGDM || a == GDS_ALG_CGDM + 1))) continue;
       fixture fx;
       fixture_make(&fx, cases[c].H, cases[c].W, cases[c].k, 20, a % 2 ? GDS_VARIANCE_BETA_TILDE : GDS_VARIANCE_BETA, sigma);
       outputs base = {0};
       for (int g = 1; g <= size; g *= 2) {
-        if (size % g) continue;
+        if (size % g || (quick && g > 1 && g < size)) continue;
         MPI_Comm grp;
         MPI_Comm_split(MPI_COMM_WORLD, rank / g, rank, &grp);
         gds_law *law;
@@ -707,7 +712,7 @@ static int bench_mode(int argc, char **argv) {
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   int rc;
-  if (argc > 1 && !strcmp(argv[1], "--groups")) rc = groups_mode();
+  if (argc > 1 && !strcmp(argv[1], "--groups")) rc = groups_mode(argc > 2 && !strcmp(argv[2], "--quick"));
   else if (argc > 1 && !strcmp(argv[1], "--bench")) rc = bench_mode(argc, argv);
   else {
     const struct CMUnitTest tests[] = {
