@@ -52,12 +52,17 @@ diffusion: {process: vp_sde}
 grid: {operator: [identity: {}], sigma: [0.1], algorithm: [none, pigdm], sampler_steps: [10], seed: [0, 1, 2]}
 output: {samples: 0}
 EOF
-for f in files spectrum; do
+# same_1_3 NAME LABEL: NAME.yaml run with 1 and with 3 ranks (NAME-1.h5, NAME-3.h5), bitwise equal.
+same_1_3() {
+  local n
   for n in 1 3; do
-    gds_mpi "$n" run "$f.yaml" -o "$f-$n.h5" --quiet
-    expect_rc 0 "$f.yaml with mpirun -n $n"
+    gds_mpi "$n" run "$1.yaml" -o "$1-$n.h5" --quiet
+    expect_rc 0 "$1.yaml with mpirun -n $n"
   done
-  h5_same "$f-1.h5" "$f-3.h5" "$f: -n 1 vs -n 3"
+  h5_same "$1-1.h5" "$1-3.h5" "$2: -n 1 vs -n 3"
+}
+for f in files spectrum; do
+  same_1_3 "$f" "$f"
   a1=$(h5dump -a /fingerprint -a /inputs "$f-1.h5" 2>/dev/null | grep -v HDF5)
   a3=$(h5dump -a /fingerprint -a /inputs "$f-3.h5" 2>/dev/null | grep -v HDF5)
   if [ -n "$a1" ] && [ "$a1" = "$a3" ] && echo "$a1" | grep -qE '[0-9a-f]{64}'; then
@@ -134,11 +139,7 @@ grid:
   seed: [0, 1, 2, 3, 4]
 output: {samples: 1, checkpoints: [0, 4, 8], w2_times: all}
 EOF
-for n in 1 3; do
-  gds_mpi "$n" run vp.yaml -o "vp-$n.h5" --quiet
-  expect_rc 0 "vp.yaml with mpirun -n $n"
-done
-h5_same vp-1.h5 vp-3.h5 "vp_sde: -n 1 vs -n 3"
+same_1_3 vp vp_sde
 
 note "--- vp_sde trajectories of a prior given by a 1-D spectrum (its coordinates, images 1 x n)"
 /usr/bin/python3 -c "import numpy as np; np.save('eig.npy', np.array([0, 0.02, 0.1, 0.35, 0.8, 1.6, 3.0, 0.5]))"
@@ -157,11 +158,7 @@ grid:
   seed: [0, 1, 2]
 output: {samples: 2, checkpoints: [0, 4, 8], w2_times: all}
 EOF
-for n in 1 3; do
-  gds_mpi "$n" run eig.yaml -o "eig-$n.h5" --quiet
-  expect_rc 0 "eig.yaml with mpirun -n $n"
-done
-h5_same eig-1.h5 eig-3.h5 "eigenbasis prior, vp_sde trajectories: -n 1 vs -n 3"
+same_1_3 eig "eigenbasis prior, vp_sde trajectories"
 # [op, sigma, alpha, alg, scheme, steps, eps, init, seed, sample, checkpoint, 1, 8]: em finite
 # everywhere; a normal start is block 0 of (seed, sample), the same for every algorithm and scheme.
 if /usr/bin/python3 - eig-1.h5 <<'EOF'
