@@ -98,11 +98,16 @@ def _table_w2_t0(ds):
             + "".join(rows) + "</table>")
 
 
-def _w2_cell(x):
+def _seed_mean(x):
+    """Mean over the done seeds of a table cell (NaN = not done), None when none is done."""
     x = x[~np.isnan(x)]
-    if not x.size:
+    return float(np.mean(x)) if x.size else None
+
+
+def _w2_cell(x):
+    m = _seed_mean(x)
+    if m is None:
         return "<td class='nd'>not done</td>"
-    m = np.mean(x)
     return "<td>∞</td>" if np.isinf(m) else f"<td>{m:.4g}</td>"
 
 
@@ -167,10 +172,7 @@ def write_w2_final_csv(ds, outdir):
             if n == 0:
                 w.writerow(["operator", "sigma", "algorithm", "scheme", "eps"] + [f"{kind}={k} {i}" for k, i in cols])
             for sc, e, vals in rows:
-                cells = []
-                for x in vals:
-                    x = x[~np.isnan(x)]
-                    cells.append("" if not x.size else repr(float(np.mean(x))))
+                cells = ["" if m is None else repr(m) for m in map(_seed_mean, vals)]
                 w.writerow([str(ds.operator.values[op]), repr(float(ds.sigma.values[sig])), v.key, sc, repr(e)] + cells)
     return name
 
