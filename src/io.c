@@ -40,6 +40,7 @@
 #include "gdsweep/sampler.h"
 #include "gdsweep_config.h"
 
+#define GDS_IO_TCONV_BYTES 65536 /* type-conversion buffers per transfer (gds_io_make_dxpl) */
 #define GDS_IO_FORMAT 2    /* root attribute gdsweep_format: bump on incompatible layouts */
 #define GDS_IO_MAXRANK 13  /* /results/trajectories: 9 grid axes, sample, checkpoint, row, col */
 #define GDS_IO_TIMELEN 32  /* fixed size of the start_time/end_time attributes */
@@ -624,8 +625,24 @@ typedef struct gds_io_builder {
   hid_t dcpl_zero;   /* done flags: zeros written at allocation */
   hid_t dcpl_nofill; /* written during the run: allocated, never pre-filled */
   hid_t dcpl_data;   /* written at create (no fill value: VL strings need a fill time) */
+  hid_t dxpl;        /* gds_io_make_dxpl */
   hid_t scale[GDS_IO_NDIMS];
 } gds_io_builder;
+
+/* A transfer property list whose type-conversion buffers are small. Only variable-length
+ * strings (axis labels) are converted; HDF5's default of 1 MiB each for the conversion and
+ * background buffers, freshly zeroed per H5Dwrite/H5Dread, made page faults (~12 us per 4 KiB
+ * page on a virtual machine) the larger part of creating a small sweep's file. */
+static int gds_io_make_dxpl(hid_t *out) {
+  hid_t p = H5Pcreate(H5P_DATASET_XFER);
+  if (p < 0) return GDS_IO_H5FAIL("cannot create transfer list");
+  if (H5Pset_buffer(p, GDS_IO_TCONV_BYTES, NULL, NULL) < 0) {
+    H5Pclose(p);
+    return GDS_IO_H5FAIL("cannot set the type-conversion buffer size");
+  }
+  *out = p;
+  return GDS_SUCCESS;
+}
 
 static int gds_io_make_dcpl(hid_t ftype_fill, const void *fill, H5D_fill_time_t when, hid_t *out) {
   hid_t p = H5Pcreate(H5P_DATASET_CREATE);
@@ -673,7 +690,7 @@ static int gds_io_dataset(gds_io_builder *b, const char *name, hid_t ftype, int 
   GDS_H5_GOTO(ierr, done, d = H5Dcreate2(b->file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
               "cannot create dataset '%s' in '%s'", name, b->path);
   if (data)
-    GDS_H5_GOTO(ierr, done, H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+    GDS_H5_GOTO(ierr, done, H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, b->dxpl, data),
                 "cannot write dataset '%s' in '%s'", name, b->path);
   for (int k = 0; scales && k < rank; k++)
     if (scales[k] >= 0) {
@@ -1129,7 +1146,7 @@ static int gds_io_build(const char *path, int nranks, const gds_sweep *s, const 
   gds_io_builder b;
   memset(&b, 0, sizeof b);
   b.path = path;
-  b.file = b.dcpl_zero = b.dcpl_nofill = b.dcpl_data = H5I_INVALID_HID;
+  b.file = b.dcpl_zero = b.dcpl_nofill = b.dcpl_data = b.dxpl = H5I_INVALID_HID;
   for (int k = 0; k < GDS_IO_NDIMS; k++) b.scale[k] = H5I_INVALID_HID;
   gds_io_shape_from_sweep(s, pr->H, pr->W, &b.sh);
 
@@ -1137,6 +1154,7 @@ static int gds_io_build(const char *path, int nranks, const gds_sweep *s, const 
   GDS_CALL_GOTO(ierr, done, gds_io_make_dcpl(H5T_NATIVE_UCHAR, &zero, H5D_FILL_TIME_IFSET, &b.dcpl_zero));
   GDS_CALL_GOTO(ierr, done, gds_io_make_dcpl(0, NULL, H5D_FILL_TIME_NEVER, &b.dcpl_nofill));
   GDS_CALL_GOTO(ierr, done, gds_io_make_dcpl(0, NULL, H5D_FILL_TIME_IFSET, &b.dcpl_data));
+  GDS_CALL_GOTO(ierr, done, gds_io_make_dxpl(&b.dxpl));
   GDS_H5_GOTO(ierr, done, fapl = H5Pcreate(H5P_FILE_ACCESS), "cannot create file access list");
   GDS_H5_GOTO(ierr, done, H5Pset_fapl_sec2(fapl), "cannot select the sec2 driver");
   /* Format of HDF5 1.8: readable by every current tool, and its superblock has no "open
@@ -1167,6 +1185,7 @@ done:
   gds_io_close_id(&b.dcpl_zero, H5Pclose);
   gds_io_close_id(&b.dcpl_nofill, H5Pclose);
   gds_io_close_id(&b.dcpl_data, H5Pclose);
+  gds_io_close_id(&b.dxpl, H5Pclose);
   return ierr;
 }
 
@@ -1409,7 +1428,7 @@ static int gds_io_open_file(const char *path, MPI_Comm comm, gds_io **out) {
   GDS_H5_GOTO(ierr, done, H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18), "cannot set library version bounds");
   GDS_H5_GOTO(ierr, done, io->file = H5Fopen(path, io->writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl),
               "cannot open '%s'", path);
-  GDS_H5_GOTO(ierr, done, io->dxpl = H5Pcreate(H5P_DATASET_XFER), "cannot create transfer list");
+  GDS_CALL_GOTO(ierr, done, gds_io_make_dxpl(&io->dxpl));
   if (io->writable)
     /* Each block is written by the rank that computed it, whenever it is ready. */
     GDS_H5_GOTO(ierr, done, H5Pset_dxpl_mpio(io->dxpl, H5FD_MPIO_INDEPENDENT), "cannot select independent I/O");
