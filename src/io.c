@@ -38,6 +38,7 @@
 #include "gdsweep/error.h"
 #include "gdsweep/rng.h"
 #include "gdsweep/sampler.h"
+#include "gdsweep/writeback.h"
 #include "gdsweep_config.h"
 
 #define GDS_IO_TCONV_BYTES 65536 /* type-conversion buffers per transfer (gds_io_make_dxpl) */
@@ -235,6 +236,7 @@ struct gds_io {
   int writable;
   int lock_fd;    /* rank 0 of a writer: descriptor holding the writer lock; -1 otherwise */
   hid_t file, dxpl;
+  gds_writeback *wb; /* a writer's write-behind (NULL when read-only) */
   gds_io_shape sh;
   int64_t npoints;
   int complete;
@@ -1331,6 +1333,7 @@ done:
 
 static void gds_io_free(gds_io *io) {
   if (!io) return;
+  (void)gds_writeback_destroy(&io->wb); /* failure paths: the error that brought us here wins */
   for (int f = 0; f < GDS_IO_NFIELDS; f++) gds_io_dset_close(&io->f[f]);
   if (io->v)
     for (hsize_t i = 0; i < io->sh.n[GDS_IO_AXIS_OPERATOR]; i++) gds_io_dset_close(&io->v[i]);
@@ -1495,6 +1498,14 @@ static int gds_io_open_parallel(const char *path, MPI_Comm comm, int lock_fd, gd
     return ierr;
   }
   io->lock_fd = lock_fd;
+  /* Flushing each rank's writes to disk as they come (each rank flushes its own node's page
+   * cache on a cluster file system) keeps the final sync before `complete = 1` short. */
+  ierr = gds_writeback_create(io->path, &io->wb);
+  ierr = gds_io_agree(comm, ierr);
+  if (ierr) {
+    gds_io_free(io);
+    return ierr;
+  }
   *out = io;
   return GDS_SUCCESS;
 }
@@ -1650,6 +1661,7 @@ int gds_io_close(gds_io **pio) {
   gds_io *io = *pio;
   *pio = NULL;
   if (io->writable) {
+    ierr = gds_writeback_destroy(&io->wb);
     char now[GDS_IO_TIMELEN] = "";
     if (io->rank == 0) gds_io_now_iso(now);
     /* Attribute writes are collective: every rank must write the same bytes. */
@@ -1784,6 +1796,7 @@ int gds_io_write_block(gds_io *io, const gds_io_block *b, const gds_io_block_res
     if (w[k].buf)
       GDS_CALL(gds_io_write_slab(io, &io->f[w[k].f], GDS_IO_NAXES, lead, (hsize_t)b->nseed,
                                  gds_io_mtype(gds_io_fields_[w[k].f].type), w[k].buf));
+  gds_writeback_kick(io->wb);
   return GDS_SUCCESS;
 }
 
@@ -1886,13 +1899,14 @@ int gds_io_mark_complete(gds_io *io) {
   int64_t missing = 0;
   unsigned char *done = NULL;
   if (!io->writable) GDS_ERROR(GDS_ERR_RUNTIME, "'%s' is open read-only: cannot mark it complete", io->path);
-  /* Rank 0 reads the done flags once every rank is here (has finished its writes). In a run it
-   * wrote them itself; done flags of other ranks are visible after the barrier on POSIX-
-   * consistent file systems (no MPI_File_sync needed: no fsync of the whole file here). */
-  MPI_Request rq;
-  int e = MPI_Ibarrier(io->comm, &rq);
-  if (e != MPI_SUCCESS) ierr = gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Ibarrier");
-  else ierr = gds_io_wait(&rq);
+  /* This rank's writes are over: its write-behind has done what it could (the sync below
+   * waits for the rest), and a flush failure stops the run here. */
+  ierr = gds_writeback_destroy(&io->wb);
+  /* Rank 0 reads the done flags once every rank is here (has finished its writes; the
+   * agreement is the barrier). In a run it wrote them itself; done flags of other ranks are
+   * visible after it on POSIX-consistent file systems (no MPI_File_sync needed: no fsync of the
+   * whole file here). */
+  ierr = gds_io_agree(io->comm, ierr);
   if (!ierr && io->rank == 0) {
     ierr = GDS_ALLOC(done, io->npoints);
     if (!ierr) ierr = gds_io_read_done(io, done);
