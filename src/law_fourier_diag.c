@@ -34,12 +34,17 @@ typedef struct fd_data {
   int mu_spread;     /* μ̂ ≠ 0 at some component other than 0 (eigen mode with m ≠ 0) */
   double pnorm;      /* Parseval: ‖x‖² = pnorm Σ wgt |x̂|² (1/d, or 1 in eigen mode) */
   double *k, *p, *cr, *nz, *cmu; /* state K(ξ); per step: gain, gain on r̂, added variance, gain on μ̂ */
+  /* The mean is linear in the measurement: m̂ = A r̂ + E per component with seed-independent
+   * real A, E (E ≠ 0 at ξ = 0 only unless μ̂ is spread), and the reference mean is
+   * q̂ = g r̂ + μ̂. So a step updates A and E once for every seed, and a seed's W2 mean part
+   * only reads its |r̂|² (fd_mean_parts): far less memory traffic per seed than carrying m̂. */
+  double *A, *E, *g, *cw, *tm; /* tm: the terms of a seed's sum (GDS_LAW_FIXED_SUMS) */
   double *stg;       /* 5·GDS_STAGE_MAX·nf: per-stage h, G and the program's partial sums (lazy) */
   double *tw;        /* nf: the terms of a W2 sum (summed by gds_red_array) */
   double *real;      /* d, FFT work */
   fftw_complex *spec;
   fftw_plan fwd, bwd;
-  /* per-seed spectra, kept from one evaluation (or posterior) to the next: every entry is
+  /* per-seed spectra (r̂ and |r̂|²), kept from one evaluation (or posterior) to the next: every entry is
    * written before it is read, and allocating them per call dominated tiny problems. The
    * posterior's and the first seed's live in the setup block (one allocation per law: separate
    * buffers kept across calls made glibc return and re-fault memory when a sweep creates one law
@@ -49,11 +54,12 @@ typedef struct fd_data {
   int seedcap;
 } fd_data;
 
-/* Per-seed spectra of one measurement: r̂ = conj(â)(v̂ − â μ̂), the reference mean q̂
- * (μ_post or μ), and the state m̂. Split real/imaginary arrays so the loops vectorise. */
+/* Per-seed spectra of one measurement: r̂ = conj(â)(v̂ − â μ̂) and u = |r̂|². Split
+ * real/imaginary arrays so the loops vectorise. */
 typedef struct fd_seed {
-  double *rre, *rim, *qre, *qim, *mre, *mim;
+  double *rre, *rim, *u;
 } fd_seed;
+#define FD_SEED_ARRAYS 3
 
 typedef struct fd_eval {
   fd_seed *sd; /* fd->seeds */
@@ -92,13 +98,14 @@ static int fd_setup_any(gds_law *law, int eigen) {
   if (eigen && op->spec.type != GDS_OP_IDENTITY)
     GDS_ERROR(GDS_ERR_INPUT, "operator %s: a prior given in its eigenbasis works with the identity operator only",
               op->name);
-  double *blk; /* 14 per-frequency arrays, then the posterior's and the first seed's spectra */
-  GDS_CALL(gds_malloc_aligned(sizeof(double) * (14 + 2 * 6) * (size_t)nf, &blk)); /* zeroed */
-  double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar, &fd->sv,
-                     &fd->k,   &fd->p,  &fd->cr,  &fd->nz,  &fd->mu,  &fd->cmu, &fd->tw};
-  for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) *arrs[i] = blk + i * (size_t)nf;
-  fd->postbuf = blk + 14 * (size_t)nf;
-  fd->seed1 = blk + 20 * (size_t)nf;
+  double *blk; /* 19 per-frequency arrays, the posterior's r̂ and q̂ (4), the first seed's spectra */
+  double **arrs[] = {&fd->lam, &fd->a2, &fd->are, &fd->aim, &fd->wgt, &fd->postvar, &fd->sv, &fd->k, &fd->p,
+                     &fd->cr,  &fd->nz, &fd->mu,  &fd->cmu, &fd->tw,  &fd->A,       &fd->E,  &fd->g, &fd->cw, &fd->tm};
+  const size_t narr = sizeof arrs / sizeof *arrs;
+  GDS_CALL(gds_malloc_aligned(sizeof(double) * (narr + 4 + FD_SEED_ARRAYS) * (size_t)nf, &blk)); /* zeroed */
+  for (size_t i = 0; i < narr; i++) *arrs[i] = blk + i * (size_t)nf;
+  fd->postbuf = blk + narr * (size_t)nf;
+  fd->seed1 = fd->postbuf + 4 * (size_t)nf;
   double s2 = law->sigma * law->sigma;
   if (eigen) { /* Σ = diag(λ), A = I, μ = m·1 in the coordinates */
     for (int f = 0; f < nf; f++) {
@@ -174,25 +181,24 @@ static void fd_inverse(fd_data *fd, const double *re, const double *im, double *
   for (int i = 0; i < fd->d; i++) x[i] = fd->real[i] / fd->d;
 }
 
-/* r̂ = conj(â)(v̂ − âμ̂) and the reference mean q̂: μ_post = μ + Σ Aᵀ (AΣAᵀ + σ²I)⁻¹ (v − Aμ),
- * per frequency μ̂ + λ r̂/(λ|â|² + σ²) (posterior_ref), or μ̂. */
-static void fd_measure(gds_law *law, const double *v, fd_seed *sd, int posterior_ref) {
+/* r̂ = conj(â)(v̂ − âμ̂). */
+static void fd_measure(gds_law *law, const double *v, double *rre, double *rim) {
   fd_data *fd = law->data;
-  double s2 = law->sigma * law->sigma;
-  fd_forward(fd, v, sd->rre, sd->rim);
+  fd_forward(fd, v, rre, rim);
   for (int f = 0; f < fd->nf; f++) {
-    double vr = sd->rre[f] - fd->are[f] * fd->mu[f], vi = sd->rim[f] - fd->aim[f] * fd->mu[f];
-    sd->rre[f] = fd->are[f] * vr + fd->aim[f] * vi; /* conj(â)·(v̂ − âμ̂) */
-    sd->rim[f] = fd->are[f] * vi - fd->aim[f] * vr;
-    double g = posterior_ref ? fd->lam[f] / (fd->lam[f] * fd->a2[f] + s2) : 0.0;
-    sd->qre[f] = g * sd->rre[f] + fd->mu[f];
-    sd->qim[f] = g * sd->rim[f];
+    double vr = rre[f] - fd->are[f] * fd->mu[f], vi = rim[f] - fd->aim[f] * fd->mu[f];
+    rre[f] = fd->are[f] * vr + fd->aim[f] * vi; /* conj(â)·(v̂ − âμ̂) */
+    rim[f] = fd->are[f] * vi - fd->aim[f] * vr;
   }
 }
 
-static fd_seed fd_seed_at(const fd_data *fd, double *b) {
-  return (fd_seed){b, b + fd->nf, b + 2 * fd->nf, b + 3 * fd->nf, b + 4 * fd->nf, b + 5 * fd->nf};
+/* Gain of the reference mean on r̂: μ_post = μ + Σ Aᵀ (AΣAᵀ + σ²I)⁻¹ (v − Aμ) is per frequency
+ * μ̂ + λ r̂/(λ|â|² + σ²) (posterior), else q̂ = μ̂ (gain 0). */
+static double fd_ref_gain(const gds_law *law, const fd_data *fd, int posterior, int f) {
+  return posterior ? fd->lam[f] / (fd->lam[f] * fd->a2[f] + law->sigma * law->sigma) : 0.0;
 }
+
+static fd_seed fd_seed_at(const fd_data *fd, double *b) { return (fd_seed){b, b + fd->nf, b + 2 * fd->nf}; }
 
 /* The per-seed spectra of ns seeds (fd->seeds), grown when needed. */
 static int fd_alloc_seeds(fd_data *fd, int ns) {
@@ -203,9 +209,9 @@ static int fd_alloc_seeds(fd_data *fd, int ns) {
   fd->seeds = NULL;
   fd->seedcap = 0;
   GDS_CALL(GDS_ALLOC(fd->seeds, ns));
-  if (ns > 1) GDS_CALL(gds_malloc_aligned(sizeof(double) * 6 * (size_t)fd->nf * ns, &fd->seedbuf));
-  for (int s = 0; s < ns; s++)
-    fd->seeds[s] = fd_seed_at(fd, ns > 1 ? fd->seedbuf + 6 * (size_t)fd->nf * s : fd->seed1);
+  const size_t per = FD_SEED_ARRAYS * (size_t)fd->nf;
+  if (ns > 1) GDS_CALL(gds_malloc_aligned(sizeof(double) * per * ns, &fd->seedbuf));
+  for (int s = 0; s < ns; s++) fd->seeds[s] = fd_seed_at(fd, ns > 1 ? fd->seedbuf + per * s : fd->seed1);
   fd->seedcap = ns;
   return GDS_SUCCESS;
 }
@@ -213,9 +219,14 @@ static int fd_alloc_seeds(fd_data *fd, int ns) {
 static int fd_posterior(gds_law *law, const double *v, double *mean, double *var) {
   fd_data *fd = law->data;
   if (mean) {
-    fd_seed sd = fd_seed_at(fd, fd->postbuf);
-    fd_measure(law, v, &sd, 1);
-    fd_inverse(fd, sd.qre, sd.qim, mean);
+    double *rre = fd->postbuf, *rim = rre + fd->nf, *qre = rim + fd->nf, *qim = qre + fd->nf;
+    fd_measure(law, v, rre, rim);
+    for (int f = 0; f < fd->nf; f++) {
+      const double g = fd_ref_gain(law, fd, 1, f);
+      qre[f] = g * rre[f] + fd->mu[f];
+      qim[f] = g * rim[f];
+    }
+    fd_inverse(fd, qre, qim, mean);
   }
   if (var && fd->eigen) memcpy(var, fd->postvar, sizeof(double) * (size_t)fd->d);
   else if (var) { /* a stationary covariance has a constant diagonal: (1/d) tr Σ_post */
@@ -229,7 +240,8 @@ static int fd_posterior(gds_law *law, const double *v, double *mean, double *var
 /* ---- evaluation ---- */
 
 /* Start law (SPEC §7.4, §7.2): N(0, I); the reference law at ᾱ (K = ᾱ Σ_ref + 1 − ᾱ,
- * m̂ = √ᾱ q̂); or DDRM's start, per frequency K = nu, m̂ = cy ȳ with ȳ = v̂/â = r̂/|â|² + μ̂. */
+ * m̂ = √ᾱ q̂); or DDRM's start, per frequency K = nu, m̂ = cy ȳ with ȳ = v̂/â = r̂/|â|² + μ̂.
+ * As m̂ = A r̂ + E: A = √ᾱ g + cy/|â|², E = (√ᾱ + cy) μ̂. */
 static int fd_begin(gds_law *law, gds_law_eval *ev) {
   fd_data *fd = law->data;
   fd_eval *fe;
@@ -242,7 +254,11 @@ static int fd_begin(gds_law *law, gds_law_eval *ev) {
   fe->refvar = ev->alg->target_posterior ? fd->postvar : fd->lam;
   fe->mean_zero = ev->alg->family == GDS_FAMILY_SCORE && ev->alg->guidance(0.5, 1.0, 1.0).on == 0;
   for (int f = 0; f < nf && fe->mean_zero; f++) fe->mean_zero = fd->mu[f] == 0;
-  for (int s = 0; s < ns; s++) fd_measure(law, ev->v[s], &fe->sd[s], ev->alg->target_posterior);
+  for (int s = 0; s < ns; s++) {
+    fd_seed *sd = &fe->sd[s];
+    fd_measure(law, ev->v[s], sd->rre, sd->rim);
+    for (int f = 0; f < nf; f++) sd->u[f] = sd->rre[f] * sd->rre[f] + sd->rim[f] * sd->rim[f];
+  }
   double ab = p->abar[0], sab = sqrt(ab);
   for (int f = 0; f < nf; f++) {
     double kf = 1.0, gq = 0.0, gy = 0.0; /* K; gain of m̂ on q̂, on ȳ */
@@ -255,13 +271,9 @@ static int fd_begin(gds_law *law, gds_law_eval *ev) {
       gy = fd->sv[f] > 0 ? c.cy : 0.0;
     }
     fd->k[f] = kf;
-    for (int s = 0; s < ns; s++) {
-      fd_seed *sd = &fe->sd[s];
-      double yr = gy != 0 ? sd->rre[f] / fd->a2[f] + fd->mu[f] : 0.0;
-      double yi = gy != 0 ? sd->rim[f] / fd->a2[f] : 0.0;
-      sd->mre[f] = gq * sd->qre[f] + gy * yr;
-      sd->mim[f] = gq * sd->qim[f] + gy * yi;
-    }
+    fd->g[f] = fd_ref_gain(law, fd, ev->alg->target_posterior, f);
+    fd->A[f] = gq * fd->g[f] + (gy != 0 ? gy / fd->a2[f] : 0.0);
+    fd->E[f] = (gq + gy) * fd->mu[f];
   }
   return GDS_SUCCESS;
 }
@@ -553,48 +565,77 @@ GDS_LAW_CLONES static double fd_cov_update(fd_data *fd, const double *restrict r
   return GDS_LAW_FIXED_SUMS ? gds_red_array(nf, tw) : acc;
 }
 
-/* m̂ ← p m̂ + cr r̂ + cmu μ̂ for one seed when μ̂ is spread over the components (eigen mode). */
-static void fd_step_mean_spread(fd_data *fd, fd_seed *sd) {
-  for (int f = 0; f < fd->nf; f++) {
-    sd->mre[f] = fd->p[f] * sd->mre[f] + fd->cr[f] * sd->rre[f] + fd->cmu[f] * fd->mu[f];
-    sd->mim[f] = fd->p[f] * sd->mim[f] + fd->cr[f] * sd->rim[f];
-  }
+/* A ← p A + cr, and E ← p E + cmu μ̂ (spread μ̂) or E(0) ← p E(0) + gain_mu0 μ̂(0): the step of
+ * every seed's m̂ = A r̂ + E. */
+GDS_LAW_CLONES static void fd_step_coef(fd_data *fd, double gain_mu0) {
+  const double *restrict p = fd->p, *restrict cr = fd->cr;
+  double *restrict A = fd->A, *restrict E = fd->E;
+  const int nf = fd->nf;
+#pragma omp simd
+  for (int f = 0; f < nf; f++) A[f] = p[f] * A[f] + cr[f];
+  if (fd->mu_spread) {
+    const double *restrict cmu = fd->cmu, *restrict mu = fd->mu;
+#pragma omp simd
+    for (int f = 0; f < nf; f++) E[f] = p[f] * E[f] + cmu[f] * mu[f];
+  } else
+    E[0] = p[0] * E[0] + gain_mu0 * fd->mu0; /* μ̂ = 0 elsewhere: E stays 0 there */
 }
 
-/* m̂ ← p m̂ + cr r̂ (+ gain_mu0 μ̂ at ξ = 0) for one seed, fused with ‖m − √ᾱ_w q‖² (returned). */
-GDS_LAW_CLONES static double fd_step_mean(fd_data *fd, fd_seed *sd, double gain_mu0, double sabw, int want) {
-  const double *restrict p = fd->p, *restrict cr = fd->cr, *restrict wgt = fd->wgt;
-  double *restrict mre = sd->mre, *restrict mim = sd->mim;
-  const double *restrict rre = sd->rre, *restrict rim = sd->rim;
-  const double *restrict qre = sd->qre, *restrict qim = sd->qim;
+/* ‖m − √ᾱ q‖ per seed (Parseval) with m̂ − √ᾱ q̂ = X r̂ + Y, X = A − √ᾱ g, Y = E − √ᾱ μ̂ real:
+ * Σ wgt (|X r̂ + Y|²) = Σ wgt X² u where Y = 0. Where Y ≠ 0 (ξ = 0, or everywhere when μ̂ is
+ * spread) the square is formed from X r̂ + Y itself, never expanded: the two parts can be
+ * large and nearly cancel. out[s] = the mean part of seed s. */
+GDS_LAW_CLONES static void fd_mean_parts(fd_data *fd, const fd_seed *sd, int ns, double sab, double *out) {
+  const double *restrict A = fd->A, *restrict E = fd->E, *restrict g = fd->g, *restrict mu = fd->mu;
+  const double *restrict wgt = fd->wgt;
+  double *restrict cw = fd->cw, *restrict Y = fd->tw;
   const int nf = fd->nf;
-  double acc = 0;
-  if (want >= 0) { /* want < 0: the W2 part only, the update was done elsewhere */
+  const double pnorm = fd->pnorm;
 #pragma omp simd
-    for (int f = 0; f < nf; f++) {
-      mre[f] = p[f] * mre[f] + cr[f] * rre[f];
-      mim[f] = p[f] * mim[f] + cr[f] * rim[f];
-    }
-    mre[0] += gain_mu0 * fd->mu0;
+  for (int f = 0; f < nf; f++) {
+    double X = A[f] - sab * g[f];
+    cw[f] = X; /* X here, wgt X² below where Y = 0 */
+    Y[f] = E[f] - sab * mu[f];
   }
-  if (want) {
+  if (fd->mu_spread) { /* eigen mode: every coordinate has Y */
+    for (int s = 0; s < ns; s++) {
+      const double *restrict rre = sd[s].rre, *restrict rim = sd[s].rim;
+      double acc = 0;
 #if GDS_LAW_FIXED_SUMS
-    double *restrict tw = fd->tw;
+      double *restrict tm = fd->tm;
 #pragma omp simd
-    for (int f = 0; f < nf; f++) {
-      double dr = mre[f] - sabw * qre[f], di = mim[f] - sabw * qim[f];
-      tw[f] = wgt[f] * (dr * dr + di * di);
-    }
-    acc = gds_red_array(nf, tw);
+      for (int f = 0; f < nf; f++) {
+        double dr = cw[f] * rre[f] + Y[f], di = cw[f] * rim[f];
+        tm[f] = wgt[f] * (dr * dr + di * di);
+      }
+      acc = gds_red_array(nf, tm);
 #else
 #pragma omp simd reduction(+ : acc)
-    for (int f = 0; f < nf; f++) {
-      double dr = mre[f] - sabw * qre[f], di = mim[f] - sabw * qim[f];
-      acc += wgt[f] * (dr * dr + di * di);
-    }
+      for (int f = 0; f < nf; f++) {
+        double dr = cw[f] * rre[f] + Y[f], di = cw[f] * rim[f];
+        acc += wgt[f] * (dr * dr + di * di);
+      }
 #endif
+      out[s] = sqrt(acc * pnorm);
+    }
+    return;
   }
-  return acc;
+  const double X0 = cw[0], Y0 = Y[0], w0 = wgt[0];
+#pragma omp simd
+  for (int f = 0; f < nf; f++) cw[f] = wgt[f] * cw[f] * cw[f];
+  cw[0] = 0.0;
+  for (int s = 0; s < ns; s++) {
+    const double *restrict u = sd[s].u;
+    double acc = 0;
+#if GDS_LAW_FIXED_SUMS
+    acc = gds_red_dot(nf, cw, u);
+#else
+#pragma omp simd reduction(+ : acc)
+    for (int f = 0; f < nf; f++) acc += cw[f] * u[f];
+#endif
+    double dr = X0 * sd[s].rre[0] + Y0, di = X0 * sd[s].rim[0];
+    out[s] = sqrt((acc + w0 * (dr * dr + di * di)) * pnorm);
+  }
 }
 
 static int fd_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
@@ -622,16 +663,10 @@ static int fd_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
     cov2 = fd_cov_update(fd, fe->refvar, abw, want);
   }
   rec->cov = want ? sqrt(cov2) : NAN;
-  double sabw = sqrt(abw);
-  for (int s = 0; s < ev->ns; s++) {
-    double m2;
-    if (fe->mean_zero) m2 = 0.0; /* m ≡ 0 = the reference mean */
-    else if (fd->mu_spread) {
-      fd_step_mean_spread(fd, &fe->sd[s]);
-      m2 = want ? fd_step_mean(fd, &fe->sd[s], NAN, sabw, -1) : 0.0;
-    } else m2 = fd_step_mean(fd, &fe->sd[s], g0, sabw, want);
-    rec->mean[s] = want ? sqrt(m2 * fd->pnorm) : NAN;
-  }
+  if (!fe->mean_zero) fd_step_coef(fd, g0);
+  if (want && !fe->mean_zero) fd_mean_parts(fd, fe->sd, ev->ns, sqrt(abw), rec->mean);
+  else
+    for (int s = 0; s < ev->ns; s++) rec->mean[s] = want ? 0.0 : NAN; /* m ≡ 0 = the reference mean */
   return GDS_SUCCESS;
 }
 
@@ -646,23 +681,27 @@ static int fd_record(gds_law *law, gds_law_eval *ev, gds_law_rec *rec) {
     acc += fd->wgt[f] * dl * dl;
   }
   rec->cov = sqrt(acc);
-  for (int s = 0; s < ev->ns; s++) {
-    const fd_seed *sd = &fe->sd[s];
-    double m2 = 0;
-    for (int f = 0; f < fd->nf; f++) {
-      double dr = sd->mre[f] - sab * sd->qre[f], di = sd->mim[f] - sab * sd->qim[f];
-      m2 += fd->wgt[f] * (dr * dr + di * di);
-    }
-    rec->mean[s] = sqrt(m2 * fd->pnorm);
-  }
+  if (fe->mean_zero)
+    for (int s = 0; s < ev->ns; s++) rec->mean[s] = 0.0;
+  else fd_mean_parts(fd, fe->sd, ev->ns, sab, rec->mean);
   return GDS_SUCCESS;
+}
+
+/* x = the image of the spectrum a r̂ + e (a, e real per component) of seed sd. */
+static void fd_affine_inverse(fd_data *fd, const double *a, const double *e, const fd_seed *sd, double *x) {
+  double *re = fd->cw, *im = fd->tw; /* scratch between W2 evaluations */
+  for (int f = 0; f < fd->nf; f++) {
+    re[f] = a[f] * sd->rre[f] + e[f];
+    im[f] = a[f] * sd->rim[f];
+  }
+  fd_inverse(fd, re, im, x);
 }
 
 static int fd_output(gds_law *law, gds_law_eval *ev, double **mean, double *var) {
   fd_data *fd = law->data;
   fd_eval *fe = ev->st;
   for (int s = 0; s < ev->ns && mean; s++)
-    if (mean[s]) fd_inverse(fd, fe->sd[s].mre, fe->sd[s].mim, mean[s]);
+    if (mean[s]) fd_affine_inverse(fd, fd->A, fd->E, &fe->sd[s], mean[s]);
   if (var && fd->eigen) memcpy(var, fd->k, sizeof(double) * (size_t)fd->d);
   else if (var) {
     double tr = 0;
@@ -697,15 +736,15 @@ static int fd_moments(gds_law *law, gds_law_eval *ev, double abar, double *mean,
                       double *ref_cov) {
   fd_data *fd = law->data;
   fd_eval *fe = ev->st;
-  fd_seed *sd = &fe->sd[0];
+  const fd_seed *sd = &fe->sd[0];
   double sab = sqrt(abar);
-  if (mean) fd_inverse(fd, sd->mre, sd->mim, mean);
-  if (ref_mean) {
+  if (mean) fd_affine_inverse(fd, fd->A, fd->E, sd, mean);
+  if (ref_mean) { /* √ᾱ q̂ = √ᾱ g r̂ + √ᾱ μ̂ */
     for (int f = 0; f < fd->nf; f++) {
-      sd->qre[f] *= sab;
-      sd->qim[f] *= sab;
+      fd->nz[f] = sab * fd->g[f];
+      fd->cmu[f] = sab * fd->mu[f];
     }
-    fd_inverse(fd, sd->qre, sd->qim, ref_mean);
+    fd_affine_inverse(fd, fd->nz, fd->cmu, sd, ref_mean);
   }
   if (cov) GDS_CALL(fd_dense_cov(fd, fd->k, cov));
   if (ref_cov) {

@@ -53,6 +53,17 @@ static inline double gds_red_array(int n, const double *restrict x) {
   return gds_red_sum(part);
 }
 
+/* Σ x[i] y[i], i < n, in gds_red_array's fixed order. */
+static inline double gds_red_dot(int n, const double *restrict x, const double *restrict y) {
+  double part[GDS_RED] = {0};
+  int i = 0;
+  for (; i + GDS_RED <= n; i += GDS_RED)
+#pragma omp simd
+    for (int j = 0; j < GDS_RED; j++) part[j] += x[i + j] * y[i + j];
+  for (int j = 0; i + j < n; j++) part[j] += x[i + j] * y[i + j];
+  return gds_red_sum(part);
+}
+
 /* One evaluation (one sampler configuration, a bundle of ns measurements). */
 typedef struct gds_law_eval {
   const gds_sampler_config *cfg;
