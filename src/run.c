@@ -770,7 +770,7 @@ static int gds_run_law_tile(const gds_run_ctx *c, const gds_operator *op, int B)
   if (gds_run_op_dense(op)) return B;
   const gds_sweep *s = c->sweep;
   const double d = (double)s->prior.H * s->prior.W, nf = (double)s->prior.H * (s->prior.W / 2 + 1);
-  const double per_seed = 8 * (6 * nf + 3 * (double)c->ntime + d);
+  const double per_seed = 8 * (3 * nf + 3 * (double)c->ntime + d); /* r̂, |r̂|² (law_fourier_diag.c), curves, m_0 */
   const double t = GDS_RUN_LAW_TILE_BYTES / per_seed;
   return t < 64 || t >= B ? B : (int)t;
 }
