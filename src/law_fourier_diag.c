@@ -566,13 +566,26 @@ GDS_LAW_CLONES static double fd_cov_update(fd_data *fd, const double *restrict r
 }
 
 /* A ← p A + cr, and E ← p E + cmu μ̂ (spread μ̂) or E(0) ← p E(0) + gain_mu0 μ̂(0): the step of
- * every seed's m̂ = A r̂ + E. */
-GDS_LAW_CLONES static void fd_step_coef(fd_data *fd, double gain_mu0) {
-  const double *restrict p = fd->p, *restrict cr = fd->cr;
+ * every seed's m̂ = A r̂ + E. With `cw` (stationary μ̂ only), in the same pass the weights
+ * cw = wgt X² of fd_mean_parts at √ᾱ = sab (X = A − √ᾱ g; 0 at ξ = 0, which is formed
+ * apart). */
+GDS_LAW_CLONES static void fd_step_coef(fd_data *fd, double gain_mu0, double *restrict cw, double sab) {
+  const double *restrict p = fd->p, *restrict cr = fd->cr, *restrict g = fd->g, *restrict wgt = fd->wgt;
   double *restrict A = fd->A, *restrict E = fd->E;
   const int nf = fd->nf;
+  A[0] = p[0] * A[0] + cr[0];
+  if (cw) {
+    cw[0] = 0.0;
 #pragma omp simd
-  for (int f = 0; f < nf; f++) A[f] = p[f] * A[f] + cr[f];
+    for (int f = 1; f < nf; f++) {
+      const double a = p[f] * A[f] + cr[f], X = a - sab * g[f];
+      A[f] = a;
+      cw[f] = wgt[f] * X * X;
+    }
+  } else {
+#pragma omp simd
+    for (int f = 1; f < nf; f++) A[f] = p[f] * A[f] + cr[f];
+  }
   if (fd->mu_spread) {
     const double *restrict cmu = fd->cmu, *restrict mu = fd->mu;
 #pragma omp simd
@@ -581,23 +594,31 @@ GDS_LAW_CLONES static void fd_step_coef(fd_data *fd, double gain_mu0) {
     E[0] = p[0] * E[0] + gain_mu0 * fd->mu0; /* μ̂ = 0 elsewhere: E stays 0 there */
 }
 
+/* fd_mean_parts' ξ = 0 term of a seed (stationary μ̂): wgt |X r̂ + Y|² formed unexpanded. */
+static inline double fd_mean_term0(const fd_data *fd, const fd_seed *sd, double sab) {
+  const double X0 = fd->A[0] - sab * fd->g[0], Y0 = fd->E[0] - sab * fd->mu[0];
+  const double dr = X0 * sd->rre[0] + Y0, di = X0 * sd->rim[0];
+  return fd->wgt[0] * (dr * dr + di * di);
+}
+
 /* ‖m − √ᾱ q‖ per seed (Parseval) with m̂ − √ᾱ q̂ = X r̂ + Y, X = A − √ᾱ g, Y = E − √ᾱ μ̂ real:
- * Σ wgt (|X r̂ + Y|²) = Σ wgt X² u where Y = 0. Where Y ≠ 0 (ξ = 0, or everywhere when μ̂ is
+ * Σ wgt |X r̂ + Y|² = Σ wgt X² u where Y = 0. Where Y ≠ 0 (ξ = 0, or everywhere when μ̂ is
  * spread) the square is formed from X r̂ + Y itself, never expanded: the two parts can be
- * large and nearly cancel. out[s] = the mean part of seed s. */
-GDS_LAW_CLONES static void fd_mean_parts(fd_data *fd, const fd_seed *sd, int ns, double sab, double *out) {
+ * large and nearly cancel. cw_ready: cw already holds wgt X² (fd_step_coef). out[s] = the mean
+ * part of seed s. */
+GDS_LAW_CLONES static void fd_mean_parts(fd_data *fd, const fd_seed *sd, int ns, double sab, int cw_ready,
+                                         double *out) {
   const double *restrict A = fd->A, *restrict E = fd->E, *restrict g = fd->g, *restrict mu = fd->mu;
   const double *restrict wgt = fd->wgt;
   double *restrict cw = fd->cw, *restrict Y = fd->tw;
   const int nf = fd->nf;
   const double pnorm = fd->pnorm;
-#pragma omp simd
-  for (int f = 0; f < nf; f++) {
-    double X = A[f] - sab * g[f];
-    cw[f] = X; /* X here, wgt X² below where Y = 0 */
-    Y[f] = E[f] - sab * mu[f];
-  }
   if (fd->mu_spread) { /* eigen mode: every coordinate has Y */
+#pragma omp simd
+    for (int f = 0; f < nf; f++) {
+      cw[f] = A[f] - sab * g[f]; /* X */
+      Y[f] = E[f] - sab * mu[f];
+    }
     for (int s = 0; s < ns; s++) {
       const double *restrict rre = sd[s].rre, *restrict rim = sd[s].rim;
       double acc = 0;
@@ -620,10 +641,14 @@ GDS_LAW_CLONES static void fd_mean_parts(fd_data *fd, const fd_seed *sd, int ns,
     }
     return;
   }
-  const double X0 = cw[0], Y0 = Y[0], w0 = wgt[0];
+  if (!cw_ready) {
+    cw[0] = 0.0;
 #pragma omp simd
-  for (int f = 0; f < nf; f++) cw[f] = wgt[f] * cw[f] * cw[f];
-  cw[0] = 0.0;
+    for (int f = 1; f < nf; f++) {
+      const double X = A[f] - sab * g[f];
+      cw[f] = wgt[f] * X * X;
+    }
+  }
   for (int s = 0; s < ns; s++) {
     const double *restrict u = sd[s].u;
     double acc = 0;
@@ -633,8 +658,7 @@ GDS_LAW_CLONES static void fd_mean_parts(fd_data *fd, const fd_seed *sd, int ns,
 #pragma omp simd reduction(+ : acc)
     for (int f = 0; f < nf; f++) acc += cw[f] * u[f];
 #endif
-    double dr = X0 * sd[s].rre[0] + Y0, di = X0 * sd[s].rim[0];
-    out[s] = sqrt((acc + w0 * (dr * dr + di * di)) * pnorm);
+    out[s] = sqrt((acc + fd_mean_term0(fd, &sd[s], sab)) * pnorm);
   }
 }
 
@@ -663,8 +687,12 @@ static int fd_step(gds_law *law, gds_law_eval *ev, int j, gds_law_rec *rec) {
     cov2 = fd_cov_update(fd, fe->refvar, abw, want);
   }
   rec->cov = want ? sqrt(cov2) : NAN;
-  if (!fe->mean_zero) fd_step_coef(fd, g0);
-  if (want && !fe->mean_zero) fd_mean_parts(fd, fe->sd, ev->ns, sqrt(abw), rec->mean);
+  const double sabw = sqrt(abw);
+  /* The W2 weights in the coefficient pass. A seed's sum is never fused into it: a seed's bits
+   * must not depend on the seeds evaluated with it (test_law: bundle = single). */
+  const int fused = want && !fe->mean_zero && !fd->mu_spread;
+  if (!fe->mean_zero) fd_step_coef(fd, g0, fused ? fd->cw : NULL, sabw);
+  if (want && !fe->mean_zero) fd_mean_parts(fd, fe->sd, ev->ns, sabw, fused, rec->mean);
   else
     for (int s = 0; s < ev->ns; s++) rec->mean[s] = want ? 0.0 : NAN; /* m ≡ 0 = the reference mean */
   return GDS_SUCCESS;
@@ -683,7 +711,7 @@ static int fd_record(gds_law *law, gds_law_eval *ev, gds_law_rec *rec) {
   rec->cov = sqrt(acc);
   if (fe->mean_zero)
     for (int s = 0; s < ev->ns; s++) rec->mean[s] = 0.0;
-  else fd_mean_parts(fd, fe->sd, ev->ns, sab, rec->mean);
+  else fd_mean_parts(fd, fe->sd, ev->ns, sab, 0, rec->mean);
   return GDS_SUCCESS;
 }
 
