@@ -14,6 +14,11 @@
  * gds_unit_plan_make). */
 #define GDS_UNIT_WORKSET_BYTES (8.0 * 1024 * 1024)
 #define GDS_UNIT_WORKSET_MIN_SEEDS 256
+/* Units per rank group the seed split aims at: with dynamic dispatch the tail (groups idle
+ * while the last units finish) is at most one unit, 1/16 of a group's share. 4 left up to a
+ * quarter: a 1 σ × 1000-seed sweep on 2 ranks ran 1.74× faster than 1 rank with 8 units (one
+ * core slowed by other work cannot be rebalanced), 1.9× with 32 (bench/RESULTS.md). */
+#define GDS_UNIT_PER_GROUP 16
 
 void gds_unit_axis_sizes(const gds_sweep *s, int n[GDS_IO_NAXES]) {
   const int v[GDS_IO_NAXES] = {s->n_op,    s->n_sigma, s->n_alpha, s->n_alg, s->n_scheme,
@@ -76,6 +81,10 @@ static int gds_unit_dense(const gds_operator_spec *op) { return op->dense || op-
 
 /* Estimated wall time of nbase units, the splittable ones split into `split` seed blocks
  * each, on P groups. */
+/* Estimated wall time of the units on P groups, as dispatched (largest first, to whichever group
+ * is free): the list-scheduling bound total/P + (1 − 1/P)·longest. The second term is the
+ * tail, where groups that are done wait for the last units: it is what splitting seeds into
+ * more, smaller units buys back, against the shared work each extra unit repeats. */
 static double gds_unit_wall(const gds_unit_model *m, const unsigned char *fixed, int nbase, int nseed, int split, int P) {
   double total = 0, longest = 0;
   for (int i = 0; i < nbase; i++) {
@@ -84,7 +93,7 @@ static double gds_unit_wall(const gds_unit_model *m, const unsigned char *fixed,
     double one = m[i].shared + ceil((double)nseed / sp) * m[i].per_seed;
     if (one > longest) longest = one;
   }
-  return fmax(total / P, longest);
+  return total / P + (1.0 - 1.0 / P) * longest;
 }
 
 int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, double mem_block_bytes,
@@ -141,7 +150,8 @@ int gds_unit_plan_make(const gds_sweep *s, int ngroups, int gsize, int block, do
     const int smemd = (int)ceil(ns / bmemd);
     Bd = (ns + smemd - 1) / smemd;
     if (block <= 0) { /* chosen: see src/unit.h */
-      int target = nsplit == 0 || nbase >= 4 * P ? 1 : (int)((4 * (int64_t)P + nbase - 1) / nbase);
+      const int64_t want = (int64_t)GDS_UNIT_PER_GROUP * P;
+      int target = nsplit == 0 || P == 1 || nbase >= want ? 1 : (int)((want + nbase - 1) / nbase);
       if (target > ns) target = ns;
       /* the most blocks (up to target) whose estimated wall time is within 10% of the best */
       double best = INFINITY;

@@ -7,7 +7,7 @@
  * ignores the scheme, only vp_sde uses eps; such a unit has −1 on the ignored axis and its
  * results are written to every point it stands for (its "tuples"). The covariance recursion
  * is shared by the seeds of a unit (docs/scaling.md); seeds are split into blocks so that
- * there are enough units for the rank groups (≥ 4 per group when the grid allows and the
+ * there are enough units for the rank groups (≥ 16 per group when the grid allows and the
  * split does not cost more than it gains), a unit's memory stays bounded, and its per-seed
  * buffers stay within a working set of a few MiB when that costs little. The seed block
  * of dense-backend units depends on the sweep only (their per-seed results may depend on the
