@@ -19,6 +19,11 @@
  * quarter: a 1 σ × 1000-seed sweep on 2 ranks ran 1.74× faster than 1 rank with 8 units (one
  * core slowed by other work cannot be rebalanced), 1.9× with 32 (bench/RESULTS.md). */
 #define GDS_UNIT_PER_GROUP 16
+/* Driver cost of one unit, core-seconds: its three coordinator messages and ~9 independent
+ * writes (~4·10³ units/s through a coordinator that also computes; ~9 µs per write;
+ * docs/scaling.md). It keeps the split from cutting tiny work into units that cost more to
+ * hand out and write than to compute. */
+#define GDS_UNIT_OVERHEAD 3e-4
 
 void gds_unit_axis_sizes(const gds_sweep *s, int n[GDS_IO_NAXES]) {
   const int v[GDS_IO_NAXES] = {s->n_op,    s->n_sigma, s->n_alpha, s->n_alg, s->n_scheme,
@@ -89,7 +94,7 @@ static double gds_unit_wall(const gds_unit_model *m, const unsigned char *fixed,
   double total = 0, longest = 0;
   for (int i = 0; i < nbase; i++) {
     const int sp = fixed[i] ? 1 : split;
-    total += sp * m[i].shared + nseed * m[i].per_seed;
+    total += sp * (m[i].shared + GDS_UNIT_OVERHEAD) + nseed * m[i].per_seed;
     double one = m[i].shared + ceil((double)nseed / sp) * m[i].per_seed;
     if (one > longest) longest = one;
   }
