@@ -16,8 +16,8 @@
 #define GDS_UNIT_WORKSET_MIN_SEEDS 256
 /* Units per rank group the seed split aims at: with dynamic dispatch the tail (groups idle
  * while the last units finish) is at most one unit, 1/16 of a group's share. 4 left up to a
- * quarter: a 1 σ × 1000-seed sweep on 2 ranks ran 1.74× faster than 1 rank with 8 units (one
- * core slowed by other work cannot be rebalanced), 1.9× with 32 (bench/RESULTS.md). */
+ * quarter: a 1 σ × 1000-seed sweep on 2 ranks ran 1.39–1.74× faster than 1 rank with 8 units
+ * (one core slowed by other work cannot be rebalanced), 1.81–1.94× with 33 (bench/RESULTS.md). */
 #define GDS_UNIT_PER_GROUP 16
 /* Driver cost of one unit, core-seconds: its three coordinator messages and ~9 independent
  * writes (~4·10³ units/s through a coordinator that also computes; ~9 µs per write;
@@ -85,9 +85,8 @@ static int gds_unit_cmp(const void *a, const void *b) {
 static int gds_unit_dense(const gds_operator_spec *op) { return op->dense || op->type == GDS_OP_INPAINTING; }
 
 /* Estimated wall time of nbase units, the splittable ones split into `split` seed blocks
- * each, on P groups. */
-/* Estimated wall time of the units on P groups, as dispatched (largest first, to whichever group
- * is free): the list-scheduling bound total/P + (1 − 1/P)·longest. The second term is the
+ * each, on P groups, as dispatched (largest first, to whichever group is free): the
+ * list-scheduling bound total/P + (1 − 1/P)·longest. The second term is the
  * tail, where groups that are done wait for the last units: it is what splitting seeds into
  * more, smaller units buys back, against the shared work each extra unit repeats. */
 static double gds_unit_wall(const gds_unit_model *m, const unsigned char *fixed, int nbase, int nseed, int split, int P) {
