@@ -1017,7 +1017,7 @@ done:
   return ierr;
 }
 
-static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_operator *const *ops) {
+static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, const gds_prior *pr, gds_operator *const *ops) {
   hid_t g = H5I_INVALID_HID;
   int ierr = GDS_SUCCESS;
   const int H = (int)b->sh.n[GDS_IO_D_ROW], W = (int)b->sh.n[GDS_IO_D_COL];
@@ -1044,9 +1044,7 @@ static int gds_io_build_problem(gds_io_builder *b, const gds_sweep *s, gds_opera
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "name", op->name, 0));
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "type", type, 0));
     GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "parameters", params, 0));
-    GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "law_backend",
-                                              s->prior_basis == GDS_PRIOR_BASIS_EIGEN ? "eigen-diagonal"
-                                                                                       : gds_law_backend_for(op), 0));
+    GDS_CALL_GOTO(ierr, done, gds_io_attr_str(g, name, "law_backend", gds_law_backend_for_prior(pr, op), 0));
     gds_io_close_id(&g, H5Gclose);
     hsize_t vd[4] = {(hsize_t)s->n_sigma, (hsize_t)s->n_seed, (hsize_t)op->mh, (hsize_t)op->mw};
     /* Measurement rows/columns: the image's row/col scales when v is an image of the same
@@ -1176,7 +1174,7 @@ static int gds_io_build(const char *path, int nranks, const gds_sweep *s, const 
   GDS_CALL_GOTO(ierr, done, gds_io_write_root_attrs(&b, s, fingerprint, nranks));
   GDS_CALL_GOTO(ierr, done, gds_io_build_grid(&b, s, ops));
   GDS_CALL_GOTO(ierr, done, gds_io_build_schedule_prior(&b, s, sc, pr));
-  GDS_CALL_GOTO(ierr, done, gds_io_build_problem(&b, s, ops));
+  GDS_CALL_GOTO(ierr, done, gds_io_build_problem(&b, s, pr, ops));
   GDS_CALL_GOTO(ierr, done, gds_io_build_results(&b, s));
 
 done:

@@ -20,13 +20,20 @@ static const gds_law_backend *gds_law_backend_of(const gds_operator *op) {
   return op->spec.dense ? &gds_law_backend_dense : gds_law_backends_[op->structure];
 }
 
+/* The one choice of a law's backend: eigen-diagonal for a prior given in its own eigenbasis,
+ * else by the operator (its structure, or `backend: dense`). */
+static const gds_law_backend *gds_law_backend_choose(const gds_prior *prior, const gds_operator *op) {
+  return prior && prior->basis == GDS_PRIOR_BASIS_EIGEN ? &gds_law_backend_eigen_diag : gds_law_backend_of(op);
+}
+
 const char *gds_law_backend_for(const gds_operator *op) {
   const gds_law_backend *be = gds_law_backend_of(op);
   return be ? be->name : "none";
 }
 
 const char *gds_law_backend_for_prior(const gds_prior *prior, const gds_operator *op) {
-  return prior && prior->basis == GDS_PRIOR_BASIS_EIGEN ? gds_law_backend_eigen_diag.name : gds_law_backend_for(op);
+  const gds_law_backend *be = gds_law_backend_choose(prior, op);
+  return be ? be->name : "none";
 }
 
 int gds_law_check_operator(const gds_operator *op) {
@@ -88,9 +95,7 @@ static int gds_law_create_with(MPI_Comm group, const gds_law_backend *be, const 
 
 int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                          double sigma, gds_law **out) {
-  const gds_law_backend *be =
-      prior->basis == GDS_PRIOR_BASIS_EIGEN ? &gds_law_backend_eigen_diag : gds_law_backends_[op->structure];
-  GDS_CALL(gds_law_create_with(group, be, prior, sched, op, sigma, out));
+  GDS_CALL(gds_law_create_with(group, gds_law_backend_choose(prior, op), prior, sched, op, sigma, out));
   return GDS_SUCCESS;
 }
 
@@ -125,6 +130,10 @@ void gds_law_destroy(gds_law **law) {
   if ((*law)->backend && (*law)->backend->destroy) (*law)->backend->destroy(*law);
   free(*law);
   *law = NULL;
+}
+
+size_t gds_law_seed_bytes(const gds_law *law) {
+  return law->backend->seed_bytes ? law->backend->seed_bytes(law) : 0;
 }
 
 const char *gds_law_backend_name(const gds_law *law) { return law->backend->name; }

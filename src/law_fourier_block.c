@@ -370,11 +370,16 @@ static void fb_block_ref(const fb_data *fb, int c, const void *ctx, double *B) {
     }
 }
 
+/* Doubles per seed of fb_alloc_seeds. */
+static size_t fb_seed_doubles(const fb_data *fb) { return 4 * (size_t)fb->nc * fb->n + 2 * (size_t)fb->nc; }
+
+static size_t fb_seed_bytes(const gds_law *law) { return sizeof(double) * fb_seed_doubles(law->data); }
+
 static int fb_alloc_seeds(const fb_data *fb, int ns, fb_seed **out, double **buf) {
   size_t cn = (size_t)fb->nc * fb->n;
   int nb = ns > 0 ? ns : 1;
   GDS_CALL(GDS_ALLOC(*out, nb));
-  int ierr = gds_malloc_aligned(sizeof(double) * (4 * cn + 2 * (size_t)fb->nc) * nb, buf);
+  int ierr = gds_malloc_aligned(sizeof(double) * fb_seed_doubles(fb) * nb, buf);
   if (ierr) {
     free(*out);
     *out = NULL;
@@ -1284,6 +1289,7 @@ const gds_law_backend gds_law_backend_fourier_block = {
     .setup = fb_setup,
     .destroy = fb_destroy,
     .posterior = fb_posterior,
+    .seed_bytes = fb_seed_bytes,
     .begin = fb_begin,
     .step = fb_step,
     .record = fb_record,

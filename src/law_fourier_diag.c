@@ -200,6 +200,11 @@ static double fd_ref_gain(const gds_law *law, const fd_data *fd, int posterior, 
 
 static fd_seed fd_seed_at(const fd_data *fd, double *b) { return (fd_seed){b, b + fd->nf, b + 2 * fd->nf}; }
 
+static size_t fd_seed_bytes(const gds_law *law) {
+  const fd_data *fd = law->data;
+  return sizeof(double) * FD_SEED_ARRAYS * (size_t)fd->nf;
+}
+
 /* The per-seed spectra of ns seeds (fd->seeds), grown when needed. */
 static int fd_alloc_seeds(fd_data *fd, int ns) {
   if (ns <= fd->seedcap) return GDS_SUCCESS;
@@ -787,6 +792,7 @@ const gds_law_backend gds_law_backend_fourier_diag = {
     .setup = fd_setup,
     .destroy = fd_destroy,
     .posterior = fd_posterior,
+    .seed_bytes = fd_seed_bytes,
     .begin = fd_begin,
     .step = fd_step,
     .record = fd_record,
@@ -800,6 +806,7 @@ const gds_law_backend gds_law_backend_eigen_diag = {
     .setup = fd_setup_eigen,
     .destroy = fd_destroy,
     .posterior = fd_posterior,
+    .seed_bytes = fd_seed_bytes,
     .begin = fd_begin,
     .step = fd_step,
     .record = fd_record,

@@ -90,6 +90,10 @@ typedef struct gds_law_backend {
   int (*setup)(gds_law *law);
   void (*destroy)(gds_law *law);
   int (*posterior)(gds_law *law, const double *v, double *mean, double *var);
+  /* Bytes an evaluation keeps per seed (its spectra), streamed once per step: callers bound a
+   * call's seeds by it to stay in cache. NULL: the shared work dominates (dense), one call per
+   * seed block. */
+  size_t (*seed_bytes)(const gds_law *law);
   int (*begin)(gds_law *law, gds_law_eval *ev);
   /* Step j of the plan (point j → j + 1), then W2 at point j + 1 when rec->want (fused when
    * that saves a pass over the state). */

@@ -762,16 +762,16 @@ static int gds_unit_problem(gds_run_ctx *c, const gds_unit *u, const double **x0
   return GDS_SUCCESS;
 }
 
-/* Seeds per call of the exact law in a unit: as many as keep the law's per-seed spectra and
- * result rows within GDS_RUN_LAW_TILE_BYTES, when that is at least 64 seeds (the shared
- * recursion, repeated per tile, costs a few seeds' work per step: <= ~5 %); else, and for the
- * dense backend (whose shared recursion dominates), the whole block. */
-static int gds_run_law_tile(const gds_run_ctx *c, const gds_operator *op, int B) {
-  if (gds_run_op_dense(op)) return B;
-  const gds_sweep *s = c->sweep;
-  const double d = (double)s->prior.H * s->prior.W, nf = (double)s->prior.H * (s->prior.W / 2 + 1);
-  const double per_seed = 8 * (3 * nf + 3 * (double)c->ntime + d); /* r̂, |r̂|² (law_fourier_diag.c), curves, m_0 */
-  const double t = GDS_RUN_LAW_TILE_BYTES / per_seed;
+/* Seeds per call of the exact law in a unit: as many as keep the law's per-seed spectra
+ * (gds_law_seed_bytes) and the unit's result rows (curves, m_0) within GDS_RUN_LAW_TILE_BYTES,
+ * when that is at least 64 seeds (the shared recursion, repeated per tile, costs a few seeds'
+ * work per step: <= ~5 %); else, and when the law's shared work dominates (dense), the whole
+ * block. */
+static int gds_run_law_tile(const gds_run_ctx *c, const gds_law *law, int B) {
+  const double spectra = (double)gds_law_seed_bytes(law);
+  if (spectra == 0) return B;
+  const double d = (double)c->sweep->prior.H * c->sweep->prior.W;
+  const double t = GDS_RUN_LAW_TILE_BYTES / (spectra + 8 * (3 * (double)c->ntime + d));
   return t < 64 || t >= B ? B : (int)t;
 }
 
@@ -833,8 +833,7 @@ out:
     if (!ierr && !grouped && c->lawc && c->lawc_op == u->op && c->lawc_sigma == u->sigma) law = c->lawc;
     else if (!ierr) {
       if (!grouped) gds_law_destroy(&c->lawc); /* before a new one: never two cached laws */
-      ierr = gds_law_create_backend(lawcomm, op->spec.dense ? "dense" : NULL, c->prior, c->sched, op, sigma,
-                                    &law); /* NULL: the law module's choice for the prior and operator */
+      ierr = gds_law_create_group(lawcomm, c->prior, c->sched, op, sigma, &law); /* the law module's choice */
       if (!ierr && !grouped) {
         c->lawc = law;
         c->lawc_op = u->op;
@@ -857,7 +856,7 @@ out:
      * per step); a seed's results do not depend on the seeds evaluated with it. The shared
      * covariance recursion is repeated per tile: cheap for the Fourier backends (as one seed's
      * mean), never done for the dense backend (its recursion is the cost). */
-    const int tile = gds_run_law_tile(c, op, B);
+    const int tile = gds_run_law_tile(c, law, B);
     for (int e0 = 0; e0 < B && !ierr; e0 += tile) {
       const int nt = B - e0 < tile ? B - e0 : tile;
       gds_law_request rq = {.cfg = cfg, .nseeds = nt, .v = (const double *const *)vr + e0, .w2_mask = c->w2_mask,

@@ -68,7 +68,8 @@ const char *gds_law_backend_for_prior(const gds_prior *prior, const gds_operator
 int gds_law_create(const gds_prior *prior, const gds_schedule *sched, gds_operator *op,
                    double sigma, gds_law **out);
 /* Same, collective on a group of ranks that share the work (the dense backend distributes
- * K_t over the group with ScaLAPACK; Fourier backends compute redundantly on each rank).
+ * K_t over the group with ScaLAPACK; Fourier backends compute redundantly on each rank). The
+ * backend is gds_law_backend_for_prior's.
  * Every later call on the law is collective on the group. gds_law_create uses MPI_COMM_SELF. */
 int gds_law_create_group(MPI_Comm group, const gds_prior *prior, const gds_schedule *sched,
                          gds_operator *op, double sigma, gds_law **out);
@@ -80,6 +81,9 @@ int gds_law_create_backend(MPI_Comm group, const char *backend, const gds_prior 
                            const gds_schedule *sched, gds_operator *op, double sigma, gds_law **out);
 void gds_law_destroy(gds_law **law);
 const char *gds_law_backend_name(const gds_law *law);
+/* Bytes an evaluation keeps and streams once per step for each seed; 0 when the shared work
+ * dominates (dense backend) and a seed block is best evaluated in one call. */
+size_t gds_law_seed_bytes(const gds_law *law);
 
 /* Posterior N(μ_post, Σ_post) of x0 given v: mean (d values, may be NULL) and diag Σ_post
  * (d values, may be NULL). */
