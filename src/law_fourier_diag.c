@@ -772,7 +772,7 @@ static int fd_moments(gds_law *law, gds_law_eval *ev, double abar, double *mean,
   const fd_seed *sd = &fe->sd[0];
   double sab = sqrt(abar);
   if (mean) fd_affine_inverse(fd, fd->A, fd->E, sd, mean);
-  if (ref_mean) { /* √ᾱ q̂ = √ᾱ g r̂ + √ᾱ μ̂ */
+  if (ref_mean) { /* √ᾱ q̂ = √ᾱ g r̂ + √ᾱ μ̂; nz and cmu as scratch (a step recomputes them) */
     for (int f = 0; f < fd->nf; f++) {
       fd->nz[f] = sab * fd->g[f];
       fd->cmu[f] = sab * fd->mu[f];

@@ -19,7 +19,7 @@ struct gds_writeback {
   pthread_cond_t cv;
   int pending; /* a kick not yet served */
   int stop;
-  int err;     /* errno of the first failed fdatasync */
+  int err;     /* errno of the failed fdatasync (the thread stops at the first) */
 };
 
 static void *gds_writeback_main(void *arg) {
@@ -30,12 +30,12 @@ static void *gds_writeback_main(void *arg) {
     if (!wb->pending) break; /* stopped, every kick served */
     wb->pending = 0;
     pthread_mutex_unlock(&wb->mu);
-    /* Data only: the file's size and blocks were fixed at creation; the final sync of the run
-     * (through HDF5) covers metadata. */
+    /* Data, and only the metadata needed to read it back (block allocations); the final sync
+     * of the run (through HDF5) covers the rest. */
     const int e = fdatasync(wb->fd) != 0 ? errno : 0;
     pthread_mutex_lock(&wb->mu);
     if (e) {
-      if (!wb->err) wb->err = e;
+      wb->err = e;
       break; /* the final sync will fail too; no point in retrying */
     }
   }
@@ -49,12 +49,10 @@ int gds_writeback_create(const char *path, gds_writeback **out) {
   *out = NULL;
   GDS_CALL(GDS_ALLOC(wb, 1));
   wb->fd = -1;
-  const size_t len = strlen(path) + 1;
-  if (!(wb->path = malloc(len))) {
+  if (!(wb->path = gds_strdup(path))) {
     free(wb);
     GDS_ERROR(GDS_ERR_RUNTIME, "out of memory");
   }
-  memcpy(wb->path, path, len);
   if ((wb->fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
     ierr = gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "cannot open '%s' for write-behind: %s",
                            path, strerror(errno));
