@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The only process-wide state: whether messages are printed (tests of error paths). */
 static int gds_error_quiet_ = 0;
@@ -70,4 +71,19 @@ int gds_error_mpi(int mpi_code, const char *file, int line, const char *func, co
   MPI_Finalized(&finalized);
   if (inited && !finalized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   return gds_error_raise(GDS_ERR_RUNTIME, file, line, func, "rank %d: %s failed: %s", rank, call, msg);
+}
+
+void gds_nap(double *nap) {
+  const struct timespec ts = {0, (long)(*nap * 1e9)};
+  nanosleep(&ts, NULL);
+  if (*nap < 1e-3) *nap *= 2;
+}
+
+int gds_mpi_wait(MPI_Request *rq, int (*between)(void *ctx), void *ctx) {
+  for (double nap = GDS_NAP_FIRST;; gds_nap(&nap)) {
+    int flag = 0;
+    GDS_MPI_CALL(MPI_Test(rq, &flag, MPI_STATUS_IGNORE));
+    if (flag) return GDS_SUCCESS;
+    if (between) GDS_CALL(between(ctx));
+  }
 }

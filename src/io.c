@@ -350,28 +350,13 @@ static void gds_io_close_id(hid_t *id, herr_t (*closer)(hid_t)) {
 }
 
 /* Rank 0's decision to every rank. The others may wait for a while (rank 0 builds or checks the
- * file alone): they test and sleep instead of spinning in a blocking broadcast, which would
- * take the cores rank 0 needs when ranks share them. */
-/* Wait for a nonblocking collective asleep (20 µs doubling to 1 ms between tests): a rank
- * waiting for others (rank 0 creating the file, reading the done flags, syncing) must not take
- * the cores of oversubscribed ranks by spinning in a blocking call. */
-static int gds_io_wait(MPI_Request *rq) {
-  int e, flag = 0;
-  for (long nap = 20000;;) {
-    if ((e = MPI_Test(rq, &flag, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
-      return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Test");
-    if (flag) return GDS_SUCCESS;
-    struct timespec ts = {0, nap};
-    nanosleep(&ts, NULL);
-    if (nap < 1000000) nap *= 2;
-  }
-}
-
+ * file alone): they wait asleep (gds_mpi_wait) instead of spinning in a blocking broadcast,
+ * which would take the cores rank 0 needs when ranks share them. */
 static int gds_io_bcast_decision(MPI_Comm comm, int *ierr) {
   MPI_Request rq;
   int e = MPI_Ibcast(ierr, 1, MPI_INT, 0, comm, &rq);
   if (e != MPI_SUCCESS) return gds_error_mpi(e, __FILE__, __LINE__, __func__, "MPI_Ibcast");
-  return gds_io_wait(&rq);
+  return gds_mpi_wait(&rq, NULL, NULL);
 }
 
 /* Every rank returns the worst code of all ranks (messages were printed where raised). */
@@ -380,7 +365,7 @@ static int gds_io_agree(MPI_Comm comm, int ierr) {
   MPI_Request rq;
   if (MPI_Iallreduce(&ierr, &worst, 1, MPI_INT, MPI_MAX, comm, &rq) != MPI_SUCCESS)
     return gds_error_raise(GDS_ERR_RUNTIME, __FILE__, __LINE__, __func__, "MPI_Iallreduce failed");
-  int e = gds_io_wait(&rq);
+  int e = gds_mpi_wait(&rq, NULL, NULL);
   return e ? e : worst;
 }
 

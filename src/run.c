@@ -170,18 +170,16 @@ typedef struct gds_run_ctx {
 
 static int gds_coord_service(gds_run_ctx *c, int force_flush);
 
-/* Wait for a nonblocking request: test, sleep (backing off from 20 µs to 1 ms), test again;
- * the coordinator keeps servicing its workers meanwhile. */
+/* Between the tests of a wait the coordinator keeps servicing its workers. */
+static int gds_run_wait_service(void *ctx) {
+  gds_run_ctx *c = ctx;
+  return c->coordinating ? gds_coord_service(c, 0) : GDS_SUCCESS;
+}
+
+/* Wait for a nonblocking request asleep (gds_mpi_wait), the time counted in `phase`. */
 static int gds_run_wait(gds_run_ctx *c, MPI_Request *rq, int phase) {
-  double t0 = gds_now(), nap = 2e-5;
-  for (;;) {
-    int flag = 0;
-    GDS_MPI_CALL(MPI_Test(rq, &flag, MPI_STATUS_IGNORE));
-    if (flag) break;
-    if (c->coordinating) GDS_CALL(gds_coord_service(c, 0));
-    gds_sleep(nap);
-    if (nap < 1e-3) nap *= 2;
-  }
+  double t0 = gds_now();
+  GDS_CALL(gds_mpi_wait(rq, gds_run_wait_service, c));
   if (phase != GDS_TM_NONE) c->tm[phase] += gds_now() - t0;
   return GDS_SUCCESS;
 }
@@ -958,13 +956,12 @@ static int gds_group_release(gds_run_ctx *c) {
 
 static int gds_run_coordinator(gds_run_ctx *c) {
   int ierr = GDS_SUCCESS;
-  double nap = 2e-5;
+  double nap = GDS_NAP_FIRST;
   while (!ierr && !c->stop && gds_coord_left(c)) {
     ierr = gds_coord_service(c, 0);
     if (ierr || c->stop) break;
     if (!c->computes) { /* dedicated: wait for messages without spinning */
-      gds_sleep(nap);
-      if (nap < 1e-3) nap *= 2;
+      gds_nap(&nap);
       continue;
     }
     int u = gds_coord_next(c);
@@ -982,7 +979,7 @@ static int gds_run_coordinator(gds_run_ctx *c) {
   int e = gds_group_release(c);
   if (!ierr) ierr = e;
   /* Keep answering until every worker has been told to stop and has said goodbye. */
-  nap = 2e-5;
+  nap = GDS_NAP_FIRST;
   double tw = gds_now();
   while (c->workers_finished < c->lsize - 1) {
     e = gds_coord_service(c, 0);
@@ -990,8 +987,7 @@ static int gds_run_coordinator(gds_run_ctx *c) {
       if (!ierr) ierr = e;
       break; /* MPI itself fails: nothing more can be done here */
     }
-    gds_sleep(nap);
-    if (nap < 1e-3) nap *= 2;
+    gds_nap(&nap);
   }
   c->tm[GDS_TM_IDLE] += gds_now() - tw;
   e = gds_coord_flush(c);

@@ -4,6 +4,7 @@
 #ifndef GDSWEEP_ERROR_H
 #define GDSWEEP_ERROR_H
 
+#include <mpi.h>
 #include <stddef.h>
 
 /* Values double as the process exit codes of SPEC §6. */
@@ -49,6 +50,14 @@ int gds_error_mpi(int mpi_code, const char *file, int line, const char *func, co
     if (gds_mpierr_ != 0 /* MPI_SUCCESS */)                                                \
       return gds_error_mpi(gds_mpierr_, __FILE__, __LINE__, __func__, #expr);              \
   } while (0)
+
+/* Waiting without spinning: a rank that waits for others must not take the cores that
+ * oversubscribed ranks need. gds_nap sleeps *nap seconds and doubles it up to 1 ms (start at
+ * GDS_NAP_FIRST); gds_mpi_wait completes a nonblocking request that way, calling between(ctx)
+ * after each test that finds it pending (when given; its error ends the wait). */
+#define GDS_NAP_FIRST 2e-5
+void gds_nap(double *nap);
+int gds_mpi_wait(MPI_Request *rq, int (*between)(void *ctx), void *ctx);
 
 /* Cooperative interruption. Long computations (the law recursion, sampler steps, dense units)
  * call gds_poll_check every so often; when the poll says stop they return GDS_ERR_INTERRUPTED
